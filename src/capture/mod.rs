@@ -1,0 +1,537 @@
+//! Capture input: pcap/pcapng files through pcap-parser, frames down to TCP,
+//! a table of TCP connections, and per-connection reassembly that feeds SMB
+//! messages to [`crate::conn::Connection`]. Memory grows with the number of
+//! live connections, not with the capture's size.
+
+pub mod packet;
+pub mod stream;
+
+use crate::conn::{Connection, Direction};
+use crate::posture::ConnectionReport;
+use packet::{LinkType, Skip, TCP_FIN, TCP_RST, TCP_SYN, TcpSegment};
+use stream::{MessageSink, Stream};
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::net::IpAddr;
+
+/// Live connections tracked at once; past this the least recently active
+/// tenth is reported and dropped (a hostile capture can open millions).
+pub const MAX_FLOWS: usize = 65_536;
+/// Segments probed on a non-SMB port before deciding it carries no SMB.
+const PROBE_SEGMENTS: u32 = 4;
+
+/// Well-known SMB ports: 445 direct hosting, 139 NetBIOS session service.
+fn smb_port(p: u16) -> bool {
+    p == 445 || p == 139
+}
+
+type Endpoint = (IpAddr, u16);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey {
+    lo: Endpoint,
+    hi: Endpoint,
+}
+
+impl FlowKey {
+    /// Canonical key and whether `src` is the `lo` side.
+    fn of(src: Endpoint, dst: Endpoint) -> (Self, bool) {
+        if src <= dst {
+            (FlowKey { lo: src, hi: dst }, true)
+        } else {
+            (FlowKey { lo: dst, hi: src }, false)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlowKind {
+    Probing(u32),
+    Smb,
+    NotSmb,
+}
+
+struct Flow {
+    kind: FlowKind,
+    /// Streams sent by the lo and hi endpoints.
+    from_lo: Stream,
+    from_hi: Stream,
+    /// Which side is the client: decided by SYN, else by the first SMB
+    /// message's request/response bit, else by port.
+    client_is_lo: Option<bool>,
+    conn: Connection,
+    last_frame: u64,
+    rst: bool,
+}
+
+/// Sink that routes framed messages into the connection analysis.
+struct ConnSink<'a> {
+    conn: &'a mut Connection,
+    client_is_lo: &'a mut Option<bool>,
+    sender_is_lo: bool,
+    frame: u64,
+}
+
+impl MessageSink for ConnSink<'_> {
+    fn message(&mut self, msg: &[u8], _total: usize) {
+        if self.client_is_lo.is_none()
+            && let Some(resp) = message_is_response(msg)
+        {
+            *self.client_is_lo = Some(self.sender_is_lo != resp);
+        }
+        let sender_is_client = self.client_is_lo.map(|c| c == self.sender_is_lo).unwrap_or(true);
+        let dir = if sender_is_client {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        self.conn.on_pdu(dir, self.frame, msg, None);
+    }
+}
+
+/// Request/response bit of an SMB1/SMB2 message, None for others.
+fn message_is_response(msg: &[u8]) -> Option<bool> {
+    use crate::wire::nbss::{SmbFamily, smb_family};
+    match smb_family(msg)? {
+        SmbFamily::Smb1 => Some(msg.get(9)? & 0x80 != 0),
+        SmbFamily::Smb2 => Some(msg.get(16)? & 0x01 != 0),
+        _ => None,
+    }
+}
+
+/// Counters over the whole capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    pub frames: u64,
+    pub bytes: u64,
+    pub tcp_segments: u64,
+    pub non_ip: u64,
+    pub non_tcp: u64,
+    pub ip_fragments: u64,
+    pub truncated_frames: u64,
+    pub unsupported_link_frames: u64,
+    pub flows_evicted: u64,
+}
+
+/// Feeds frames in capture order and produces one report per SMB connection.
+pub struct Scanner {
+    flows: HashMap<FlowKey, Flow>,
+    finished: Vec<ConnectionReport>,
+    pub stats: ScanStats,
+    frame: u64,
+    max_flows: usize,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn endpoint_string(e: Endpoint) -> String {
+    match e.0 {
+        IpAddr::V4(a) => format!("{a}:{}", e.1),
+        IpAddr::V6(a) => format!("[{a}]:{}", e.1),
+    }
+}
+
+impl Scanner {
+    pub fn new() -> Self {
+        Self::with_max_flows(MAX_FLOWS)
+    }
+
+    pub fn with_max_flows(max_flows: usize) -> Self {
+        Scanner {
+            flows: HashMap::new(),
+            finished: Vec::new(),
+            stats: ScanStats::default(),
+            frame: 0,
+            max_flows: max_flows.max(1),
+        }
+    }
+
+    /// Connections currently tracked.
+    pub fn live_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Reports of connections that ended since the last call.
+    pub fn take_finished(&mut self) -> Vec<ConnectionReport> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Feed one captured frame. Frame numbers count from 1 like Wireshark's.
+    pub fn frame(&mut self, link: LinkType, data: &[u8]) {
+        self.frame += 1;
+        self.stats.frames += 1;
+        self.stats.bytes += data.len() as u64;
+        if !link.supported() {
+            self.stats.unsupported_link_frames += 1;
+            return;
+        }
+        match packet::decode_frame(link, data) {
+            Ok(seg) => {
+                self.stats.tcp_segments += 1;
+                self.segment(seg);
+            }
+            Err(Skip::NotIp) => self.stats.non_ip += 1,
+            Err(Skip::NotTcp) => self.stats.non_tcp += 1,
+            Err(Skip::Fragment) => self.stats.ip_fragments += 1,
+            Err(Skip::Truncated) => self.stats.truncated_frames += 1,
+        }
+    }
+
+    fn segment(&mut self, seg: TcpSegment<'_>) {
+        let (key, src_is_lo) = FlowKey::of(seg.src, seg.dst);
+        let frame = self.frame;
+        if !self.flows.contains_key(&key) {
+            if seg.payload_len == 0 && seg.flags & TCP_SYN == 0 {
+                return; // a bare ACK/FIN of a flow we never saw carry data
+            }
+            if self.flows.len() >= self.max_flows {
+                self.evict();
+            }
+            let kind = if smb_port(seg.src.1) || smb_port(seg.dst.1) {
+                FlowKind::Smb
+            } else {
+                FlowKind::Probing(0)
+            };
+            self.flows.insert(
+                key,
+                Flow {
+                    kind,
+                    from_lo: Stream::new(),
+                    from_hi: Stream::new(),
+                    client_is_lo: None,
+                    conn: Connection::new(),
+                    last_frame: frame,
+                    rst: false,
+                },
+            );
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        flow.last_frame = frame;
+        if flow.kind == FlowKind::NotSmb {
+            if seg.flags & (TCP_FIN | TCP_RST) != 0 {
+                self.flows.remove(&key);
+            }
+            return;
+        }
+        let syn = seg.flags & TCP_SYN != 0;
+        if syn {
+            let ack = seg.flags & packet::TCP_ACK != 0;
+            if flow.client_is_lo.is_none() {
+                // SYN without ACK comes from the client.
+                flow.client_is_lo = Some(if ack { !src_is_lo } else { src_is_lo });
+            }
+            let st = if src_is_lo { &mut flow.from_lo } else { &mut flow.from_hi };
+            st.on_syn(seg.seq);
+        }
+        if let FlowKind::Probing(n) = flow.kind
+            && !seg.payload.is_empty()
+        {
+            let st = if src_is_lo { &flow.from_lo } else { &flow.from_hi };
+            let at_boundary = st.framer.is_synced() && st.next_seq == Some(seg.seq);
+            let found = if at_boundary {
+                crate::wire::nbss::looks_like_smb_message(seg.payload)
+                    || crate::wire::nbss::looks_like_nbss_control(seg.payload)
+            } else {
+                stream::find_smb_header(seg.payload).is_some()
+            };
+            flow.kind = if found {
+                FlowKind::Smb
+            } else if at_boundary || n + 1 >= PROBE_SEGMENTS {
+                FlowKind::NotSmb
+            } else {
+                FlowKind::Probing(n + 1)
+            };
+            if flow.kind == FlowKind::NotSmb {
+                return;
+            }
+        }
+        if !seg.payload.is_empty() || seg.payload_len > 0 {
+            let Flow {
+                from_lo,
+                from_hi,
+                client_is_lo,
+                conn,
+                ..
+            } = flow;
+            let st = if src_is_lo { from_lo } else { from_hi };
+            let mut sink = ConnSink {
+                conn,
+                client_is_lo,
+                sender_is_lo: src_is_lo,
+                frame,
+            };
+            // A SYN can carry data (TFO); its payload starts at seq+1.
+            let seq = if syn { seg.seq.wrapping_add(1) } else { seg.seq };
+            st.segment(seq, seg.payload, seg.payload_len, &mut sink);
+        }
+        if seg.flags & TCP_RST != 0 {
+            flow.rst = true;
+        }
+        if seg.flags & TCP_FIN != 0 {
+            if src_is_lo {
+                flow.from_lo.fin = true;
+            } else {
+                flow.from_hi.fin = true;
+            }
+        }
+        if flow.rst || (flow.from_lo.fin && flow.from_hi.fin) {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.retire(key, flow);
+            }
+        }
+    }
+
+    fn evict(&mut self) {
+        let mut by_age: Vec<(u64, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.last_frame, *k)).collect();
+        by_age.sort_unstable_by_key(|x| x.0);
+        let n = (self.max_flows / 10).max(1);
+        for (_, key) in by_age.into_iter().take(n) {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.stats.flows_evicted += 1;
+                self.retire(key, flow);
+            }
+        }
+    }
+
+    fn retire(&mut self, key: FlowKey, mut flow: Flow) {
+        if flow.kind != FlowKind::Smb {
+            return;
+        }
+        for from_lo in [true, false] {
+            let Flow {
+                from_lo: lo,
+                from_hi: hi,
+                client_is_lo,
+                conn,
+                ..
+            } = &mut flow;
+            let st = if from_lo { lo } else { hi };
+            let mut sink = ConnSink {
+                conn,
+                client_is_lo,
+                sender_is_lo: from_lo,
+                frame: self.frame,
+            };
+            st.finish(&mut sink);
+        }
+        if flow.conn.first_frame.is_none() {
+            return; // no SMB message was ever seen
+        }
+        if flow.rst || flow.from_lo.fin || flow.from_hi.fin {
+            flow.conn.on_close();
+        }
+        // With neither SYN nor an SMB message to tell, the port decides.
+        let client_is_lo = flow.client_is_lo.unwrap_or(!smb_port(key.lo.1) || smb_port(key.hi.1));
+        let (client, server) = if client_is_lo {
+            (key.lo, key.hi)
+        } else {
+            (key.hi, key.lo)
+        };
+        let gap = flow.from_lo.gap_bytes + flow.from_hi.gap_bytes;
+        let resyncs = flow.from_lo.framer.resyncs + flow.from_hi.framer.resyncs;
+        self.finished.push(ConnectionReport::build(
+            &flow.conn,
+            endpoint_string(client),
+            endpoint_string(server),
+            gap,
+            resyncs,
+        ));
+    }
+
+    /// End of input: report every connection still open, in order of
+    /// first appearance.
+    pub fn finish(&mut self) -> Vec<ConnectionReport> {
+        let mut rest: Vec<(FlowKey, Flow)> = self.flows.drain().collect();
+        rest.sort_by_key(|(_, f)| f.conn.first_frame.unwrap_or(u64::MAX));
+        for (k, f) in rest {
+            self.retire(k, f);
+        }
+        let mut out = std::mem::take(&mut self.finished);
+        out.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
+        out
+    }
+}
+
+/// Why a capture could not be read (to the end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaptureError {
+    Io(String),
+    NotACapture,
+    Empty,
+    /// The file ends inside a record: what came before was read.
+    Truncated { frames_read: u64 },
+    Corrupt { frames_read: u64, detail: String },
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Io(e) => write!(f, "{e}"),
+            CaptureError::NotACapture => write!(f, "not a pcap or pcapng capture"),
+            CaptureError::Empty => write!(f, "empty file, not a capture"),
+            CaptureError::Truncated { frames_read } => write!(
+                f,
+                "capture is truncated: the last record is cut short ({frames_read} frames read before it)"
+            ),
+            CaptureError::Corrupt {
+                frames_read,
+                detail,
+            } => write!(f, "capture is corrupt after {frames_read} frames: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// Largest single block accepted (pcapng blocks holding one frame).
+const MAX_BLOCK: usize = 64 * 1024 * 1024;
+
+/// Read a whole pcap/pcapng stream, feeding every frame to `on_frame` with
+/// its link type. `progress` is told how many bytes were consumed so far.
+pub fn read_capture<R: Read + Send>(
+    input: R,
+    mut on_frame: impl FnMut(LinkType, &[u8]),
+    mut progress: impl FnMut(u64),
+) -> Result<u64, CaptureError> {
+    use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
+    use pcap_parser::pcapng::Block;
+    let mut reader = match create_reader(1 << 20, input) {
+        Ok(r) => r,
+        Err(PcapError::Eof) => return Err(CaptureError::Empty),
+        Err(PcapError::ReadError) => return Err(CaptureError::Io("read error".into())),
+        Err(_) => return Err(CaptureError::NotACapture),
+    };
+    let mut legacy_link = LinkType::Ethernet;
+    let mut if_links: Vec<LinkType> = Vec::new();
+    let mut frames = 0u64;
+    let mut consumed_total = 0u64;
+    let mut capacity = 1usize << 20;
+    loop {
+        match reader.next() {
+            Ok((offset, block)) => {
+                match block {
+                    PcapBlockOwned::LegacyHeader(h) => legacy_link = LinkType(h.network.0),
+                    PcapBlockOwned::Legacy(b) => {
+                        frames += 1;
+                        on_frame(legacy_link, b.data);
+                    }
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => if_links.clear(),
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        if_links.push(LinkType(idb.linktype.0))
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        frames += 1;
+                        let link = if_links
+                            .get(epb.if_id as usize)
+                            .copied()
+                            .unwrap_or(LinkType(-1));
+                        let n = (epb.caplen as usize).min(epb.data.len());
+                        on_frame(link, &epb.data[..n]);
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                        frames += 1;
+                        let link = if_links.first().copied().unwrap_or(LinkType(-1));
+                        on_frame(link, spb.data);
+                    }
+                    PcapBlockOwned::NG(_) => {}
+                }
+                consumed_total += offset as u64;
+                reader.consume(offset);
+                progress(consumed_total);
+            }
+            Err(PcapError::Eof) => return Ok(frames),
+            Err(PcapError::Incomplete(_)) => {
+                if reader.reader_exhausted() {
+                    return Err(CaptureError::Truncated {
+                        frames_read: frames,
+                    });
+                }
+                if let Err(e) = reader.refill() {
+                    return Err(match e {
+                        PcapError::ReadError => CaptureError::Io("read error".into()),
+                        _ => CaptureError::Truncated {
+                            frames_read: frames,
+                        },
+                    });
+                }
+            }
+            Err(PcapError::BufferTooSmall) => {
+                if capacity >= MAX_BLOCK || !reader.grow(capacity * 2) {
+                    return Err(CaptureError::Corrupt {
+                        frames_read: frames,
+                        detail: format!("a block is larger than {MAX_BLOCK} bytes"),
+                    });
+                }
+                capacity *= 2;
+                if let Err(e) = reader.refill() {
+                    return Err(CaptureError::Corrupt {
+                        frames_read: frames,
+                        detail: format!("{e:?}"),
+                    });
+                }
+            }
+            Err(PcapError::UnexpectedEof) => {
+                return Err(CaptureError::Truncated {
+                    frames_read: frames,
+                });
+            }
+            Err(e) => {
+                return Err(CaptureError::Corrupt {
+                    frames_read: frames,
+                    detail: match e {
+                        PcapError::NomError(_, k) | PcapError::OwnedNomError(_, k) => {
+                            format!("block does not parse ({k:?})")
+                        }
+                        other => format!("{other:?}"),
+                    },
+                });
+            }
+        }
+    }
+}
+
+/// Result of scanning one file: the reports, counters, and the error that
+/// stopped reading early (the reports then cover what was read).
+pub struct ScanOutcome {
+    pub reports: Vec<ConnectionReport>,
+    pub stats: ScanStats,
+    pub error: Option<CaptureError>,
+}
+
+/// Scan a capture from any reader.
+pub fn scan_reader<R: Read + Send>(input: R, progress: impl FnMut(u64)) -> ScanOutcome {
+    let mut scanner = Scanner::new();
+    let result = read_capture(input, |link, data| scanner.frame(link, data), progress);
+    let reports = scanner.finish();
+    ScanOutcome {
+        reports,
+        stats: scanner.stats.clone(),
+        error: result.err(),
+    }
+}
+
+/// Scan a capture file by path.
+pub fn scan_path(path: &std::path::Path, progress: impl FnMut(u64)) -> Result<ScanOutcome, CaptureError> {
+    let f = std::fs::File::open(path).map_err(|e| CaptureError::Io(e.to_string()))?;
+    let out = scan_reader(std::io::BufReader::with_capacity(0, f), progress);
+    match &out.error {
+        Some(CaptureError::NotACapture | CaptureError::Empty | CaptureError::Io(_)) => {
+            Err(out.error.clone().unwrap_or(CaptureError::NotACapture))
+        }
+        _ => {
+            let mut out = out;
+            for r in &mut out.reports {
+                r.file = Some(path.display().to_string());
+            }
+            Ok(out)
+        }
+    }
+}

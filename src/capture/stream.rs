@@ -1,0 +1,472 @@
+//! One direction of a TCP connection: sequence tracking that survives
+//! out-of-order segments, retransmissions, overlaps and gaps, and NBSS
+//! framing that hands complete SMB messages (or a bounded prefix of large
+//! ones) to a callback while skipping bodies nobody needs.
+
+use crate::wire::nbss::{self, NBSS_HEADER_LEN};
+use std::collections::BTreeMap;
+
+/// Out-of-order bytes held per direction before giving up on the hole and
+/// skipping over it.
+pub const MAX_OOO_BYTES: usize = 512 * 1024;
+/// Out-of-order segments held per direction.
+const MAX_OOO_SEGMENTS: usize = 512;
+/// Prefix kept of an ordinary message: enough for every header of a
+/// compound chain of small operations.
+pub const KEEP_DEFAULT: usize = 64 * 1024;
+/// Prefix kept of NEGOTIATE and SESSION_SETUP: whole (Kerberos tickets with
+/// large PACs run to tens of KiB).
+pub const KEEP_SETUP: usize = 1024 * 1024;
+/// Bytes searched while resynchronising before older bytes are dropped.
+
+/// What the framer is in the middle of.
+#[derive(Debug)]
+enum Frame {
+    /// Expecting an NBSS header; `have` bytes of it collected in `hdr`.
+    Header { hdr: [u8; 4], have: usize },
+    /// Inside a session message of `total` bytes, `seen` consumed so far,
+    /// keeping up to `keep` of them in `buf`. `keep` is None until the
+    /// command is known.
+    Body {
+        total: usize,
+        seen: usize,
+        keep: Option<usize>,
+        buf: Vec<u8>,
+    },
+    /// Inside a non-message NBSS packet (session request, keep-alive…).
+    Control { remaining: usize },
+    /// Lost the message boundary: searching for the next SMB header.
+    Resync { buf: Vec<u8> },
+}
+
+/// Sink for complete messages: (message prefix, declared total length).
+pub trait MessageSink {
+    fn message(&mut self, msg: &[u8], total: usize);
+}
+
+/// NBSS framer for one direction.
+#[derive(Debug)]
+pub struct Framer {
+    state: Frame,
+    pub resyncs: u64,
+    pub messages: u64,
+}
+
+fn keep_for(prefix: &[u8], total: usize) -> Option<usize> {
+    // Decide as soon as the command byte(s) are in: SMB1 command at 4,
+    // SMB2 command at 12.
+    let setup = match nbss::smb_family(prefix) {
+        Some(nbss::SmbFamily::Smb1) => {
+            let cmd = *prefix.get(4)?;
+            cmd == 0x72 || cmd == 0x73
+        }
+        Some(nbss::SmbFamily::Smb2) => {
+            let cmd = u16::from_le_bytes([*prefix.get(12)?, *prefix.get(13)?]);
+            cmd <= 1
+        }
+        _ => {
+            if prefix.len() < 4 && total >= 4 {
+                return None;
+            }
+            false
+        }
+    };
+    Some(total.min(if setup { KEEP_SETUP } else { KEEP_DEFAULT }))
+}
+
+impl Framer {
+    /// A framer that starts on a message boundary (the SYN was seen).
+    pub fn synced() -> Self {
+        Framer {
+            state: Frame::Header { hdr: [0; 4], have: 0 },
+            resyncs: 0,
+            messages: 0,
+        }
+    }
+    /// A framer that must first find a message boundary (mid-stream start).
+    pub fn unsynced() -> Self {
+        Framer {
+            state: Frame::Resync { buf: Vec::new() },
+            resyncs: 0,
+            messages: 0,
+        }
+    }
+
+    pub fn is_synced(&self) -> bool {
+        !matches!(self.state, Frame::Resync { .. })
+    }
+
+    /// Bytes are missing from the stream: forget the current message and
+    /// search for the next header.
+    pub fn gap(&mut self) {
+        self.state = Frame::Resync { buf: Vec::new() };
+        self.resyncs += 1;
+    }
+
+    /// Bytes the current state holds (for memory accounting).
+    pub fn buffered(&self) -> usize {
+        match &self.state {
+            Frame::Body { buf, .. } | Frame::Resync { buf } => buf.capacity(),
+            _ => 0,
+        }
+    }
+
+    /// Feed in-order stream bytes.
+    pub fn feed(&mut self, mut data: &[u8], sink: &mut dyn MessageSink) {
+        while !data.is_empty() {
+            match &mut self.state {
+                Frame::Header { hdr, have } => {
+                    // Fast path: a whole message inside `data`, no copy.
+                    if *have == 0 && data.len() >= NBSS_HEADER_LEN {
+                        let kind = data[0];
+                        let len = u32::from_be_bytes([0, data[1], data[2], data[3]]) as usize;
+                        if kind == 0 && data.len() >= NBSS_HEADER_LEN + len {
+                            let msg = &data[NBSS_HEADER_LEN..NBSS_HEADER_LEN + len];
+                            self.messages += 1;
+                            sink.message(msg, len);
+                            data = &data[NBSS_HEADER_LEN + len..];
+                            continue;
+                        }
+                    }
+                    let n = (NBSS_HEADER_LEN - *have).min(data.len());
+                    hdr[*have..*have + n].copy_from_slice(&data[..n]);
+                    *have += n;
+                    data = &data[n..];
+                    if *have == NBSS_HEADER_LEN {
+                        let kind = hdr[0];
+                        let len = u32::from_be_bytes([0, hdr[1], hdr[2], hdr[3]]) as usize;
+                        self.state = if kind == 0 {
+                            Frame::Body {
+                                total: len,
+                                seen: 0,
+                                keep: None,
+                                buf: Vec::new(),
+                            }
+                        } else if nbss::looks_like_nbss_control(&hdr[..]) || kind == 0x81 {
+                            Frame::Control { remaining: len }
+                        } else {
+                            // Not NBSS at all: lost sync.
+                            self.resyncs += 1;
+                            let mut buf = Vec::with_capacity(4 + data.len());
+                            buf.extend_from_slice(&hdr[1..]);
+                            Frame::Resync { buf }
+                        };
+                        if let Frame::Body { total: 0, .. } = self.state {
+                            self.messages += 1;
+                            sink.message(&[], 0);
+                            self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                        }
+                    }
+                }
+                Frame::Control { remaining } => {
+                    let n = (*remaining).min(data.len());
+                    *remaining -= n;
+                    data = &data[n..];
+                    if *remaining == 0 {
+                        self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                    }
+                }
+                Frame::Body {
+                    total,
+                    seen,
+                    keep,
+                    buf,
+                } => {
+                    let n = (*total - *seen).min(data.len());
+                    let chunk = &data[..n];
+                    // Invariant: buf holds message bytes [0, buf.len()) and
+                    // buf.len() == seen until the keep limit is reached.
+                    let mut used = 0;
+                    if keep.is_none() {
+                        let want = 16usize.min(*total).saturating_sub(buf.len());
+                        used = want.min(n);
+                        buf.extend_from_slice(&chunk[..used]);
+                        *keep = keep_for(buf, *total);
+                        if keep.is_none() && buf.len() >= 16usize.min(*total) {
+                            *keep = Some((*total).min(KEEP_DEFAULT));
+                        }
+                        if let Some(k) = *keep {
+                            buf.reserve(k.saturating_sub(buf.len()));
+                        }
+                    }
+                    if let Some(k) = *keep {
+                        let rest = &chunk[used..];
+                        let room = k.saturating_sub(buf.len());
+                        buf.extend_from_slice(&rest[..room.min(rest.len())]);
+                    }
+                    *seen += n;
+                    data = &data[n..];
+                    if *seen == *total {
+                        self.messages += 1;
+                        sink.message(buf, *total);
+                        self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                    }
+                }
+                Frame::Resync { buf } => {
+                    if buf.is_empty() {
+                        match find_smb_header(data) {
+                            Some(p) => {
+                                self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                                data = &data[p..];
+                            }
+                            None => {
+                                *buf = data[data.len().saturating_sub(7)..].to_vec();
+                                data = &[];
+                            }
+                        }
+                    } else {
+                        let mut joined = std::mem::take(buf);
+                        joined.extend_from_slice(data);
+                        data = &[];
+                        match find_smb_header(&joined) {
+                            Some(p) => {
+                                self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                                self.feed(&joined[p..], sink);
+                            }
+                            None => {
+                                let tail = joined[joined.len().saturating_sub(7)..].to_vec();
+                                self.state = Frame::Resync { buf: tail };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Position of the first NBSS session-message header followed by an SMB
+/// magic in `b`.
+pub fn find_smb_header(b: &[u8]) -> Option<usize> {
+    let finder = memchr::memmem::Finder::new(b"SMB");
+    let mut from = 0;
+    while let Some(p) = finder.find(&b[from..]) {
+        let at = from + p;
+        // "SMB" sits at offset 5 of NBSS header + magic byte.
+        if at >= 5 && nbss::looks_like_smb_message(&b[at - 5..]) {
+            return Some(at - 5);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Sequence-space comparison (RFC 1982 style).
+fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// One direction of a TCP connection.
+#[derive(Debug)]
+pub struct Stream {
+    pub next_seq: Option<u32>,
+    ooo: BTreeMap<u32, Vec<u8>>,
+    ooo_bytes: usize,
+    pub framer: Framer,
+    pub gap_bytes: u64,
+    pub fin: bool,
+}
+
+impl Stream {
+    pub fn new() -> Self {
+        Stream {
+            next_seq: None,
+            ooo: BTreeMap::new(),
+            ooo_bytes: 0,
+            framer: Framer::unsynced(),
+            gap_bytes: 0,
+            fin: false,
+        }
+    }
+
+    /// SYN seen: the stream starts at seq+1 on a message boundary.
+    pub fn on_syn(&mut self, seq: u32) {
+        if self.next_seq.is_none() {
+            self.next_seq = Some(seq.wrapping_add(1));
+            self.framer = Framer::synced();
+        }
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.ooo_bytes + self.framer.buffered()
+    }
+
+    /// Feed a segment. `payload_len` may exceed `payload.len()` when the
+    /// capture's snaplen cut the frame; the missing tail is a gap.
+    pub fn segment(&mut self, seq: u32, payload: &[u8], payload_len: usize, sink: &mut dyn MessageSink) {
+        if payload_len == 0 {
+            return;
+        }
+        let next = *self.next_seq.get_or_insert(seq);
+        if seq == next {
+            self.deliver(payload, payload_len, sink);
+            self.drain(sink);
+            return;
+        }
+        if seq_lt(seq, next) {
+            // Retransmission or overlap: keep only bytes past `next`.
+            let skip = next.wrapping_sub(seq) as usize;
+            if skip >= payload_len {
+                return;
+            }
+            let present = payload.get(skip..).unwrap_or(&[]);
+            self.deliver(present, payload_len - skip, sink);
+            self.drain(sink);
+            return;
+        }
+        // Ahead of `next`: hold it until the hole fills, within bounds.
+        if self.ooo_bytes + payload.len() > MAX_OOO_BYTES || self.ooo.len() >= MAX_OOO_SEGMENTS {
+            self.skip_hole(sink);
+            // After skipping, try again from scratch.
+            if self.next_seq == Some(seq) {
+                self.deliver(payload, payload_len, sink);
+                self.drain(sink);
+                return;
+            }
+            if self.next_seq.is_some_and(|n| seq_lt(n, seq)) && self.ooo.is_empty() {
+                let n = self.next_seq.unwrap_or(seq);
+                self.gap_bytes += seq.wrapping_sub(n) as u64;
+                self.framer.gap();
+                self.next_seq = Some(seq);
+                self.deliver(payload, payload_len, sink);
+                return;
+            }
+        }
+        let entry = self.ooo.entry(seq).or_default();
+        if payload.len() > entry.len() {
+            self.ooo_bytes += payload.len() - entry.len();
+            *entry = payload.to_vec();
+        }
+    }
+
+    fn deliver(&mut self, present: &[u8], claimed: usize, sink: &mut dyn MessageSink) {
+        self.framer.feed(present, sink);
+        let missing = claimed - present.len();
+        if missing > 0 {
+            self.gap_bytes += missing as u64;
+            self.framer.gap();
+        }
+        if let Some(n) = self.next_seq.as_mut() {
+            *n = n.wrapping_add(claimed as u32);
+        }
+    }
+
+    /// Deliver held segments that now line up.
+    fn drain(&mut self, sink: &mut dyn MessageSink) {
+        while let Some((&seq, _)) = self.ooo.iter().next() {
+            let next = match self.next_seq {
+                Some(n) => n,
+                None => return,
+            };
+            if seq_lt(next, seq) {
+                return;
+            }
+            let data = self.ooo.remove(&seq).unwrap_or_default();
+            self.ooo_bytes -= data.len();
+            let skip = next.wrapping_sub(seq) as usize;
+            if skip < data.len() {
+                self.deliver(&data[skip..], data.len() - skip, sink);
+            }
+        }
+    }
+
+    /// Give up on the hole before the earliest held segment.
+    pub fn skip_hole(&mut self, sink: &mut dyn MessageSink) {
+        let Some((&seq, _)) = self.ooo.iter().next() else {
+            return;
+        };
+        if let Some(n) = self.next_seq {
+            self.gap_bytes += seq.wrapping_sub(n) as u64;
+        }
+        self.framer.gap();
+        self.next_seq = Some(seq);
+        self.drain(sink);
+    }
+
+    /// End of capture or connection: flush what is held, skipping holes.
+    pub fn finish(&mut self, sink: &mut dyn MessageSink) {
+        while !self.ooo.is_empty() {
+            self.skip_hole(sink);
+        }
+    }
+}
+
+impl Default for Stream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Collect(Vec<(Vec<u8>, usize)>);
+    impl MessageSink for Collect {
+        fn message(&mut self, msg: &[u8], total: usize) {
+            self.0.push((msg.to_vec(), total));
+        }
+    }
+
+    fn smb2_msg(cmd: u8, body: usize) -> Vec<u8> {
+        let len = 64 + body;
+        let mut m = vec![0, (len >> 16) as u8, (len >> 8) as u8, len as u8];
+        let mut h = vec![0u8; len];
+        h[..4].copy_from_slice(b"\xfeSMB");
+        h[4] = 64;
+        h[12] = cmd;
+        m.extend_from_slice(&h);
+        m
+    }
+
+    #[test]
+    fn split_and_out_of_order_segments_reassemble() {
+        let mut bytes = smb2_msg(5, 100);
+        bytes.extend(smb2_msg(8, 10));
+        let mut s = Stream::new();
+        s.on_syn(999);
+        let mut c = Collect::default();
+        // Deliver second half first, then the first half, then a retransmission.
+        s.segment(1000 + 50, &bytes[50..], bytes.len() - 50, &mut c);
+        assert!(c.0.is_empty());
+        s.segment(1000, &bytes[..60], 60, &mut c);
+        s.segment(1000, &bytes[..60], 60, &mut c);
+        assert_eq!(c.0.len(), 2);
+        assert_eq!(c.0[0].1, 164);
+        assert_eq!(c.0[1].0[12], 8);
+        assert_eq!(s.gap_bytes, 0);
+    }
+
+    #[test]
+    fn gap_resynchronises_on_next_header() {
+        let a = smb2_msg(5, 3000);
+        let b = smb2_msg(6, 20);
+        let mut s = Stream::new();
+        s.on_syn(0);
+        let mut c = Collect::default();
+        s.segment(1, &a[..1000], 1000, &mut c);
+        // bytes 1000..len(a) lost; next segment starts with message b
+        let seq_b = 1 + a.len() as u32;
+        s.segment(seq_b, &b, b.len(), &mut c);
+        s.finish(&mut c);
+        assert_eq!(c.0.len(), 1);
+        assert_eq!(c.0[0].0[12], 6);
+        assert_eq!(s.gap_bytes, (a.len() - 1000) as u64);
+        assert_eq!(s.framer.resyncs, 1);
+    }
+
+    #[test]
+    fn large_bodies_are_kept_as_prefix() {
+        let a = smb2_msg(8, 200_000);
+        let mut s = Stream::new();
+        s.on_syn(0);
+        let mut c = Collect::default();
+        for (k, chunk) in a.chunks(1448).enumerate() {
+            s.segment(1 + (k * 1448) as u32, chunk, chunk.len(), &mut c);
+        }
+        assert_eq!(c.0.len(), 1);
+        assert_eq!(c.0[0].1, 200_064);
+        assert_eq!(c.0[0].0.len(), KEEP_DEFAULT);
+    }
+}

@@ -1,0 +1,244 @@
+//! The `smbsign` command line: argument parsing, output formats and exit codes.
+
+use crate::capture::{self, CaptureError};
+use crate::posture::{ConnectionReport, FindingCode, Severity};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  smbsign scan capture.pcapng
+      one row per SMB connection, then its findings
+  smbsign scan --json a.pcap b.pcapng | jq 'select(.server_signing != \"required\")'
+      JSON lines, one object per connection
+  smbsign scan --fail-on warning capture.pcap
+      exit 1 when any finding of severity warning or error is present
+  smbsign scan --fail-on signing-not-required captures/*.pcap
+      exit 1 when a server does not require signing (NTLM relay exposure)
+
+Exit status: 0 no matching finding, 1 a --fail-on finding was present,
+2 a file could not be read (a truncated capture is still reported as far as it goes).";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "smbsign",
+    version,
+    about = "SMB signing analysis for packet captures",
+    long_about = "Reads pcap/pcapng captures and tells, for every SMB1/SMB2/SMB3 connection, \
+                  what client and server offered for signing, what was negotiated, whether the \
+                  traffic was actually signed, and what an auditor should change."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Report the signing posture of every SMB connection in capture files.
+    #[command(after_help = SCAN_EXAMPLES)]
+    Scan(ScanArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// pcap or pcapng files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print JSON lines (one object per connection) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when a finding of this severity or worse (info, warning,
+    /// error), or with this code (e.g. signing-not-required), is present.
+    #[arg(long, value_name = "LEVEL|CODE", value_parser = parse_fail_on)]
+    pub fail_on: Vec<FailOn>,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Severity(Severity),
+    Code(FindingCode),
+}
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if let Some(sev) = Severity::parse(s) {
+        return Ok(FailOn::Severity(sev));
+    }
+    if let Some(code) = FindingCode::parse(s) {
+        return Ok(FailOn::Code(code));
+    }
+    let codes: Vec<&str> = FindingCode::ALL.iter().map(|c| c.as_str()).collect();
+    Err(format!(
+        "'{s}' is neither a severity (info, warning, error) nor a finding code ({})",
+        codes.join(", ")
+    ))
+}
+
+fn matches_fail_on(r: &ConnectionReport, rules: &[FailOn]) -> bool {
+    r.findings.iter().any(|f| {
+        rules.iter().any(|rule| match rule {
+            FailOn::Severity(s) => f.severity >= *s,
+            FailOn::Code(c) => f.code == *c,
+        })
+    })
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+    }
+}
+
+fn progress_bar(path: &std::path::Path, no_progress: bool) -> Option<indicatif::ProgressBar> {
+    const MIN_SIZE: u64 = 64 * 1024 * 1024;
+    if no_progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let size = std::fs::metadata(path).ok()?.len();
+    if size < MIN_SIZE {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(size);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .ok()?
+        .progress_chars("=> "),
+    );
+    pb.set_message(path.display().to_string());
+    Some(pb)
+}
+
+fn scan(args: ScanArgs) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut read_error = false;
+    let mut fail = false;
+    for path in &args.files {
+        let pb = progress_bar(path, args.no_progress);
+        let mut last = 0u64;
+        let result = capture::scan_path(path, |n| {
+            if let Some(pb) = &pb
+                && n - last > 4 << 20
+            {
+                pb.set_position(n);
+                last = n;
+            }
+        });
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        let outcome = match result {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("smbsign: {}: {e}", path.display());
+                read_error = true;
+                continue;
+            }
+        };
+        if let Some(e) = &outcome.error {
+            eprintln!("smbsign: {}: {e}", path.display());
+            read_error = true;
+        }
+        for r in &outcome.reports {
+            if matches_fail_on(r, &args.fail_on) {
+                fail = true;
+            }
+        }
+        let written = if args.json {
+            outcome.reports.iter().try_for_each(|r| {
+                serde_json::to_writer(&mut out, r).map_err(std::io::Error::other)?;
+                writeln!(out)
+            })
+        } else {
+            write_table(&mut out, path, &outcome)
+        };
+        if let Err(e) = written {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return if read_error { 2 } else { i32::from(fail) };
+            }
+            eprintln!("smbsign: writing output: {e}");
+            return 2;
+        }
+    }
+    if out.flush().is_err() {
+        return 2;
+    }
+    if read_error {
+        2
+    } else {
+        i32::from(fail)
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn write_table(
+    out: &mut impl Write,
+    path: &std::path::Path,
+    o: &capture::ScanOutcome,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}: {} frames, {} SMB connection(s){}",
+        path.display(),
+        o.stats.frames,
+        o.reports.len(),
+        match &o.error {
+            Some(CaptureError::Truncated { .. }) => " (capture truncated; reported as far as read)",
+            Some(_) => " (read stopped early)",
+            None => "",
+        }
+    )?;
+    if o.reports.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<24} {:<24} {:<11} {:<16} {:<16} {:>7} {:>8} {:>5}",
+        "CLIENT", "SERVER", "DIALECT", "SERVER SIGNING", "CLIENT SIGNING", "SIGNED", "UNSIGNED", "ENC"
+    )?;
+    for r in &o.reports {
+        let side = |s: Option<&str>, m: Option<u16>| match (s, m) {
+            (Some(s), Some(m)) => format!("{s} (0x{m:02x})"),
+            (Some(s), None) => s.to_string(),
+            _ => "-".into(),
+        };
+        writeln!(
+            out,
+            "{:<24} {:<24} {:<11} {:<16} {:<16} {:>7} {:>8} {:>5}",
+            r.client,
+            r.server,
+            opt(r.dialect.as_deref()),
+            side(r.server_signing, r.server_security_mode),
+            side(r.client_signing, r.client_security_mode),
+            r.signed_messages,
+            r.unsigned_messages,
+            r.encrypted_messages
+        )?;
+        for s in &r.sessions {
+            writeln!(
+                out,
+                "    session {} {} {}{}{}{}",
+                s.session_id,
+                s.user.as_deref().unwrap_or("-"),
+                s.mechanism,
+                if s.guest { " guest" } else { "" },
+                if s.anonymous { " anonymous" } else { "" },
+                if s.encrypted { " encrypted" } else { "" },
+            )?;
+        }
+        for f in &r.findings {
+            writeln!(out, "    {:<7} {}: {}", f.severity.as_str(), f.code.as_str(), f.message)?;
+        }
+    }
+    Ok(())
+}

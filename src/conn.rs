@@ -1,0 +1,882 @@
+//! Connection state: what one SMB connection negotiated and did, built from
+//! its messages in wire order. Fed whole SMB messages (the bytes after the
+//! 4-byte NBSS header, or a prefix of them) with a direction and a frame
+//! number; knows nothing of captures, files or output formats.
+
+use crate::wire::nbss::{SmbFamily, smb_family};
+use crate::wire::ntlmssp::{NtlmsspRecord, find_ntlmssp};
+use crate::wire::smb1::{self, Smb1Command, Smb1NegotiateResponseRecord};
+use crate::wire::smb2::{
+    self, Cipher, NegotiateContextType, SigningAlgorithm, Smb2Command, Smb2Dialect,
+};
+use crate::wire::spnego::{Mechanism, blob_mechanism};
+use crate::wire::{NtStatus, WireError};
+
+/// Which way a message travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    ToServer,
+    ToClient,
+}
+
+/// Signing setting one side advertised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SigningSetting {
+    Disabled,
+    Enabled,
+    Required,
+}
+
+impl SigningSetting {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningSetting::Disabled => "disabled",
+            SigningSetting::Enabled => "enabled",
+            SigningSetting::Required => "required",
+        }
+    }
+    /// SMB1 NEGOTIATE response SecurityMode (the KB's 3 / 7 / 15).
+    pub fn from_smb1_security_mode(mode: u8) -> Self {
+        if mode & smb1::NEGOTIATE_SECURITY_SIGNATURES_REQUIRED != 0 {
+            SigningSetting::Required
+        } else if mode & smb1::NEGOTIATE_SECURITY_SIGNATURES_ENABLED != 0 {
+            SigningSetting::Enabled
+        } else {
+            SigningSetting::Disabled
+        }
+    }
+    /// SMB2 SecurityMode: signing is always possible in SMB2, so a clear
+    /// ENABLED bit still means "enabled" (MS-SMB2 3.3.5.4 ignores it).
+    pub fn from_smb2_security_mode(mode: u16) -> Self {
+        if mode & smb2::SMB2_NEGOTIATE_SIGNING_REQUIRED != 0 {
+            SigningSetting::Required
+        } else {
+            SigningSetting::Enabled
+        }
+    }
+    /// SMB1 client: Flags2 of its SESSION_SETUP_ANDX request.
+    pub fn from_smb1_flags2(flags2: u16) -> Self {
+        if flags2 & smb1::SMB1_FLAGS2_SECURITY_SIGNATURE_REQUIRED != 0 {
+            SigningSetting::Required
+        } else if flags2 & smb1::SMB1_FLAGS2_SECURITY_SIGNATURE != 0 {
+            SigningSetting::Enabled
+        } else {
+            SigningSetting::Disabled
+        }
+    }
+}
+
+/// The dialect in force on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialect {
+    /// An SMB1 dialect string such as "NT LM 0.12".
+    Smb1(String),
+    Smb2(Smb2Dialect),
+}
+
+impl Dialect {
+    /// JSON spelling: the SMB1 dialect string or "2.1", "3.1.1"…; the raw
+    /// value in hex for SMB2 values with no name (pre-release servers).
+    pub fn name(&self) -> String {
+        match self {
+            Dialect::Smb1(s) => s.clone(),
+            Dialect::Smb2(d) => d
+                .name()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("0x{:04x}", d.0)),
+        }
+    }
+    pub fn is_smb1(&self) -> bool {
+        matches!(self, Dialect::Smb1(_))
+    }
+}
+
+/// How a session authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMechanism {
+    Ntlmssp,
+    Kerberos,
+    /// SMB1 without extended security: passwords in the SESSION_SETUP itself.
+    Plain,
+    Unknown,
+}
+
+impl AuthMechanism {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMechanism::Ntlmssp => "ntlmssp",
+            AuthMechanism::Kerberos => "kerberos",
+            AuthMechanism::Plain => "plain",
+            AuthMechanism::Unknown => "unknown",
+        }
+    }
+}
+
+/// One authenticated (or attempted) session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SMB2 SessionId, or SMB1 UID.
+    pub id: u64,
+    pub smb1: bool,
+    pub user: Option<String>,
+    pub mechanism: AuthMechanism,
+    pub guest: bool,
+    pub anonymous: bool,
+    pub encrypted: bool,
+    /// A SESSION_SETUP response with STATUS_SUCCESS was seen.
+    pub established: bool,
+    /// Frame of that response.
+    pub established_frame: Option<u64>,
+    /// Final status of the last SESSION_SETUP response, when not success.
+    pub failed_status: Option<NtStatus>,
+    /// Signing was in force for this session (required by a side and not
+    /// exempt as guest/anonymous), decided when it was established.
+    pub signing_required: bool,
+}
+
+impl Session {
+    fn new(id: u64, smb1: bool) -> Self {
+        Session {
+            id,
+            smb1,
+            user: None,
+            mechanism: AuthMechanism::Unknown,
+            guest: false,
+            anonymous: false,
+            encrypted: false,
+            established: false,
+            established_frame: None,
+            failed_status: None,
+            signing_required: false,
+        }
+    }
+}
+
+/// What the session setup request of a message id told us, kept until its
+/// response names the session.
+#[derive(Debug, Clone, Default)]
+struct PendingSetup {
+    message_id: u64,
+    user: Option<String>,
+    mechanism: Option<AuthMechanism>,
+    anonymous: bool,
+    smb2_security_mode: Option<u8>,
+}
+
+/// Largest number of sessions tracked per connection; later ones are counted
+/// but not described (a hostile peer can invent session ids freely).
+pub const MAX_SESSIONS: usize = 256;
+/// Frame numbers remembered per kind of problem.
+pub const MAX_FRAMES_LISTED: usize = 16;
+/// Outstanding session-setup requests remembered per connection.
+const MAX_PENDING: usize = 64;
+
+/// Per-message facts for callers that annotate PDUs (the C API, the plugin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageAnnotation {
+    pub family: SmbFamily,
+    /// SMB1 command byte or SMB2 command.
+    pub command: u16,
+    pub is_response: bool,
+    pub status: NtStatus,
+    pub message_id: u64,
+    pub session_id: u64,
+    pub signed: bool,
+    /// 8 (SMB1) or 16 (SMB2) bytes; empty for transform/compression.
+    pub signature: Vec<u8>,
+    /// NEGOTIATE only: the SecurityMode field of this message.
+    pub security_mode: Option<u16>,
+    /// NEGOTIATE response only.
+    pub dialect: Option<String>,
+    /// SESSION_SETUP response only (SMB2 SessionFlags, SMB1 Action).
+    pub session_flags: Option<u16>,
+    /// Signing was in force for this message and it was not signed.
+    pub unsigned_while_required: bool,
+    /// This message is exempt from signing (negotiate, session setup,
+    /// oplock break, interim response, guest/anonymous, session id 0…).
+    pub exempt: bool,
+    /// Byte offset of this message inside the PDU (compound chains).
+    pub offset: usize,
+    pub length: usize,
+}
+
+/// Everything known about one SMB connection.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub first_frame: Option<u64>,
+    pub last_frame: Option<u64>,
+    /// SMB1 dialect strings the client offered.
+    pub smb1_dialects_offered: Vec<String>,
+    /// SMB2 dialects the client offered.
+    pub smb2_dialects_offered: Vec<Smb2Dialect>,
+    pub dialect: Option<Dialect>,
+    pub server_security_mode: Option<u16>,
+    pub server_security_mode_smb1: bool,
+    pub client_security_mode: Option<u16>,
+    /// SMB1 client's Flags2 on its first SESSION_SETUP_ANDX request.
+    pub smb1_client_flags2: Option<u16>,
+    /// SMB2 client's SecurityMode on its first SESSION_SETUP request.
+    pub smb2_setup_security_mode: Option<u8>,
+    pub signing_algorithm: Option<SigningAlgorithm>,
+    pub signing_algorithms_offered: Vec<SigningAlgorithm>,
+    pub cipher: Option<Cipher>,
+    pub server_capabilities: Option<u32>,
+    pub sessions: Vec<Session>,
+    pub sessions_dropped: u64,
+    pub negotiate_requests: u64,
+    pub negotiate_responses: u64,
+    pub signed_messages: u64,
+    pub unsigned_messages: u64,
+    pub encrypted_messages: u64,
+    pub compressed_messages: u64,
+    pub smb1_messages: u64,
+    pub smb2_messages: u64,
+    pub unsigned_while_required: u64,
+    pub unsigned_while_required_frames: Vec<u64>,
+    /// SMB1 signing became active (MS-CIFS 3.2.5.3) at this frame.
+    pub smb1_signing_active_frame: Option<u64>,
+    /// TREE_CONNECT answered STATUS_ACCESS_DENIED (the KB's server-requires /
+    /// client-disabled scenario), first frame.
+    pub tree_connect_denied_frame: Option<u64>,
+    pub tree_connects_ok: u64,
+    /// Messages that could not be decoded, and the first reason.
+    pub decode_errors: u64,
+    pub first_decode_error: Option<(u64, WireError)>,
+    /// The capture layer saw the connection close (FIN/RST).
+    pub closed: bool,
+    pending: Vec<PendingSetup>,
+    client_dialect_request_mid: Option<u64>,
+}
+
+impl Connection {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Signing setting the server advertised in its last NEGOTIATE response.
+    pub fn server_signing(&self) -> Option<SigningSetting> {
+        let mode = self.server_security_mode?;
+        Some(if self.server_security_mode_smb1 {
+            SigningSetting::from_smb1_security_mode(mode as u8)
+        } else {
+            SigningSetting::from_smb2_security_mode(mode)
+        })
+    }
+
+    /// Signing setting the client advertised: SMB2 NEGOTIATE SecurityMode,
+    /// or for SMB1 the Flags2 signature bits of its SESSION_SETUP request.
+    pub fn client_signing(&self) -> Option<SigningSetting> {
+        if let Some(mode) = self.client_security_mode {
+            let setup_requires = self
+                .smb2_setup_security_mode
+                .is_some_and(|m| m as u16 & smb2::SMB2_NEGOTIATE_SIGNING_REQUIRED != 0);
+            let s = SigningSetting::from_smb2_security_mode(mode);
+            return Some(if setup_requires {
+                SigningSetting::Required
+            } else {
+                s
+            });
+        }
+        if self.dialect.as_ref().is_some_and(Dialect::is_smb1) || self.server_security_mode_smb1 {
+            return self.smb1_client_flags2.map(SigningSetting::from_smb1_flags2);
+        }
+        self.smb2_setup_security_mode
+            .map(|m| SigningSetting::from_smb2_security_mode(m as u16))
+    }
+
+    /// Either side requires signing (SMB2 rule, MS-SMB2 3.2.5.3.1 / 3.3.5.5).
+    fn smb2_signing_required(&self) -> bool {
+        self.server_signing() == Some(SigningSetting::Required)
+            || self.client_signing() == Some(SigningSetting::Required)
+    }
+
+    /// SMB1: signing is negotiated when the server requires it, or when the
+    /// server enables it and the client enables or requires it (MS-CIFS 3.2.4.2.4).
+    fn smb1_signing_negotiated(&self) -> bool {
+        match (self.server_signing(), self.client_signing()) {
+            (Some(SigningSetting::Required), _) => true,
+            (Some(SigningSetting::Enabled), Some(c)) => c >= SigningSetting::Enabled,
+            _ => false,
+        }
+    }
+
+    pub fn is_smb1(&self) -> bool {
+        match &self.dialect {
+            Some(d) => d.is_smb1(),
+            None => self.smb1_messages > 0 && self.smb2_messages == 0,
+        }
+    }
+
+    pub fn session(&self, id: u64) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.id == id)
+    }
+
+    fn session_mut(&mut self, id: u64, smb1: bool) -> Option<&mut Session> {
+        if let Some(k) = self.sessions.iter().position(|s| s.id == id) {
+            return Some(&mut self.sessions[k]);
+        }
+        if self.sessions.len() >= MAX_SESSIONS {
+            self.sessions_dropped += 1;
+            return None;
+        }
+        self.sessions.push(Session::new(id, smb1));
+        self.sessions.last_mut()
+    }
+
+    fn note_decode_error(&mut self, frame: u64, e: WireError) {
+        self.decode_errors += 1;
+        if self.first_decode_error.is_none() {
+            self.first_decode_error = Some((frame, e));
+        }
+    }
+
+    fn note_unsigned_while_required(&mut self, frame: u64) {
+        self.unsigned_while_required += 1;
+        if self.unsigned_while_required_frames.len() < MAX_FRAMES_LISTED
+            && self.unsigned_while_required_frames.last() != Some(&frame)
+        {
+            self.unsigned_while_required_frames.push(frame);
+        }
+    }
+
+    fn push_pending(&mut self, p: PendingSetup) {
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.remove(0);
+        }
+        self.pending.push(p);
+    }
+
+    fn take_pending(&mut self, message_id: u64) -> Option<PendingSetup> {
+        let k = self.pending.iter().position(|p| p.message_id == message_id)?;
+        Some(self.pending.remove(k))
+    }
+
+    /// Feed one SMB PDU (the NBSS payload; possibly only a prefix of it when
+    /// the capture layer skipped a large body). Returns nothing; facts land
+    /// in `self`. When `out` is given, one annotation per SMB message is
+    /// appended to it.
+    pub fn on_pdu(
+        &mut self,
+        dir: Direction,
+        frame: u64,
+        pdu: &[u8],
+        mut out: Option<&mut Vec<MessageAnnotation>>,
+    ) {
+        if self.first_frame.is_none() {
+            self.first_frame = Some(frame);
+        }
+        self.last_frame = Some(frame);
+        match smb_family(pdu) {
+            Some(SmbFamily::Smb1) => {
+                self.smb1_messages += 1;
+                match self.on_smb1(dir, frame, pdu) {
+                    Ok(a) => {
+                        if let Some(out) = out.as_deref_mut() {
+                            out.push(a);
+                        }
+                    }
+                    Err(e) => self.note_decode_error(frame, e),
+                }
+            }
+            Some(SmbFamily::Smb2) => {
+                let mut offset = 0;
+                for part in smb2::smb2_compound_iter(pdu) {
+                    match part {
+                        Ok(msg) => {
+                            self.smb2_messages += 1;
+                            match self.on_smb2(dir, frame, msg, offset) {
+                                Ok(a) => {
+                                    if let Some(out) = out.as_deref_mut() {
+                                        out.push(a);
+                                    }
+                                }
+                                Err(e) => self.note_decode_error(frame, e),
+                            }
+                            offset += msg.len();
+                        }
+                        Err(e) => self.note_decode_error(frame, e),
+                    }
+                }
+            }
+            Some(SmbFamily::Transform) => {
+                self.encrypted_messages += 1;
+                match smb2::parse_smb2_transform_header(pdu) {
+                    Ok((_, t)) => {
+                        if let Some(s) = self.session_mut(t.session_id, false) {
+                            s.encrypted = true;
+                        }
+                        if let Some(out) = out.as_deref_mut() {
+                            out.push(MessageAnnotation {
+                                family: SmbFamily::Transform,
+                                command: 0,
+                                is_response: dir == Direction::ToClient,
+                                status: NtStatus(0),
+                                message_id: 0,
+                                session_id: t.session_id,
+                                signed: false,
+                                signature: t.signature.to_vec(),
+                                security_mode: None,
+                                dialect: None,
+                                session_flags: None,
+                                unsigned_while_required: false,
+                                exempt: true,
+                                offset: 0,
+                                length: pdu.len(),
+                            });
+                        }
+                    }
+                    Err(e) => self.note_decode_error(frame, crate::wire::flatten(e)),
+                }
+            }
+            Some(SmbFamily::Compression) => {
+                self.compressed_messages += 1;
+                if let Err(e) = smb2::parse_smb2_compression_header(pdu) {
+                    self.note_decode_error(frame, crate::wire::flatten(e));
+                }
+            }
+            None => self.note_decode_error(frame, WireError::Malformed("not an SMB message")),
+        }
+    }
+
+    fn on_smb1(&mut self, dir: Direction, frame: u64, msg: &[u8]) -> Result<MessageAnnotation, WireError> {
+        let (body, h) = smb1::parse_smb1_header(msg).map_err(crate::wire::flatten)?;
+        let mut ann = MessageAnnotation {
+            family: SmbFamily::Smb1,
+            command: h.command.0 as u16,
+            is_response: h.is_response(),
+            status: h.status,
+            message_id: h.mid as u64,
+            session_id: h.uid as u64,
+            signed: h.is_signed(),
+            signature: h.signature.to_vec(),
+            security_mode: None,
+            dialect: None,
+            session_flags: None,
+            unsigned_while_required: false,
+            exempt: false,
+            offset: 0,
+            length: msg.len(),
+        };
+        let _ = dir;
+        if h.command == Smb1Command::Negotiate {
+            ann.exempt = true;
+            if h.is_response() {
+                self.negotiate_responses += 1;
+                let (_, r) =
+                    smb1::parse_smb1_response_negotiate(body).map_err(crate::wire::flatten)?;
+                if let Some(mode) = r.security_mode() {
+                    self.server_security_mode = Some(mode);
+                    self.server_security_mode_smb1 = true;
+                    ann.security_mode = Some(mode);
+                }
+                if let Smb1NegotiateResponseRecord::NtLm { capabilities, .. } = r {
+                    self.server_capabilities = Some(capabilities);
+                }
+                let name = match r.dialect_index() {
+                    Some(k) if k != 0xFFFF => self
+                        .smb1_dialects_offered
+                        .get(k as usize)
+                        .cloned()
+                        .or_else(|| {
+                            matches!(r, Smb1NegotiateResponseRecord::NtLm { .. })
+                                .then(|| "NT LM 0.12".to_owned())
+                        }),
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    ann.dialect = Some(name.clone());
+                    self.dialect = Some(Dialect::Smb1(name));
+                }
+            } else {
+                self.negotiate_requests += 1;
+                let (_, r) =
+                    smb1::parse_smb1_request_negotiate(body).map_err(crate::wire::flatten)?;
+                self.smb1_dialects_offered = r
+                    .dialects
+                    .iter()
+                    .map(|d| String::from_utf8_lossy(d).into_owned())
+                    .collect();
+                self.client_dialect_request_mid = Some(h.mid as u64);
+            }
+            return Ok(ann);
+        }
+
+        if h.is_signed() {
+            self.signed_messages += 1;
+        } else {
+            self.unsigned_messages += 1;
+        }
+
+        match h.command {
+            Smb1Command::SessionSetupAndx => {
+                ann.exempt = true;
+                self.on_smb1_session_setup(frame, &h, body, &mut ann);
+            }
+            Smb1Command::TreeConnectAndx if h.is_response() => {
+                if h.status == NtStatus::AccessDenied {
+                    self.tree_connect_denied_frame.get_or_insert(frame);
+                } else if !h.status.is_error() {
+                    self.tree_connects_ok += 1;
+                }
+            }
+            _ => {}
+        }
+
+        // Oplock break notifications from the server are never signed
+        // (MS-CIFS 3.3.4.1): LOCKING_ANDX request with MID 0xFFFF.
+        let oplock_break =
+            h.command == Smb1Command::LockingAndx && !h.is_response() && h.mid == 0xFFFF;
+        if oplock_break {
+            ann.exempt = true;
+        }
+        if let Some(active) = self.smb1_signing_active_frame {
+            let session_exempt = self.session(h.uid as u64).is_some_and(|s| s.guest || s.anonymous);
+            if !ann.exempt && !session_exempt && frame > active && !h.is_signed() {
+                ann.unsigned_while_required = true;
+                self.note_unsigned_while_required(frame);
+            }
+        }
+        Ok(ann)
+    }
+
+    fn on_smb1_session_setup(
+        &mut self,
+        frame: u64,
+        h: &smb1::Smb1HeaderRecord<'_>,
+        body: &[u8],
+        ann: &mut MessageAnnotation,
+    ) {
+        if !h.is_response() {
+            if self.smb1_client_flags2.is_none() {
+                self.smb1_client_flags2 = Some(h.flags2);
+            }
+            let mut p = PendingSetup {
+                message_id: h.mid as u64,
+                ..Default::default()
+            };
+            match smb1::parse_smb1_request_session_setup(body, h.unicode()) {
+                Ok((_, smb1::Smb1SessionSetupRequestRecord::Extended { security_blob, .. })) => {
+                    describe_blob(security_blob, &mut p);
+                }
+                Ok((
+                    _,
+                    smb1::Smb1SessionSetupRequestRecord::Plain {
+                        oem_password,
+                        unicode_password,
+                        account_name,
+                        primary_domain,
+                        ..
+                    },
+                )) => {
+                    p.mechanism = Some(AuthMechanism::Plain);
+                    p.anonymous = account_name.is_empty()
+                        && unicode_password.is_empty()
+                        && (oem_password.is_empty() || oem_password == [0]);
+                    if !account_name.is_empty() {
+                        p.user = Some(join_user(&primary_domain, &account_name));
+                    }
+                }
+                Err(e) => self.note_decode_error(frame, crate::wire::flatten(e)),
+            }
+            // Later legs of an extended exchange carry the UID already.
+            if h.uid != 0
+                && let Some(s) = self.session_mut(h.uid as u64, true)
+            {
+                apply_pending(s, &p);
+            }
+            self.push_pending(p);
+            return;
+        }
+
+        let pending = self.take_pending(h.mid as u64);
+        let parsed = if h.status.is_error() && h.status != NtStatus::MoreProcessingRequired {
+            None
+        } else {
+            smb1::parse_smb1_response_session_setup(body).ok().map(|(_, r)| r)
+        };
+        let signing_negotiated = self.smb1_signing_negotiated();
+        let already_active = self.smb1_signing_active_frame.is_some();
+        let Some(s) = self.session_mut(h.uid as u64, true) else {
+            return;
+        };
+        if let Some(p) = &pending {
+            apply_pending(s, p);
+        }
+        if let Some(r) = &parsed {
+            ann.session_flags = Some(r.action);
+            if r.is_guest() {
+                s.guest = true;
+            }
+            if let Some(blob) = r.security_blob
+                && s.mechanism == AuthMechanism::Unknown
+                && let Some(m) = blob_mechanism(blob)
+            {
+                s.mechanism = mech(m);
+            }
+        }
+        if h.status == NtStatus::Success {
+            s.established = true;
+            s.established_frame = Some(frame);
+            s.failed_status = None;
+            s.signing_required = signing_negotiated && !s.guest && !s.anonymous;
+            // Activation: first successful non-guest, non-anonymous setup
+            // when signing was negotiated (MS-CIFS 3.2.5.3).
+            if s.signing_required && !already_active {
+                self.smb1_signing_active_frame = Some(frame);
+            }
+        } else if h.status != NtStatus::MoreProcessingRequired {
+            s.failed_status = Some(h.status);
+        }
+    }
+
+    fn on_smb2(
+        &mut self,
+        dir: Direction,
+        frame: u64,
+        msg: &[u8],
+        offset: usize,
+    ) -> Result<MessageAnnotation, WireError> {
+        let (_, h) = smb2::parse_smb2_header(msg).map_err(crate::wire::flatten)?;
+        let _ = dir;
+        let mut ann = MessageAnnotation {
+            family: SmbFamily::Smb2,
+            command: h.command.0,
+            is_response: h.is_response(),
+            status: h.status,
+            message_id: h.message_id,
+            session_id: h.session_id,
+            signed: h.is_signed(),
+            signature: h.signature.to_vec(),
+            security_mode: None,
+            dialect: None,
+            session_flags: None,
+            unsigned_while_required: false,
+            exempt: false,
+            offset,
+            length: msg.len(),
+        };
+        if h.command == Smb2Command::Negotiate {
+            ann.exempt = true;
+            self.on_smb2_negotiate(&h, msg, &mut ann)?;
+            return Ok(ann);
+        }
+        if h.is_signed() {
+            self.signed_messages += 1;
+        } else {
+            self.unsigned_messages += 1;
+        }
+        match h.command {
+            Smb2Command::SessionSetup => {
+                ann.exempt = true;
+                self.on_smb2_session_setup(frame, &h, msg, &mut ann);
+            }
+            Smb2Command::TreeConnect if h.is_response() => {
+                if h.status == NtStatus::AccessDenied {
+                    self.tree_connect_denied_frame.get_or_insert(frame);
+                } else if !h.status.is_error() {
+                    self.tree_connects_ok += 1;
+                }
+            }
+            _ => {}
+        }
+        let interim = h.is_response() && h.is_async() && h.status == NtStatus::Pending;
+        let notification = h.command == Smb2Command::OplockBreak && h.message_id == u64::MAX;
+        let session_gone = h.is_response()
+            && (h.status == NtStatus::UserSessionDeleted
+                || h.status == NtStatus::NetworkSessionExpired);
+        if interim || notification || session_gone || h.session_id == 0 {
+            ann.exempt = true;
+        }
+        if !ann.exempt && !h.is_signed() {
+            let required = self
+                .session(h.session_id)
+                .is_some_and(|s| s.established && s.signing_required);
+            if required {
+                ann.unsigned_while_required = true;
+                self.note_unsigned_while_required(frame);
+            }
+        }
+        Ok(ann)
+    }
+
+    fn on_smb2_negotiate(
+        &mut self,
+        h: &smb2::Smb2HeaderRecord<'_>,
+        msg: &[u8],
+        ann: &mut MessageAnnotation,
+    ) -> Result<(), WireError> {
+        if h.is_response() {
+            self.negotiate_responses += 1;
+            if h.status != NtStatus::Success {
+                return Ok(());
+            }
+            let (_, r) = smb2::parse_smb2_response_negotiate(msg).map_err(crate::wire::flatten)?;
+            self.server_security_mode = Some(r.security_mode);
+            self.server_security_mode_smb1 = false;
+            self.server_capabilities = Some(r.capabilities);
+            ann.security_mode = Some(r.security_mode);
+            let d = Dialect::Smb2(r.dialect);
+            ann.dialect = Some(d.name());
+            self.dialect = Some(d);
+            for c in &r.contexts {
+                match c.context_type {
+                    NegotiateContextType::SigningCapabilities => {
+                        if let Ok(ids) = smb2::parse_context_id_list(c.data) {
+                            self.signing_algorithm = ids.first().map(|&i| SigningAlgorithm(i));
+                        }
+                    }
+                    NegotiateContextType::Encryption => {
+                        if let Ok(ids) = smb2::parse_context_id_list(c.data) {
+                            self.cipher = ids.first().map(|&i| Cipher(i));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            self.negotiate_requests += 1;
+            let (_, r) = smb2::parse_smb2_request_negotiate(msg).map_err(crate::wire::flatten)?;
+            self.client_security_mode = Some(r.security_mode);
+            ann.security_mode = Some(r.security_mode);
+            self.smb2_dialects_offered = r.dialects.clone();
+            for c in &r.contexts {
+                if c.context_type == NegotiateContextType::SigningCapabilities
+                    && let Ok(ids) = smb2::parse_context_id_list(c.data)
+                {
+                    self.signing_algorithms_offered =
+                        ids.into_iter().map(SigningAlgorithm).collect();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_smb2_session_setup(
+        &mut self,
+        frame: u64,
+        h: &smb2::Smb2HeaderRecord<'_>,
+        msg: &[u8],
+        ann: &mut MessageAnnotation,
+    ) {
+        if !h.is_response() {
+            let mut p = PendingSetup {
+                message_id: h.message_id,
+                ..Default::default()
+            };
+            match smb2::parse_smb2_request_session_setup(msg) {
+                Ok((_, r)) => {
+                    describe_blob(r.security_blob, &mut p);
+                    p.smb2_security_mode = Some(r.security_mode);
+                    if self.smb2_setup_security_mode.is_none() {
+                        self.smb2_setup_security_mode = Some(r.security_mode);
+                    }
+                }
+                Err(e) => self.note_decode_error(frame, crate::wire::flatten(e)),
+            }
+            if h.session_id != 0
+                && let Some(s) = self.session_mut(h.session_id, false)
+            {
+                apply_pending(s, &p);
+            }
+            self.push_pending(p);
+            return;
+        }
+        let pending = self.take_pending(h.message_id);
+        let parsed = if h.status.is_error() && h.status != NtStatus::MoreProcessingRequired {
+            None
+        } else {
+            match smb2::parse_smb2_response_session_setup(msg) {
+                Ok((_, r)) => Some(r),
+                Err(e) => {
+                    self.note_decode_error(frame, crate::wire::flatten(e));
+                    None
+                }
+            }
+        };
+        let required = self.smb2_signing_required();
+        if h.session_id == 0 {
+            return;
+        }
+        let Some(s) = self.session_mut(h.session_id, false) else {
+            return;
+        };
+        if let Some(p) = &pending {
+            apply_pending(s, p);
+        }
+        if let Some(r) = &parsed {
+            ann.session_flags = Some(r.session_flags);
+            if r.session_flags & smb2::SMB2_SESSION_FLAG_IS_GUEST != 0 {
+                s.guest = true;
+            }
+            if r.session_flags & smb2::SMB2_SESSION_FLAG_IS_NULL != 0 {
+                s.anonymous = true;
+            }
+            if r.session_flags & smb2::SMB2_SESSION_FLAG_ENCRYPT_DATA != 0 {
+                s.encrypted = true;
+            }
+            if s.mechanism == AuthMechanism::Unknown
+                && let Some(m) = blob_mechanism(r.security_blob)
+            {
+                s.mechanism = mech(m);
+            }
+        }
+        if h.status == NtStatus::Success {
+            s.established = true;
+            s.established_frame = Some(frame);
+            s.failed_status = None;
+            let setup_requires = pending
+                .as_ref()
+                .and_then(|p| p.smb2_security_mode)
+                .is_some_and(|m| m as u16 & smb2::SMB2_NEGOTIATE_SIGNING_REQUIRED != 0);
+            s.signing_required = (required || setup_requires) && !s.guest && !s.anonymous;
+        } else if h.status != NtStatus::MoreProcessingRequired {
+            s.failed_status = Some(h.status);
+        }
+    }
+
+    /// The capture layer saw FIN or RST.
+    pub fn on_close(&mut self) {
+        self.closed = true;
+    }
+}
+
+fn mech(m: Mechanism) -> AuthMechanism {
+    match m {
+        Mechanism::Ntlmssp => AuthMechanism::Ntlmssp,
+        Mechanism::Kerberos => AuthMechanism::Kerberos,
+    }
+}
+
+fn join_user(domain: &str, user: &str) -> String {
+    if domain.is_empty() {
+        user.to_owned()
+    } else {
+        format!("{domain}\\{user}")
+    }
+}
+
+/// Mechanism, user and anonymity from a session setup request's blob.
+fn describe_blob(blob: &[u8], p: &mut PendingSetup) {
+    if let Some(m) = blob_mechanism(blob) {
+        p.mechanism = Some(mech(m));
+    }
+    if let Some(Ok(NtlmsspRecord::Authenticate(a))) = find_ntlmssp(blob) {
+        p.anonymous = a.is_anonymous();
+        let user = a.user_name();
+        if !user.is_empty() {
+            p.user = Some(join_user(&a.domain_name(), &user));
+        }
+    }
+}
+
+fn apply_pending(s: &mut Session, p: &PendingSetup) {
+    if let Some(m) = p.mechanism {
+        s.mechanism = m;
+    }
+    if p.user.is_some() {
+        s.user = p.user.clone();
+    }
+    if p.anonymous {
+        s.anonymous = true;
+    }
+}

@@ -1,0 +1,12 @@
+//! smbsign: SMB signing analysis for packet captures.
+//!
+//! Rooms, with dependencies pointing toward the wire decoder:
+//! [`wire`] (pure decoding) ← [`conn`] (connection state) ← [`posture`]
+//! (findings, the KB's reading) ← [`capture`] (files, TCP) ← CLI.
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod conn;
+pub mod posture;
+pub mod wire;
+pub mod cli;

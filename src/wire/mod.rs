@@ -1,0 +1,108 @@
+//! Wire decoding: pure nom parsers for NetBIOS session framing, SMB1, SMB2/3,
+//! NTLMSSP and the bits of SPNEGO smbsign needs.
+//!
+//! Nothing here keeps state or does I/O. Records borrow from the input and
+//! wire values are integer newtypes so unknown values survive and print.
+//! Every other module depends on this one; this one depends on none of them.
+
+use rusticata_macros::newtype_enum;
+pub mod nbss;
+pub mod ntlmssp;
+pub mod smb1;
+pub mod smb2;
+pub mod spnego;
+
+use std::fmt;
+
+/// Why a record could not be decoded. Carries no input bytes so it can be
+/// stored and printed after the buffer is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireError {
+    /// The buffer ended before the record did.
+    Truncated,
+    /// A magic number, structure size or length field is not what the
+    /// protocol allows.
+    Malformed(&'static str),
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WireError::Truncated => write!(f, "record truncated"),
+            WireError::Malformed(what) => write!(f, "malformed: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
+
+impl<I> nom::error::ParseError<I> for WireError {
+    fn from_error_kind(_input: I, kind: nom::error::ErrorKind) -> Self {
+        match kind {
+            nom::error::ErrorKind::Eof => WireError::Truncated,
+            _ => WireError::Malformed("field"),
+        }
+    }
+    fn append(_input: I, _kind: nom::error::ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+/// Result of every parser in this module.
+pub type WireResult<'a, T> = nom::IResult<&'a [u8], T, WireError>;
+
+/// Turn a nom error into the crate's error (complete parsers never return
+/// `Incomplete`, but be total anyway).
+pub fn flatten(e: nom::Err<WireError>) -> WireError {
+    match e {
+        nom::Err::Incomplete(_) => WireError::Truncated,
+        nom::Err::Error(e) | nom::Err::Failure(e) => e,
+    }
+}
+
+/// `buf[off..off+len]`, or `Truncated`/`Malformed` when it falls outside.
+pub fn slice_at(buf: &[u8], off: usize, len: usize) -> Result<&[u8], WireError> {
+    let end = off.checked_add(len).ok_or(WireError::Malformed("offset overflow"))?;
+    buf.get(off..end).ok_or(WireError::Truncated)
+}
+
+/// Little-endian helpers for fixed offsets already bounds-checked by the caller's length test.
+pub(crate) fn le16(b: &[u8], off: usize) -> u16 {
+    u16::from_le_bytes([b[off], b[off + 1]])
+}
+pub(crate) fn le32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+/// NT status codes smbsign reasons about.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NtStatus(pub u32);
+
+newtype_enum! {
+impl debug NtStatus {
+    Success = 0x0000_0000,
+    Pending = 0x0000_0103,
+    MoreProcessingRequired = 0xC000_0016,
+    AccessDenied = 0xC000_0022,
+    LogonFailure = 0xC000_006D,
+    NotSupported = 0xC000_00BB,
+    NetworkSessionExpired = 0xC000_035C,
+    UserSessionDeleted = 0xC000_0203,
+    InvalidParameter = 0xC000_000D,
+}
+}
+
+impl NtStatus {
+    pub fn is_error(self) -> bool {
+        self.0 >> 30 == 3
+    }
+}
+
+/// Decode UTF-16LE (lossy) as NTLMSSP and SMB use for names.
+pub fn utf16le_lossy(b: &[u8]) -> String {
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}

@@ -1,0 +1,248 @@
+//! NTLMSSP messages (MS-NLMP 2.2.1): NEGOTIATE, CHALLENGE, AUTHENTICATE.
+//! Offsets inside a message count from the `NTLMSSP\0` signature; every
+//! (length, offset) pair is checked against the message before slicing.
+
+use rusticata_macros::newtype_enum;
+use super::{WireError, WireResult, slice_at};
+use nom::Parser as _;
+use nom::bytes::complete::{tag, take};
+use nom::number::complete::{le_u16, le_u32};
+
+pub const NTLMSSP_SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
+
+/// NegotiateFlags bits (MS-NLMP 2.2.2.5).
+pub const NTLMSSP_NEGOTIATE_UNICODE: u32 = 0x0000_0001;
+pub const NTLMSSP_NEGOTIATE_SIGN: u32 = 0x0000_0010;
+pub const NTLMSSP_NEGOTIATE_SEAL: u32 = 0x0000_0020;
+pub const NTLMSSP_NEGOTIATE_LM_KEY: u32 = 0x0000_0080;
+pub const NTLMSSP_NEGOTIATE_NTLM: u32 = 0x0000_0200;
+pub const NTLMSSP_ANONYMOUS: u32 = 0x0000_0800;
+pub const NTLMSSP_NEGOTIATE_ALWAYS_SIGN: u32 = 0x0000_8000;
+pub const NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY: u32 = 0x0008_0000;
+pub const NTLMSSP_REQUEST_NON_NT_SESSION_KEY: u32 = 0x0040_0000;
+pub const NTLMSSP_NEGOTIATE_TARGET_INFO: u32 = 0x0080_0000;
+pub const NTLMSSP_NEGOTIATE_VERSION: u32 = 0x0200_0000;
+pub const NTLMSSP_NEGOTIATE_128: u32 = 0x2000_0000;
+pub const NTLMSSP_NEGOTIATE_KEY_EXCH: u32 = 0x4000_0000;
+pub const NTLMSSP_NEGOTIATE_56: u32 = 0x8000_0000;
+
+/// MIC position in AUTHENTICATE (after the 8-byte Version).
+pub const NTLMSSP_MIC_OFFSET: usize = 72;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NtlmsspMessageType(pub u32);
+
+newtype_enum! {
+impl debug NtlmsspMessageType {
+    Negotiate = 1,
+    Challenge = 2,
+    Authenticate = 3,
+}
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NtlmsspNegotiateRecord {
+    pub flags: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NtlmsspChallengeRecord<'a> {
+    pub target_name: &'a [u8],
+    pub flags: u32,
+    pub server_challenge: &'a [u8],
+    pub target_info: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NtlmsspAuthenticateRecord<'a> {
+    pub lm_response: &'a [u8],
+    pub nt_response: &'a [u8],
+    pub domain: &'a [u8],
+    pub user: &'a [u8],
+    pub workstation: &'a [u8],
+    pub encrypted_random_session_key: &'a [u8],
+    pub flags: u32,
+    /// The 16-byte MIC when the message is long enough to hold one and the
+    /// payload starts after it.
+    pub mic: Option<&'a [u8]>,
+    /// The whole message, for the MIC check.
+    pub raw: &'a [u8],
+}
+
+impl NtlmsspAuthenticateRecord<'_> {
+    pub fn unicode(&self) -> bool {
+        self.flags & NTLMSSP_NEGOTIATE_UNICODE != 0
+    }
+    fn text(&self, b: &[u8]) -> String {
+        if self.unicode() {
+            super::utf16le_lossy(b)
+        } else {
+            String::from_utf8_lossy(b).into_owned()
+        }
+    }
+    pub fn user_name(&self) -> String {
+        self.text(self.user)
+    }
+    pub fn domain_name(&self) -> String {
+        self.text(self.domain)
+    }
+    pub fn workstation_name(&self) -> String {
+        self.text(self.workstation)
+    }
+    /// Anonymous per MS-NLMP 3.2.5.1.2: empty NT response and an empty or
+    /// single-zero-byte LM response (or the ANONYMOUS flag).
+    pub fn is_anonymous(&self) -> bool {
+        (self.nt_response.is_empty() && (self.lm_response.is_empty() || self.lm_response == [0]))
+            || (self.flags & NTLMSSP_ANONYMOUS != 0 && self.nt_response.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NtlmsspRecord<'a> {
+    Negotiate(NtlmsspNegotiateRecord),
+    Challenge(NtlmsspChallengeRecord<'a>),
+    Authenticate(NtlmsspAuthenticateRecord<'a>),
+}
+
+/// Read a (Len u16, MaxLen u16, Offset u32) field and slice it from `msg`.
+fn security_buffer<'a>(msg: &'a [u8], i: &'a [u8]) -> WireResult<'a, &'a [u8]> {
+    let (i, len) = le_u16.parse(i)?;
+    let (i, _max_len) = le_u16.parse(i)?;
+    let (i, offset) = le_u32.parse(i)?;
+    if len == 0 {
+        return Ok((i, &[]));
+    }
+    let data = slice_at(msg, offset as usize, len as usize).map_err(nom::Err::Error)?;
+    Ok((i, data))
+}
+
+/// Parse one NTLMSSP message; `msg` starts at `NTLMSSP\0` and extends to the
+/// end of the enclosing token (payload offsets are relative to its start).
+pub fn parse_ntlmssp(msg: &[u8]) -> WireResult<'_, NtlmsspRecord<'_>> {
+    let (i, _signature) = tag(&NTLMSSP_SIGNATURE[..]).parse(msg)?;
+    let (i, message_type) = le_u32.parse(i)?;
+    match NtlmsspMessageType(message_type) {
+        NtlmsspMessageType::Negotiate => {
+            let (i, flags) = le_u32.parse(i)?;
+            Ok((i, NtlmsspRecord::Negotiate(NtlmsspNegotiateRecord { flags })))
+        }
+        NtlmsspMessageType::Challenge => {
+            let (i, target_name) = security_buffer(msg, i)?;
+            let (i, flags) = le_u32.parse(i)?;
+            let (i, server_challenge) = take(8usize).parse(i)?;
+            let (i, _reserved) = take(8usize).parse(i)?;
+            // TargetInfo is absent in old (NTLMv1-era) challenges.
+            let (i, target_info) = if i.len() >= 8 {
+                security_buffer(msg, i)?
+            } else {
+                (i, &[][..])
+            };
+            Ok((
+                i,
+                NtlmsspRecord::Challenge(NtlmsspChallengeRecord {
+                    target_name,
+                    flags,
+                    server_challenge,
+                    target_info,
+                }),
+            ))
+        }
+        NtlmsspMessageType::Authenticate => {
+            let (i, lm_response) = security_buffer(msg, i)?;
+            let (i, nt_response) = security_buffer(msg, i)?;
+            let (i, domain) = security_buffer(msg, i)?;
+            let (i, user) = security_buffer(msg, i)?;
+            let (i, workstation) = security_buffer(msg, i)?;
+            let (i, encrypted_random_session_key) = security_buffer(msg, i)?;
+            let (i, flags) = le_u32.parse(i)?;
+            // The MIC exists when the payload begins at or after offset 88.
+            let payload_start = [lm_response, nt_response, domain, user, workstation]
+                .iter()
+                .filter(|b| !b.is_empty())
+                .map(|b| b.as_ptr() as usize - msg.as_ptr() as usize)
+                .min()
+                .unwrap_or(msg.len());
+            let mic = (payload_start >= NTLMSSP_MIC_OFFSET + 16)
+                .then(|| msg.get(NTLMSSP_MIC_OFFSET..NTLMSSP_MIC_OFFSET + 16))
+                .flatten();
+            Ok((
+                i,
+                NtlmsspRecord::Authenticate(NtlmsspAuthenticateRecord {
+                    lm_response,
+                    nt_response,
+                    domain,
+                    user,
+                    workstation,
+                    encrypted_random_session_key,
+                    flags,
+                    mic,
+                    raw: msg,
+                }),
+            ))
+        }
+        _ => Err(nom::Err::Error(WireError::Malformed("NTLMSSP MessageType"))),
+    }
+}
+
+/// Find and parse the NTLMSSP message inside a security blob (raw or wrapped
+/// in SPNEGO). None when the blob holds no NTLMSSP signature.
+pub fn find_ntlmssp(blob: &[u8]) -> Option<Result<NtlmsspRecord<'_>, WireError>> {
+    let pos = memchr::memmem::find(blob, NTLMSSP_SIGNATURE)?;
+    Some(
+        parse_ntlmssp(&blob[pos..])
+            .map(|(_, r)| r)
+            .map_err(super::flatten),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth_message(user: &[u8], nt: &[u8]) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(NTLMSSP_SIGNATURE);
+        m.extend_from_slice(&3u32.to_le_bytes());
+        let payload = 88u32;
+        let fields: [&[u8]; 6] = [&[], nt, b"D\0O\0M\0", user, &[], &[]];
+        let mut off = payload;
+        for f in fields {
+            m.extend_from_slice(&(f.len() as u16).to_le_bytes());
+            m.extend_from_slice(&(f.len() as u16).to_le_bytes());
+            m.extend_from_slice(&off.to_le_bytes());
+            off += f.len() as u32;
+        }
+        m.extend_from_slice(&(NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_SIGN).to_le_bytes());
+        m.resize(88, 0xAA);
+        for f in fields {
+            m.extend_from_slice(f);
+        }
+        m
+    }
+
+    #[test]
+    fn authenticate_fields_and_anonymous() {
+        let m = auth_message(b"b\0o\0b\0", &[1u8; 40]);
+        let Ok((_, NtlmsspRecord::Authenticate(a))) = parse_ntlmssp(&m) else {
+            panic!("not an AUTHENTICATE")
+        };
+        assert_eq!(a.user_name(), "bob");
+        assert_eq!(a.domain_name(), "DOM");
+        assert_eq!(a.nt_response.len(), 40);
+        assert_eq!(a.mic, Some(&[0xAA; 16][..]));
+        assert!(!a.is_anonymous());
+        let m = auth_message(b"", b"");
+        let Ok((_, NtlmsspRecord::Authenticate(a))) = parse_ntlmssp(&m) else {
+            panic!("not an AUTHENTICATE")
+        };
+        assert!(a.is_anonymous());
+    }
+
+    #[test]
+    fn offsets_outside_the_message_are_errors() {
+        let mut m = auth_message(b"b\0o\0b\0", &[1u8; 40]);
+        m[24] = 0xF0; // NtChallengeResponse offset far past the end
+        assert!(parse_ntlmssp(&m).is_err());
+        assert!(find_ntlmssp(b"no signature here").is_none());
+    }
+}

@@ -1,0 +1,455 @@
+//! SMB1 / CIFS records (MS-CIFS 2.2, MS-SMB 2.2): the header, NEGOTIATE and
+//! SESSION_SETUP_ANDX in both directions. Offsets in comments count from the
+//! `FF 'SMB'` magic.
+
+use rusticata_macros::newtype_enum;
+use super::{NtStatus, WireError, WireResult};
+use nom::Parser as _;
+use nom::bytes::complete::{tag, take};
+use nom::number::complete::{le_u8, le_u16, le_u32, le_u64};
+
+pub const SMB1_HEADER_LEN: usize = 32;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Smb1Command(pub u8);
+
+newtype_enum! {
+impl debug Smb1Command {
+    Close = 0x04,
+    Echo = 0x2B,
+    LockingAndx = 0x24,
+    Transaction = 0x25,
+    Transaction2 = 0x32,
+    ReadAndx = 0x2E,
+    WriteAndx = 0x2F,
+    TreeDisconnect = 0x71,
+    Negotiate = 0x72,
+    SessionSetupAndx = 0x73,
+    LogoffAndx = 0x74,
+    TreeConnectAndx = 0x75,
+    NtTransact = 0xA0,
+    NtCreateAndx = 0xA2,
+    NtCancel = 0xA4,
+}
+}
+
+/// SMB_Header.Flags
+pub const SMB1_FLAGS_REPLY: u8 = 0x80;
+/// SMB_Header.Flags2 (MS-CIFS 2.2.3.1)
+pub const SMB1_FLAGS2_LONG_NAMES: u16 = 0x0001;
+pub const SMB1_FLAGS2_SECURITY_SIGNATURE: u16 = 0x0004;
+pub const SMB1_FLAGS2_SECURITY_SIGNATURE_REQUIRED: u16 = 0x0010;
+pub const SMB1_FLAGS2_EXTENDED_SECURITY: u16 = 0x0800;
+pub const SMB1_FLAGS2_NT_STATUS: u16 = 0x4000;
+pub const SMB1_FLAGS2_UNICODE: u16 = 0x8000;
+
+/// NEGOTIATE response SecurityMode bits (MS-CIFS 2.2.4.52.2).
+pub const NEGOTIATE_USER_SECURITY: u8 = 0x01;
+pub const NEGOTIATE_ENCRYPT_PASSWORDS: u8 = 0x02;
+pub const NEGOTIATE_SECURITY_SIGNATURES_ENABLED: u8 = 0x04;
+pub const NEGOTIATE_SECURITY_SIGNATURES_REQUIRED: u8 = 0x08;
+
+/// Server capability: the byte area holds a GUID and a SPNEGO blob.
+pub const CAP_EXTENDED_SECURITY: u32 = 0x8000_0000;
+
+/// SESSION_SETUP_ANDX response Action bit 0: logged on as guest.
+pub const SMB_SETUP_GUEST: u16 = 0x0001;
+
+/// The 32-byte SMB1 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Smb1HeaderRecord<'a> {
+    pub command: Smb1Command,
+    /// NT status, or DOS error class/code when Flags2 NT_STATUS is clear.
+    pub status: NtStatus,
+    pub flags: u8,
+    pub flags2: u16,
+    pub pid_high: u16,
+    /// SecuritySignature at offset 14 (8 bytes).
+    pub signature: &'a [u8],
+    pub tid: u16,
+    pub pid_low: u16,
+    pub uid: u16,
+    pub mid: u16,
+}
+
+impl Smb1HeaderRecord<'_> {
+    pub fn is_response(&self) -> bool {
+        self.flags & SMB1_FLAGS_REPLY != 0
+    }
+    pub fn is_signed(&self) -> bool {
+        self.flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE != 0
+    }
+    pub fn unicode(&self) -> bool {
+        self.flags2 & SMB1_FLAGS2_UNICODE != 0
+    }
+}
+
+/// Parse the SMB1 header; the rest starts at WordCount.
+pub fn parse_smb1_header(i: &[u8]) -> WireResult<'_, Smb1HeaderRecord<'_>> {
+    let (i, _magic) = tag(&b"\xffSMB"[..]).parse(i)?;
+    let (i, command) = le_u8.parse(i)?;
+    let (i, status) = le_u32.parse(i)?;
+    let (i, flags) = le_u8.parse(i)?;
+    let (i, flags2) = le_u16.parse(i)?;
+    let (i, pid_high) = le_u16.parse(i)?;
+    let (i, signature) = take(8usize).parse(i)?;
+    let (i, _reserved) = le_u16.parse(i)?;
+    let (i, tid) = le_u16.parse(i)?;
+    let (i, pid_low) = le_u16.parse(i)?;
+    let (i, uid) = le_u16.parse(i)?;
+    let (i, mid) = le_u16.parse(i)?;
+    Ok((
+        i,
+        Smb1HeaderRecord {
+            command: Smb1Command(command),
+            status: NtStatus(status),
+            flags,
+            flags2,
+            pid_high,
+            signature,
+            tid,
+            pid_low,
+            uid,
+            mid,
+        },
+    ))
+}
+
+/// Parameter words and data bytes that follow every SMB1 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Smb1BlockRecord<'a> {
+    pub word_count: u8,
+    pub words: &'a [u8],
+    pub bytes: &'a [u8],
+}
+
+/// Parse WordCount, the words, ByteCount and the bytes. A byte area cut
+/// short by the capture is returned as far as it goes (captures truncate
+/// bodies; the header fields are still worth having).
+pub fn parse_smb1_block(i: &[u8]) -> WireResult<'_, Smb1BlockRecord<'_>> {
+    let (i, word_count) = le_u8.parse(i)?;
+    let (i, words) = take(word_count as usize * 2).parse(i)?;
+    let (i, byte_count) = le_u16.parse(i)?;
+    let n = (byte_count as usize).min(i.len());
+    let (i, bytes) = take(n).parse(i)?;
+    Ok((
+        i,
+        Smb1BlockRecord {
+            word_count,
+            words,
+            bytes,
+        },
+    ))
+}
+
+/// NEGOTIATE request: the dialect strings offered, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smb1NegotiateRequestRecord<'a> {
+    pub dialects: Vec<&'a [u8]>,
+}
+
+impl Smb1NegotiateRequestRecord<'_> {
+    /// A client offering "SMB 2.002" or "SMB 2.???" can be answered with SMB2.
+    pub fn offers_smb2(&self) -> bool {
+        self.dialects
+            .iter()
+            .any(|d| d.starts_with(b"SMB 2.002") || d.starts_with(b"SMB 2.???"))
+    }
+}
+
+/// Parse the NEGOTIATE request body (after the header).
+pub fn parse_smb1_request_negotiate(i: &[u8]) -> WireResult<'_, Smb1NegotiateRequestRecord<'_>> {
+    let (rest, block) = parse_smb1_block(i)?;
+    let mut dialects = Vec::new();
+    let mut b = block.bytes;
+    // Each dialect: BufferFormat 0x02, then a NUL-terminated OEM string.
+    while let Some((&fmt, tail)) = b.split_first() {
+        if fmt != 0x02 {
+            return Err(nom::Err::Error(WireError::Malformed(
+                "SMB1 NEGOTIATE dialect buffer format",
+            )));
+        }
+        let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
+        dialects.push(&tail[..end]);
+        b = tail.get(end + 1..).unwrap_or(&[]);
+    }
+    Ok((rest, Smb1NegotiateRequestRecord { dialects }))
+}
+
+/// NEGOTIATE response, by WordCount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Smb1NegotiateResponseRecord<'a> {
+    /// WordCount 17: NT LM 0.12.
+    NtLm {
+        dialect_index: u16,
+        security_mode: u8,
+        max_mpx_count: u16,
+        max_number_vcs: u16,
+        max_buffer_size: u32,
+        max_raw_size: u32,
+        session_key: u32,
+        capabilities: u32,
+        system_time: u64,
+        server_time_zone: u16,
+        challenge_length: u8,
+        /// Challenge + domain (non-extended) or ServerGUID + SPNEGO blob.
+        bytes: &'a [u8],
+    },
+    /// WordCount 13: LANMAN 1.0 / 2.x, 16-bit SecurityMode.
+    Lanman {
+        dialect_index: u16,
+        security_mode: u16,
+        bytes: &'a [u8],
+    },
+    /// WordCount 1: core protocol, or 0xFFFF "no dialect acceptable".
+    Core { dialect_index: u16 },
+    /// WordCount 0: an error response.
+    Error,
+}
+
+impl Smb1NegotiateResponseRecord<'_> {
+    pub fn dialect_index(&self) -> Option<u16> {
+        match self {
+            Self::NtLm { dialect_index, .. }
+            | Self::Lanman { dialect_index, .. }
+            | Self::Core { dialect_index } => Some(*dialect_index),
+            Self::Error => None,
+        }
+    }
+    /// SecurityMode as tshark's `smb.sm` shows it: 8 bits for NT LM 0.12,
+    /// 16 bits for LANMAN.
+    pub fn security_mode(&self) -> Option<u16> {
+        match self {
+            Self::NtLm { security_mode, .. } => Some(*security_mode as u16),
+            Self::Lanman { security_mode, .. } => Some(*security_mode),
+            _ => None,
+        }
+    }
+    /// The SPNEGO blob of an extended-security response.
+    pub fn security_blob(&self) -> Option<&[u8]> {
+        match self {
+            Self::NtLm {
+                capabilities,
+                bytes,
+                ..
+            } if capabilities & CAP_EXTENDED_SECURITY != 0 => bytes.get(16..),
+            _ => None,
+        }
+    }
+}
+
+/// Parse the NEGOTIATE response body (after the header).
+pub fn parse_smb1_response_negotiate(i: &[u8]) -> WireResult<'_, Smb1NegotiateResponseRecord<'_>> {
+    let (rest, block) = parse_smb1_block(i)?;
+    let w = block.words;
+    let rec = match block.word_count {
+        17 => {
+            let (w, dialect_index) = le_u16.parse(w)?;
+            let (w, security_mode) = le_u8.parse(w)?;
+            let (w, max_mpx_count) = le_u16.parse(w)?;
+            let (w, max_number_vcs) = le_u16.parse(w)?;
+            let (w, max_buffer_size) = le_u32.parse(w)?;
+            let (w, max_raw_size) = le_u32.parse(w)?;
+            let (w, session_key) = le_u32.parse(w)?;
+            let (w, capabilities) = le_u32.parse(w)?;
+            let (w, system_time) = le_u64.parse(w)?;
+            let (w, server_time_zone) = le_u16.parse(w)?;
+            let (_, challenge_length) = le_u8.parse(w)?;
+            Smb1NegotiateResponseRecord::NtLm {
+                dialect_index,
+                security_mode,
+                max_mpx_count,
+                max_number_vcs,
+                max_buffer_size,
+                max_raw_size,
+                session_key,
+                capabilities,
+                system_time,
+                server_time_zone,
+                challenge_length,
+                bytes: block.bytes,
+            }
+        }
+        13 => {
+            let (w, dialect_index) = le_u16.parse(w)?;
+            let (_, security_mode) = le_u16.parse(w)?;
+            Smb1NegotiateResponseRecord::Lanman {
+                dialect_index,
+                security_mode,
+                bytes: block.bytes,
+            }
+        }
+        1 => {
+            let (_, dialect_index) = le_u16.parse(w)?;
+            Smb1NegotiateResponseRecord::Core { dialect_index }
+        }
+        0 => Smb1NegotiateResponseRecord::Error,
+        _ => {
+            return Err(nom::Err::Error(WireError::Malformed(
+                "SMB1 NEGOTIATE response WordCount",
+            )));
+        }
+    };
+    Ok((rest, rec))
+}
+
+/// SESSION_SETUP_ANDX request, by WordCount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Smb1SessionSetupRequestRecord<'a> {
+    /// WordCount 12: extended security, carries a SPNEGO/NTLMSSP/Kerberos blob.
+    Extended {
+        andx_command: u8,
+        max_buffer_size: u16,
+        max_mpx_count: u16,
+        vc_number: u16,
+        session_key: u32,
+        capabilities: u32,
+        security_blob: &'a [u8],
+    },
+    /// WordCount 13 (NT LM 0.12) or 10 (LANMAN): passwords and names in the clear structure.
+    Plain {
+        andx_command: u8,
+        oem_password: &'a [u8],
+        unicode_password: &'a [u8],
+        account_name: String,
+        primary_domain: String,
+    },
+}
+
+/// Read a NUL-terminated string from an SMB1 byte area: UTF-16LE when
+/// Flags2 UNICODE is set (aligned to an even offset from the header start),
+/// OEM otherwise. Returns the string and the remaining bytes.
+fn smb1_string(b: &[u8], unicode: bool, abs_off: usize) -> (String, &[u8]) {
+    if unicode {
+        let b = if abs_off % 2 == 1 { b.get(1..).unwrap_or(&[]) } else { b };
+        let mut end = 0;
+        while end + 1 < b.len() && !(b[end] == 0 && b[end + 1] == 0) {
+            end += 2;
+        }
+        let end = end.min(b.len() & !1);
+        let s = super::utf16le_lossy(&b[..end]);
+        (s, b.get(end + 2..).unwrap_or(&[]))
+    } else {
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        let s = String::from_utf8_lossy(&b[..end]).into_owned();
+        (s, b.get(end + 1..).unwrap_or(&[]))
+    }
+}
+
+/// Parse the SESSION_SETUP_ANDX request body. `unicode` is Flags2 UNICODE.
+pub fn parse_smb1_request_session_setup(
+    i: &[u8],
+    unicode: bool,
+) -> WireResult<'_, Smb1SessionSetupRequestRecord<'_>> {
+    let (rest, block) = parse_smb1_block(i)?;
+    let w = block.words;
+    let (w, andx_command) = le_u8.parse(w)?;
+    let (w, _andx_reserved) = le_u8.parse(w)?;
+    let (w, _andx_offset) = le_u16.parse(w)?;
+    let (w, max_buffer_size) = le_u16.parse(w)?;
+    let (w, max_mpx_count) = le_u16.parse(w)?;
+    let (w, vc_number) = le_u16.parse(w)?;
+    let (w, session_key) = le_u32.parse(w)?;
+    let rec = match block.word_count {
+        12 => {
+            let (w, blob_len) = le_u16.parse(w)?;
+            let (w, _reserved) = le_u32.parse(w)?;
+            let (_, capabilities) = le_u32.parse(w)?;
+            let n = (blob_len as usize).min(block.bytes.len());
+            Smb1SessionSetupRequestRecord::Extended {
+                andx_command,
+                max_buffer_size,
+                max_mpx_count,
+                vc_number,
+                session_key,
+                capabilities,
+                security_blob: &block.bytes[..n],
+            }
+        }
+        13 | 10 => {
+            let (w, oem_len) = le_u16.parse(w)?;
+            let unicode_len = if block.word_count == 13 {
+                let (w, unicode_len) = le_u16.parse(w)?;
+                let (w, _reserved) = le_u32.parse(w)?;
+                let (_, _capabilities) = le_u32.parse(w)?;
+                unicode_len
+            } else {
+                0
+            };
+            let b = block.bytes;
+            let oem_password = b.get(..oem_len as usize).unwrap_or(b);
+            let b = b.get(oem_len as usize..).unwrap_or(&[]);
+            let unicode_password = b.get(..unicode_len as usize).unwrap_or(b);
+            let b = b.get(unicode_len as usize..).unwrap_or(&[]);
+            // Absolute offset from the header start, for UTF-16 alignment.
+            let base = SMB1_HEADER_LEN + 1 + block.word_count as usize * 2 + 2;
+            let abs = |rest: &[u8]| base + block.bytes.len() - rest.len();
+            let (account_name, b2) = smb1_string(b, unicode, abs(b));
+            let b = b2;
+            let (primary_domain, _) = smb1_string(b, unicode, abs(b));
+            Smb1SessionSetupRequestRecord::Plain {
+                andx_command,
+                oem_password,
+                unicode_password,
+                account_name,
+                primary_domain,
+            }
+        }
+        _ => {
+            return Err(nom::Err::Error(WireError::Malformed(
+                "SMB1 SESSION_SETUP_ANDX request WordCount",
+            )));
+        }
+    };
+    Ok((rest, rec))
+}
+
+/// SESSION_SETUP_ANDX response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smb1SessionSetupResponseRecord<'a> {
+    pub andx_command: u8,
+    /// Action: bit 0 = guest.
+    pub action: u16,
+    /// Present with WordCount 4 (extended security).
+    pub security_blob: Option<&'a [u8]>,
+}
+
+impl Smb1SessionSetupResponseRecord<'_> {
+    pub fn is_guest(&self) -> bool {
+        self.action & SMB_SETUP_GUEST != 0
+    }
+}
+
+/// Parse the SESSION_SETUP_ANDX response body. An error response
+/// (WordCount 0) has no Action and yields `Malformed` here; callers look at
+/// the header status first.
+pub fn parse_smb1_response_session_setup(
+    i: &[u8],
+) -> WireResult<'_, Smb1SessionSetupResponseRecord<'_>> {
+    let (rest, block) = parse_smb1_block(i)?;
+    let w = block.words;
+    if block.word_count != 3 && block.word_count != 4 {
+        return Err(nom::Err::Error(WireError::Malformed(
+            "SMB1 SESSION_SETUP_ANDX response WordCount",
+        )));
+    }
+    let (w, andx_command) = le_u8.parse(w)?;
+    let (w, _andx_reserved) = le_u8.parse(w)?;
+    let (w, _andx_offset) = le_u16.parse(w)?;
+    let (w, action) = le_u16.parse(w)?;
+    let security_blob = if block.word_count == 4 {
+        let (_, blob_len) = le_u16.parse(w)?;
+        let n = (blob_len as usize).min(block.bytes.len());
+        Some(&block.bytes[..n])
+    } else {
+        None
+    };
+    Ok((
+        rest,
+        Smb1SessionSetupResponseRecord {
+            andx_command,
+            action,
+            security_blob,
+        },
+    ))
+}
