@@ -170,11 +170,7 @@ fn scan(args: ScanArgs) -> i32 {
     if out.flush().is_err() {
         return 2;
     }
-    if read_error {
-        2
-    } else {
-        i32::from(fail)
-    }
+    if read_error { 2 } else { i32::from(fail) }
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
@@ -204,7 +200,14 @@ fn write_table(
     writeln!(
         out,
         "{:<24} {:<24} {:<11} {:<16} {:<16} {:>7} {:>8} {:>5}",
-        "CLIENT", "SERVER", "DIALECT", "SERVER SIGNING", "CLIENT SIGNING", "SIGNED", "UNSIGNED", "ENC"
+        "CLIENT",
+        "SERVER",
+        "DIALECT",
+        "SERVER SIGNING",
+        "CLIENT SIGNING",
+        "SIGNED",
+        "UNSIGNED",
+        "ENC"
     )?;
     for r in &o.reports {
         let side = |s: Option<&str>, m: Option<u16>| match (s, m) {
@@ -237,7 +240,13 @@ fn write_table(
             )?;
         }
         for f in &r.findings {
-            writeln!(out, "    {:<7} {}: {}", f.severity.as_str(), f.code.as_str(), f.message)?;
+            writeln!(
+                out,
+                "    {:<7} {}: {}",
+                f.severity.as_str(),
+                f.code.as_str(),
+                f.message
+            )?;
         }
     }
     Ok(())

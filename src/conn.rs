@@ -263,8 +263,12 @@ impl Connection {
         })
     }
 
-    /// Signing setting the client advertised: SMB2 NEGOTIATE SecurityMode,
-    /// or for SMB1 the Flags2 signature bits of its SESSION_SETUP request.
+    /// Signing setting the client advertised: SMB2 NEGOTIATE SecurityMode
+    /// (raised to required by a SESSION_SETUP that requires it). SMB1
+    /// requests carry no security mode: the Flags2 signature bits of the
+    /// client's SESSION_SETUP are the evidence when set (Windows sets them;
+    /// Samba does not), and signing that became active with a server that
+    /// only enables it shows the client enabled it. Otherwise unknown.
     pub fn client_signing(&self) -> Option<SigningSetting> {
         if let Some(mode) = self.client_security_mode {
             let setup_requires = self
@@ -277,8 +281,15 @@ impl Connection {
                 s
             });
         }
-        if self.dialect.as_ref().is_some_and(Dialect::is_smb1) || self.server_security_mode_smb1 {
-            return self.smb1_client_flags2.map(SigningSetting::from_smb1_flags2);
+        if self.server_security_mode_smb1 || self.dialect.as_ref().is_some_and(Dialect::is_smb1) {
+            let from_flags = self
+                .smb1_client_flags2
+                .map(SigningSetting::from_smb1_flags2)
+                .filter(|s| *s != SigningSetting::Disabled);
+            let from_activity = self
+                .smb1_signing_active_frame
+                .map(|_| SigningSetting::Enabled);
+            return from_flags.max(from_activity);
         }
         self.smb2_setup_security_mode
             .map(|m| SigningSetting::from_smb2_security_mode(m as u16))
@@ -288,16 +299,6 @@ impl Connection {
     fn smb2_signing_required(&self) -> bool {
         self.server_signing() == Some(SigningSetting::Required)
             || self.client_signing() == Some(SigningSetting::Required)
-    }
-
-    /// SMB1: signing is negotiated when the server requires it, or when the
-    /// server enables it and the client enables or requires it (MS-CIFS 3.2.4.2.4).
-    fn smb1_signing_negotiated(&self) -> bool {
-        match (self.server_signing(), self.client_signing()) {
-            (Some(SigningSetting::Required), _) => true,
-            (Some(SigningSetting::Enabled), Some(c)) => c >= SigningSetting::Enabled,
-            _ => false,
-        }
     }
 
     pub fn is_smb1(&self) -> bool {
@@ -347,7 +348,10 @@ impl Connection {
     }
 
     fn take_pending(&mut self, message_id: u64) -> Option<PendingSetup> {
-        let k = self.pending.iter().position(|p| p.message_id == message_id)?;
+        let k = self
+            .pending
+            .iter()
+            .position(|p| p.message_id == message_id)?;
         Some(self.pending.remove(k))
     }
 
@@ -438,7 +442,12 @@ impl Connection {
         }
     }
 
-    fn on_smb1(&mut self, dir: Direction, frame: u64, msg: &[u8]) -> Result<MessageAnnotation, WireError> {
+    fn on_smb1(
+        &mut self,
+        dir: Direction,
+        frame: u64,
+        msg: &[u8],
+    ) -> Result<MessageAnnotation, WireError> {
         let (body, h) = smb1::parse_smb1_header(msg).map_err(crate::wire::flatten)?;
         let mut ann = MessageAnnotation {
             family: SmbFamily::Smb1,
@@ -530,8 +539,10 @@ impl Connection {
             ann.exempt = true;
         }
         if let Some(active) = self.smb1_signing_active_frame {
-            let session_exempt = self.session(h.uid as u64).is_some_and(|s| s.guest || s.anonymous);
-            if !ann.exempt && !session_exempt && frame > active && !h.is_signed() {
+            let session_exempt = self
+                .session(h.uid as u64)
+                .is_some_and(|s| s.guest || s.anonymous);
+            if !ann.exempt && !session_exempt && frame > active && !smb1_signature_present(&h) {
                 ann.unsigned_while_required = true;
                 self.note_unsigned_while_required(frame);
             }
@@ -592,9 +603,19 @@ impl Connection {
         let parsed = if h.status.is_error() && h.status != NtStatus::MoreProcessingRequired {
             None
         } else {
-            smb1::parse_smb1_response_session_setup(body).ok().map(|(_, r)| r)
+            smb1::parse_smb1_response_session_setup(body)
+                .ok()
+                .map(|(_, r)| r)
         };
-        let signing_negotiated = self.smb1_signing_negotiated();
+        let server_requires = self.server_signing() == Some(SigningSetting::Required);
+        let client_requires = h.flags2 & smb1::SMB1_FLAGS2_SECURITY_SIGNATURE_REQUIRED != 0
+            || self
+                .smb1_client_flags2
+                .is_some_and(|f| SigningSetting::from_smb1_flags2(f) == SigningSetting::Required);
+        // A real signature on the successful response shows signing started
+        // even when neither side's settings are visible (Samba sets no
+        // Flags2 bits).
+        let signing_negotiated = server_requires || client_requires || smb1_signature_present(h);
         let already_active = self.smb1_signing_active_frame.is_some();
         let Some(s) = self.session_mut(h.uid as u64, true) else {
             return;
@@ -838,6 +859,17 @@ impl Connection {
     pub fn on_close(&mut self) {
         self.closed = true;
     }
+}
+
+/// The literal Windows writes into SMB1 SESSION_SETUP signatures before
+/// signing is active (MS-SMB 3.2.4.1.1; Samba smb1_signing_sign_pdu).
+pub const SMB1_BSRSPYL: &[u8; 8] = b"BSRSPYL ";
+
+/// An SMB1 message carries a signature: the Flags2 bit, or a signature field
+/// that is neither zero nor the pre-activation placeholder (Samba signs
+/// without setting the flag).
+pub fn smb1_signature_present(h: &smb1::Smb1HeaderRecord<'_>) -> bool {
+    h.is_signed() || (h.signature != [0u8; 8] && h.signature != SMB1_BSRSPYL)
 }
 
 fn mech(m: Mechanism) -> AuthMechanism {

@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod cli;
 pub mod conn;
 pub mod posture;
 pub mod wire;
-pub mod cli;

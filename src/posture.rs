@@ -173,7 +173,10 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
             FindingCode::Smb1InUse,
             format!(
                 "the connection uses SMB1 ({}); SMB1 is deprecated and its signing uses MD5",
-                c.dialect.as_ref().map(|d| d.name()).unwrap_or_else(|| "dialect not seen".into())
+                c.dialect
+                    .as_ref()
+                    .map(|d| d.name())
+                    .unwrap_or_else(|| "dialect not seen".into())
             ),
         ));
     }
@@ -209,23 +212,19 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
         }
     }
     match (client, server) {
-        (Some(SigningSetting::Required), Some(SigningSetting::Disabled)) => {
-            f.push(Finding::new(
-                FindingCode::SigningMismatch,
-                "the client requires signing and the server has it disabled: the KB's scenario \
+        (Some(SigningSetting::Required), Some(SigningSetting::Disabled)) => f.push(Finding::new(
+            FindingCode::SigningMismatch,
+            "the client requires signing and the server has it disabled: the KB's scenario \
                  where the connection is closed after negotiate and the client reports \
                  error 1240 (ERROR_LOGIN_WKSTA_RESTRICTION)"
-                    .into(),
-            ))
-        }
-        (Some(SigningSetting::Disabled), Some(SigningSetting::Required)) => {
-            f.push(Finding::new(
-                FindingCode::SigningMismatch,
-                "the server requires signing and the client has it disabled: the KB's scenario \
+                .into(),
+        )),
+        (Some(SigningSetting::Disabled), Some(SigningSetting::Required)) => f.push(Finding::new(
+            FindingCode::SigningMismatch,
+            "the server requires signing and the client has it disabled: the KB's scenario \
                  where TREE_CONNECT or a DFS referral fails with STATUS_ACCESS_DENIED"
-                    .into(),
-            ))
-        }
+                .into(),
+        )),
         _ => {}
     }
     if c.unsigned_while_required > 0 {
@@ -265,7 +264,9 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
             format!(
                 "{} message(s) are encrypted (SMB3 transform){}; their signing cannot be inspected",
                 c.encrypted_messages,
-                c.cipher.map(|x| format!(", cipher {}", x.name())).unwrap_or_default()
+                c.cipher
+                    .map(|x| format!(", cipher {}", x.name()))
+                    .unwrap_or_default()
             ),
         ));
     }
@@ -365,7 +366,13 @@ pub fn signing_algorithm_name(c: &Connection) -> Option<&'static str> {
 }
 
 impl ConnectionReport {
-    pub fn build(c: &Connection, client: String, server: String, gap_bytes: u64, resyncs: u64) -> Self {
+    pub fn build(
+        c: &Connection,
+        client: String,
+        server: String,
+        gap_bytes: u64,
+        resyncs: u64,
+    ) -> Self {
         ConnectionReport {
             kind: "connection",
             file: None,

@@ -3,17 +3,18 @@
 //! messages to [`crate::conn::Connection`]. Memory grows with the number of
 //! live connections, not with the capture's size.
 
+pub mod netxray;
 pub mod packet;
 pub mod stream;
 
 use crate::conn::{Connection, Direction};
 use crate::posture::ConnectionReport;
 use packet::{LinkType, Skip, TCP_FIN, TCP_RST, TCP_SYN, TcpSegment};
-use stream::{MessageSink, Stream};
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::net::IpAddr;
+use stream::{MessageSink, Stream};
 
 /// Live connections tracked at once; past this the least recently active
 /// tenth is reported and dropped (a hostile capture can open millions).
@@ -80,7 +81,10 @@ impl MessageSink for ConnSink<'_> {
         {
             *self.client_is_lo = Some(self.sender_is_lo != resp);
         }
-        let sender_is_client = self.client_is_lo.map(|c| c == self.sender_is_lo).unwrap_or(true);
+        let sender_is_client = self
+            .client_is_lo
+            .map(|c| c == self.sender_is_lo)
+            .unwrap_or(true);
         let dir = if sender_is_client {
             Direction::ToServer
         } else {
@@ -227,13 +231,21 @@ impl Scanner {
                 // SYN without ACK comes from the client.
                 flow.client_is_lo = Some(if ack { !src_is_lo } else { src_is_lo });
             }
-            let st = if src_is_lo { &mut flow.from_lo } else { &mut flow.from_hi };
+            let st = if src_is_lo {
+                &mut flow.from_lo
+            } else {
+                &mut flow.from_hi
+            };
             st.on_syn(seg.seq);
         }
         if let FlowKind::Probing(n) = flow.kind
             && !seg.payload.is_empty()
         {
-            let st = if src_is_lo { &flow.from_lo } else { &flow.from_hi };
+            let st = if src_is_lo {
+                &flow.from_lo
+            } else {
+                &flow.from_hi
+            };
             let at_boundary = st.framer.is_synced() && st.next_seq == Some(seg.seq);
             let found = if at_boundary {
                 crate::wire::nbss::looks_like_smb_message(seg.payload)
@@ -268,7 +280,11 @@ impl Scanner {
                 frame,
             };
             // A SYN can carry data (TFO); its payload starts at seq+1.
-            let seq = if syn { seg.seq.wrapping_add(1) } else { seg.seq };
+            let seq = if syn {
+                seg.seq.wrapping_add(1)
+            } else {
+                seg.seq
+            };
             st.segment(seq, seg.payload, seg.payload_len, &mut sink);
         }
         if seg.flags & TCP_RST != 0 {
@@ -329,7 +345,9 @@ impl Scanner {
             flow.conn.on_close();
         }
         // With neither SYN nor an SMB message to tell, the port decides.
-        let client_is_lo = flow.client_is_lo.unwrap_or(!smb_port(key.lo.1) || smb_port(key.hi.1));
+        let client_is_lo = flow
+            .client_is_lo
+            .unwrap_or(!smb_port(key.lo.1) || smb_port(key.hi.1));
         let (client, server) = if client_is_lo {
             (key.lo, key.hi)
         } else {
@@ -367,8 +385,13 @@ pub enum CaptureError {
     NotACapture,
     Empty,
     /// The file ends inside a record: what came before was read.
-    Truncated { frames_read: u64 },
-    Corrupt { frames_read: u64, detail: String },
+    Truncated {
+        frames_read: u64,
+    },
+    Corrupt {
+        frames_read: u64,
+        detail: String,
+    },
 }
 
 impl fmt::Display for CaptureError {
@@ -394,15 +417,46 @@ impl std::error::Error for CaptureError {}
 /// Largest single block accepted (pcapng blocks holding one frame).
 const MAX_BLOCK: usize = 64 * 1024 * 1024;
 
-/// Read a whole pcap/pcapng stream, feeding every frame to `on_frame` with
-/// its link type. `progress` is told how many bytes were consumed so far.
+/// Read a whole capture, feeding every frame to `on_frame` with its link
+/// type: pcap or pcapng (through pcap-parser), either gzip-compressed (as
+/// tshark reads them), or NetXRay 2.x. `progress` is told how many bytes
+/// were consumed so far.
 pub fn read_capture<R: Read + Send>(
+    input: R,
+    on_frame: impl FnMut(LinkType, &[u8]),
+    progress: impl FnMut(u64),
+) -> Result<u64, CaptureError> {
+    use std::io::BufRead;
+    let mut input = std::io::BufReader::with_capacity(1 << 16, input);
+    let magic = input
+        .fill_buf()
+        .map_err(|e| CaptureError::Io(e.to_string()))?
+        .get(..4)
+        .map(|m| [m[0], m[1], m[2], m[3]]);
+    match magic {
+        Some([0x1f, 0x8b, _, _]) => {
+            read_pcap(flate2::read::MultiGzDecoder::new(input), on_frame, progress)
+        }
+        Some(m) if &m == netxray::NETXRAY_MAGIC => {
+            // NetXRay files are small (16-bit lengths); read whole, bounded.
+            let mut data = Vec::new();
+            input
+                .take(1 << 30)
+                .read_to_end(&mut data)
+                .map_err(|e| CaptureError::Io(e.to_string()))?;
+            netxray::read_netxray(&data, on_frame)
+        }
+        _ => read_pcap(input, on_frame, progress),
+    }
+}
+
+fn read_pcap<R: Read + Send>(
     input: R,
     mut on_frame: impl FnMut(LinkType, &[u8]),
     mut progress: impl FnMut(u64),
 ) -> Result<u64, CaptureError> {
-    use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
     use pcap_parser::pcapng::Block;
+    use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
     let mut reader = match create_reader(1 << 20, input) {
         Ok(r) => r,
         Err(PcapError::Eof) => return Err(CaptureError::Empty),
@@ -519,7 +573,10 @@ pub fn scan_reader<R: Read + Send>(input: R, progress: impl FnMut(u64)) -> ScanO
 }
 
 /// Scan a capture file by path.
-pub fn scan_path(path: &std::path::Path, progress: impl FnMut(u64)) -> Result<ScanOutcome, CaptureError> {
+pub fn scan_path(
+    path: &std::path::Path,
+    progress: impl FnMut(u64),
+) -> Result<ScanOutcome, CaptureError> {
     let f = std::fs::File::open(path).map_err(|e| CaptureError::Io(e.to_string()))?;
     let out = scan_reader(std::io::BufReader::with_capacity(0, f), progress);
     match &out.error {

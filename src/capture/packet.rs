@@ -89,7 +89,10 @@ pub fn decode_frame(link: LinkType, frame: &[u8]) -> Result<TcpSegment<'_>, Skip
         LinkType::Ethernet => {
             let mut ethertype = be16(frame, 12).ok_or(Skip::Truncated)?;
             let mut off = 14;
-            while matches!(ethertype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+            while matches!(
+                ethertype,
+                ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+            ) {
                 ethertype = be16(frame, off + 2).ok_or(Skip::Truncated)?;
                 off += 4;
             }
@@ -164,7 +167,11 @@ fn decode_ipv4(b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
     let src = IpAddr::V4(Ipv4Addr::new(b[12], b[13], b[14], b[15]));
     let dst = IpAddr::V4(Ipv4Addr::new(b[16], b[17], b[18], b[19]));
     // total == 0 happens with TSO captures; trust the frame then.
-    let claimed = if total >= ihl { total - ihl } else { b.len().saturating_sub(ihl) };
+    let claimed = if total >= ihl {
+        total - ihl
+    } else {
+        b.len().saturating_sub(ihl)
+    };
     let ip_payload = b.get(ihl..).ok_or(Skip::Truncated)?;
     decode_tcp(src, dst, ip_payload, claimed)
 }
@@ -247,7 +254,9 @@ mod tests {
     fn ethernet_vlan_ipv4_tcp_with_padding() {
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&[0x81, 0x00, 0x00, 0x05, 0x08, 0x00]);
-        let mut ip = vec![0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut ip = vec![
+            0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         let mut tcp = vec![0u8; 20];
         tcp[0..2].copy_from_slice(&1234u16.to_be_bytes());
         tcp[2..4].copy_from_slice(&445u16.to_be_bytes());
@@ -262,6 +271,9 @@ mod tests {
         assert_eq!(s.payload, b"abcd");
         assert_eq!(s.dst.1, 445);
         assert_eq!(s.seq, 7);
-        assert_eq!(decode_frame(LinkType::Ethernet, &f[..20]).unwrap_err(), Skip::Truncated);
+        assert_eq!(
+            decode_frame(LinkType::Ethernet, &f[..20]).unwrap_err(),
+            Skip::Truncated
+        );
     }
 }

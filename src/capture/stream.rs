@@ -78,7 +78,10 @@ impl Framer {
     /// A framer that starts on a message boundary (the SYN was seen).
     pub fn synced() -> Self {
         Framer {
-            state: Frame::Header { hdr: [0; 4], have: 0 },
+            state: Frame::Header {
+                hdr: [0; 4],
+                have: 0,
+            },
             resyncs: 0,
             messages: 0,
         }
@@ -154,7 +157,10 @@ impl Framer {
                         if let Frame::Body { total: 0, .. } = self.state {
                             self.messages += 1;
                             sink.message(&[], 0);
-                            self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                            self.state = Frame::Header {
+                                hdr: [0; 4],
+                                have: 0,
+                            };
                         }
                     }
                 }
@@ -163,7 +169,10 @@ impl Framer {
                     *remaining -= n;
                     data = &data[n..];
                     if *remaining == 0 {
-                        self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                        self.state = Frame::Header {
+                            hdr: [0; 4],
+                            have: 0,
+                        };
                     }
                 }
                 Frame::Body {
@@ -199,14 +208,20 @@ impl Framer {
                     if *seen == *total {
                         self.messages += 1;
                         sink.message(buf, *total);
-                        self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                        self.state = Frame::Header {
+                            hdr: [0; 4],
+                            have: 0,
+                        };
                     }
                 }
                 Frame::Resync { buf } => {
                     if buf.is_empty() {
                         match find_smb_header(data) {
                             Some(p) => {
-                                self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                                self.state = Frame::Header {
+                                    hdr: [0; 4],
+                                    have: 0,
+                                };
                                 data = &data[p..];
                             }
                             None => {
@@ -220,7 +235,10 @@ impl Framer {
                         data = &[];
                         match find_smb_header(&joined) {
                             Some(p) => {
-                                self.state = Frame::Header { hdr: [0; 4], have: 0 };
+                                self.state = Frame::Header {
+                                    hdr: [0; 4],
+                                    have: 0,
+                                };
                                 self.feed(&joined[p..], sink);
                             }
                             None => {
@@ -293,7 +311,13 @@ impl Stream {
 
     /// Feed a segment. `payload_len` may exceed `payload.len()` when the
     /// capture's snaplen cut the frame; the missing tail is a gap.
-    pub fn segment(&mut self, seq: u32, payload: &[u8], payload_len: usize, sink: &mut dyn MessageSink) {
+    pub fn segment(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        payload_len: usize,
+        sink: &mut dyn MessageSink,
+    ) {
         if payload_len == 0 {
             return;
         }

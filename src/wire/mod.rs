@@ -62,7 +62,9 @@ pub fn flatten(e: nom::Err<WireError>) -> WireError {
 
 /// `buf[off..off+len]`, or `Truncated`/`Malformed` when it falls outside.
 pub fn slice_at(buf: &[u8], off: usize, len: usize) -> Result<&[u8], WireError> {
-    let end = off.checked_add(len).ok_or(WireError::Malformed("offset overflow"))?;
+    let end = off
+        .checked_add(len)
+        .ok_or(WireError::Malformed("offset overflow"))?;
     buf.get(off..end).ok_or(WireError::Truncated)
 }
 

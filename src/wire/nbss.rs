@@ -1,11 +1,11 @@
 //! NetBIOS session service framing (RFC 1002 4.3) as used on port 139, and the
 //! "direct hosting" framing of port 445 (same 4-byte header, type 0, 24-bit length).
 
-use rusticata_macros::newtype_enum;
 use super::{WireError, WireResult};
 use nom::Parser as _;
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u8, be_u24};
+use rusticata_macros::newtype_enum;
 
 /// NBSS packet type (first byte of the 4-byte header).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]

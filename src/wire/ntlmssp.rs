@@ -2,11 +2,11 @@
 //! Offsets inside a message count from the `NTLMSSP\0` signature; every
 //! (length, offset) pair is checked against the message before slicing.
 
-use rusticata_macros::newtype_enum;
 use super::{WireError, WireResult, slice_at};
 use nom::Parser as _;
 use nom::bytes::complete::{tag, take};
 use nom::number::complete::{le_u16, le_u32};
+use rusticata_macros::newtype_enum;
 
 pub const NTLMSSP_SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
 
@@ -89,11 +89,13 @@ impl NtlmsspAuthenticateRecord<'_> {
     pub fn workstation_name(&self) -> String {
         self.text(self.workstation)
     }
-    /// Anonymous per MS-NLMP 3.2.5.1.2: empty NT response and an empty or
-    /// single-zero-byte LM response (or the ANONYMOUS flag).
+    /// Anonymous per MS-NLMP 3.2.5.1.2: empty user name, empty NT response
+    /// and an empty or single-zero-byte LM response. (A named user with no
+    /// password is not anonymous: servers map it to guest or refuse it.)
     pub fn is_anonymous(&self) -> bool {
-        (self.nt_response.is_empty() && (self.lm_response.is_empty() || self.lm_response == [0]))
-            || (self.flags & NTLMSSP_ANONYMOUS != 0 && self.nt_response.is_empty())
+        self.user.is_empty()
+            && self.nt_response.is_empty()
+            && (self.lm_response.is_empty() || self.lm_response == [0])
     }
 }
 
@@ -124,7 +126,10 @@ pub fn parse_ntlmssp(msg: &[u8]) -> WireResult<'_, NtlmsspRecord<'_>> {
     match NtlmsspMessageType(message_type) {
         NtlmsspMessageType::Negotiate => {
             let (i, flags) = le_u32.parse(i)?;
-            Ok((i, NtlmsspRecord::Negotiate(NtlmsspNegotiateRecord { flags })))
+            Ok((
+                i,
+                NtlmsspRecord::Negotiate(NtlmsspNegotiateRecord { flags }),
+            ))
         }
         NtlmsspMessageType::Challenge => {
             let (i, target_name) = security_buffer(msg, i)?;
@@ -231,6 +236,14 @@ mod tests {
         assert_eq!(a.nt_response.len(), 40);
         assert_eq!(a.mic, Some(&[0xAA; 16][..]));
         assert!(!a.is_anonymous());
+        let m = auth_message(b"b\0o\0b\0", b"");
+        let Ok((_, NtlmsspRecord::Authenticate(a))) = parse_ntlmssp(&m) else {
+            panic!("not an AUTHENTICATE")
+        };
+        assert!(
+            !a.is_anonymous(),
+            "a named user without password is not anonymous"
+        );
         let m = auth_message(b"", b"");
         let Ok((_, NtlmsspRecord::Authenticate(a))) = parse_ntlmssp(&m) else {
             panic!("not an AUTHENTICATE")

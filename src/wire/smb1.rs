@@ -2,11 +2,11 @@
 //! SESSION_SETUP_ANDX in both directions. Offsets in comments count from the
 //! `FF 'SMB'` magic.
 
-use rusticata_macros::newtype_enum;
 use super::{NtStatus, WireError, WireResult};
 use nom::Parser as _;
 use nom::bytes::complete::{tag, take};
 use nom::number::complete::{le_u8, le_u16, le_u32, le_u64};
+use rusticata_macros::newtype_enum;
 
 pub const SMB1_HEADER_LEN: usize = 32;
 
@@ -321,7 +321,11 @@ pub enum Smb1SessionSetupRequestRecord<'a> {
 /// OEM otherwise. Returns the string and the remaining bytes.
 fn smb1_string(b: &[u8], unicode: bool, abs_off: usize) -> (String, &[u8]) {
     if unicode {
-        let b = if abs_off % 2 == 1 { b.get(1..).unwrap_or(&[]) } else { b };
+        let b = if abs_off % 2 == 1 {
+            b.get(1..).unwrap_or(&[])
+        } else {
+            b
+        };
         let mut end = 0;
         while end + 1 < b.len() && !(b[end] == 0 && b[end + 1] == 0) {
             end += 2;

@@ -2,11 +2,11 @@
 //! negotiate contexts, SESSION_SETUP, the 0xFD transform header and the 0xFC
 //! compression header. Offsets count from the `FE 'SMB'` magic.
 
-use rusticata_macros::newtype_enum;
 use super::{NtStatus, WireError, WireResult};
 use nom::Parser as _;
 use nom::bytes::complete::{tag, take};
 use nom::number::complete::{le_u8, le_u16, le_u32, le_u64};
+use rusticata_macros::newtype_enum;
 
 pub const SMB2_HEADER_LEN: usize = 64;
 /// Offset and length of the Signature field inside the header.
@@ -281,7 +281,10 @@ pub fn parse_negotiate_contexts(
     let mut out = Vec::with_capacity(count.min(16) as usize);
     let mut off = offset;
     for _ in 0..count {
-        off = off.checked_add(7).ok_or(WireError::Malformed("context offset"))? & !7;
+        off = off
+            .checked_add(7)
+            .ok_or(WireError::Malformed("context offset"))?
+            & !7;
         let hdr = super::slice_at(msg, off, 8)?;
         let context_type = NegotiateContextType(super::le16(hdr, 0));
         let len = super::le16(hdr, 2) as usize;
@@ -314,7 +317,9 @@ pub struct Smb2NegotiateRequestRecord<'a> {
 
 /// Parse a NEGOTIATE request; `msg` starts at the SMB2 header.
 pub fn parse_smb2_request_negotiate(msg: &[u8]) -> WireResult<'_, Smb2NegotiateRequestRecord<'_>> {
-    let i = msg.get(SMB2_HEADER_LEN..).ok_or(nom::Err::Error(WireError::Truncated))?;
+    let i = msg
+        .get(SMB2_HEADER_LEN..)
+        .ok_or(nom::Err::Error(WireError::Truncated))?;
     let (i, structure_size) = le_u16.parse(i)?;
     if structure_size != 36 {
         return Err(nom::Err::Error(WireError::Malformed(
@@ -372,7 +377,9 @@ pub struct Smb2NegotiateResponseRecord<'a> {
 pub fn parse_smb2_response_negotiate(
     msg: &[u8],
 ) -> WireResult<'_, Smb2NegotiateResponseRecord<'_>> {
-    let i = msg.get(SMB2_HEADER_LEN..).ok_or(nom::Err::Error(WireError::Truncated))?;
+    let i = msg
+        .get(SMB2_HEADER_LEN..)
+        .ok_or(nom::Err::Error(WireError::Truncated))?;
     let (i, structure_size) = le_u16.parse(i)?;
     if structure_size != 65 {
         return Err(nom::Err::Error(WireError::Malformed(
@@ -433,7 +440,9 @@ pub struct Smb2SessionSetupRequestRecord<'a> {
 pub fn parse_smb2_request_session_setup(
     msg: &[u8],
 ) -> WireResult<'_, Smb2SessionSetupRequestRecord<'_>> {
-    let i = msg.get(SMB2_HEADER_LEN..).ok_or(nom::Err::Error(WireError::Truncated))?;
+    let i = msg
+        .get(SMB2_HEADER_LEN..)
+        .ok_or(nom::Err::Error(WireError::Truncated))?;
     let (i, structure_size) = le_u16.parse(i)?;
     if structure_size != 25 {
         return Err(nom::Err::Error(WireError::Malformed(
@@ -472,7 +481,9 @@ pub struct Smb2SessionSetupResponseRecord<'a> {
 pub fn parse_smb2_response_session_setup(
     msg: &[u8],
 ) -> WireResult<'_, Smb2SessionSetupResponseRecord<'_>> {
-    let i = msg.get(SMB2_HEADER_LEN..).ok_or(nom::Err::Error(WireError::Truncated))?;
+    let i = msg
+        .get(SMB2_HEADER_LEN..)
+        .ok_or(nom::Err::Error(WireError::Truncated))?;
     let (i, structure_size) = le_u16.parse(i)?;
     if structure_size != 9 {
         return Err(nom::Err::Error(WireError::Malformed(
@@ -613,7 +624,10 @@ mod tests {
     fn dialect_names_and_unknown_values_print() {
         assert_eq!(Smb2Dialect(0x0311).name(), Some("3.1.1"));
         assert_eq!(Smb2Dialect(0x02FF).name(), None);
-        assert_eq!(format!("{:?}", Smb2Dialect(0x0222)), "Smb2Dialect(546 / 0x222)");
+        assert_eq!(
+            format!("{:?}", Smb2Dialect(0x0222)),
+            "Smb2Dialect(546 / 0x222)"
+        );
         assert_eq!(SigningAlgorithm(2).name(), "AES-128-GMAC");
     }
 
@@ -626,9 +640,15 @@ mod tests {
         msg[72] = 1;
         msg[74] = 2;
         let ctx = parse_negotiate_contexts(&msg, 64, 1).unwrap();
-        assert_eq!(ctx[0].context_type, NegotiateContextType::SigningCapabilities);
+        assert_eq!(
+            ctx[0].context_type,
+            NegotiateContextType::SigningCapabilities
+        );
         assert_eq!(parse_context_id_list(ctx[0].data).unwrap(), vec![2]);
-        assert_eq!(parse_negotiate_contexts(&msg, 64, 2), Err(WireError::Truncated));
+        assert_eq!(
+            parse_negotiate_contexts(&msg, 64, 2),
+            Err(WireError::Truncated)
+        );
         assert!(parse_negotiate_contexts(&msg, usize::MAX - 3, 1).is_err());
     }
 }

@@ -5,8 +5,12 @@
 
 /// Kerberos 5 OID 1.2.840.113554.1.2.2 and Microsoft's variant
 /// 1.2.840.48018.1.2.2, DER-encoded with their tag and length.
-const KRB5_OID: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
-const MS_KRB5_OID: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02];
+const KRB5_OID: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+];
+const MS_KRB5_OID: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02,
+];
 /// GSS-API krb5 token ids (RFC 4121 4.1) that follow the OID.
 const KRB5_AP_REQ: &[u8] = &[0x01, 0x00];
 const KRB5_AP_REP: &[u8] = &[0x02, 0x00];
@@ -53,6 +57,9 @@ mod tests {
         let mut list = vec![0x30, 0x0b];
         list.extend_from_slice(MS_KRB5_OID);
         assert_eq!(blob_mechanism(&list), None);
-        assert_eq!(blob_mechanism(b"xxNTLMSSP\0\x01\0\0\0"), Some(Mechanism::Ntlmssp));
+        assert_eq!(
+            blob_mechanism(b"xxNTLMSSP\0\x01\0\0\0"),
+            Some(Mechanism::Ntlmssp)
+        );
     }
 }
