@@ -189,6 +189,18 @@ impl Scanner {
     fn segment(&mut self, seg: TcpSegment<'_>) {
         let (key, src_is_lo) = FlowKey::of(seg.src, seg.dst);
         let frame = self.frame;
+        // A client SYN with a new ISN on a known 4-tuple starts a new
+        // connection (port reuse): report the old one first.
+        if seg.flags & (TCP_SYN | packet::TCP_ACK) == TCP_SYN
+            && let Some(flow) = self.flows.get(&key)
+        {
+            let st = if src_is_lo { &flow.from_lo } else { &flow.from_hi };
+            if st.is_new_syn(seg.seq)
+                && let Some(old) = self.flows.remove(&key)
+            {
+                self.retire(key, old);
+            }
+        }
         if !self.flows.contains_key(&key) {
             if seg.payload_len == 0 && seg.flags & TCP_SYN == 0 {
                 return; // a bare ACK/FIN of a flow we never saw carry data

@@ -50,6 +50,8 @@ pub struct Framer {
     state: Frame,
     pub resyncs: u64,
     pub messages: u64,
+    /// Session messages that did not start with an SMB magic.
+    pub non_smb: u64,
 }
 
 fn keep_for(prefix: &[u8], total: usize) -> Option<usize> {
@@ -84,6 +86,7 @@ impl Framer {
             },
             resyncs: 0,
             messages: 0,
+            non_smb: 0,
         }
     }
     /// A framer that must first find a message boundary (mid-stream start).
@@ -92,6 +95,7 @@ impl Framer {
             state: Frame::Resync { buf: Vec::new() },
             resyncs: 0,
             messages: 0,
+            non_smb: 0,
         }
     }
 
@@ -125,10 +129,16 @@ impl Framer {
                         let len = u32::from_be_bytes([0, data[1], data[2], data[3]]) as usize;
                         if kind == 0 && data.len() >= NBSS_HEADER_LEN + len {
                             let msg = &data[NBSS_HEADER_LEN..NBSS_HEADER_LEN + len];
-                            self.messages += 1;
-                            sink.message(msg, len);
-                            data = &data[NBSS_HEADER_LEN + len..];
-                            continue;
+                            if len == 0 {
+                                data = &data[NBSS_HEADER_LEN..];
+                                continue;
+                            }
+                            if nbss::smb_family(msg).is_some() {
+                                self.messages += 1;
+                                sink.message(msg, len);
+                                data = &data[NBSS_HEADER_LEN + len..];
+                                continue;
+                            }
                         }
                     }
                     let n = (NBSS_HEADER_LEN - *have).min(data.len());
@@ -155,8 +165,7 @@ impl Framer {
                             Frame::Resync { buf }
                         };
                         if let Frame::Body { total: 0, .. } = self.state {
-                            self.messages += 1;
-                            sink.message(&[], 0);
+                            // An empty session message carries nothing.
                             self.state = Frame::Header {
                                 hdr: [0; 4],
                                 have: 0,
@@ -186,10 +195,31 @@ impl Framer {
                     // Invariant: buf holds message bytes [0, buf.len()) and
                     // buf.len() == seen until the keep limit is reached.
                     let mut used = 0;
+                    // A session message on an SMB connection starts with an
+                    // SMB magic; anything else means the framing is lost
+                    // (fuzzed or mid-stream data): search for the next header
+                    // instead of swallowing a bogus length.
+                    if *seen < 4 && *total >= 4 {
+                        let want = 4 - *seen;
+                        let take = want.min(n);
+                        buf.extend_from_slice(&chunk[..take]);
+                        used = take;
+                        if buf.len() == 4 && nbss::smb_family(buf).is_none() {
+                            self.resyncs += 1;
+                            self.non_smb += 1;
+                            let mut held = Vec::with_capacity(3 + data.len());
+                            held.extend_from_slice(&buf[1..]);
+                            held.extend_from_slice(&data[take..]);
+                            self.state = Frame::Resync { buf: Vec::new() };
+                            self.feed(&held, sink);
+                            return;
+                        }
+                    }
                     if keep.is_none() {
                         let want = 16usize.min(*total).saturating_sub(buf.len());
-                        used = want.min(n);
-                        buf.extend_from_slice(&chunk[..used]);
+                        let take = want.min(n - used);
+                        buf.extend_from_slice(&chunk[used..used + take]);
+                        used += take;
                         *keep = keep_for(buf, *total);
                         if keep.is_none() && buf.len() >= 16usize.min(*total) {
                             *keep = Some((*total).min(KEEP_DEFAULT));
@@ -277,6 +307,8 @@ fn seq_lt(a: u32, b: u32) -> bool {
 /// One direction of a TCP connection.
 #[derive(Debug)]
 pub struct Stream {
+    /// Initial sequence number, when the SYN was seen.
+    isn: Option<u32>,
     pub next_seq: Option<u32>,
     ooo: BTreeMap<u32, Vec<u8>>,
     ooo_bytes: usize,
@@ -288,6 +320,7 @@ pub struct Stream {
 impl Stream {
     pub fn new() -> Self {
         Stream {
+            isn: None,
             next_seq: None,
             ooo: BTreeMap::new(),
             ooo_bytes: 0,
@@ -297,8 +330,19 @@ impl Stream {
         }
     }
 
+    /// True when a SYN with this sequence number cannot belong to the
+    /// connection this stream is part of (the 4-tuple was reused).
+    pub fn is_new_syn(&self, seq: u32) -> bool {
+        match (self.isn, self.next_seq) {
+            (Some(isn), _) => isn != seq,
+            (None, Some(_)) => true,
+            (None, None) => false,
+        }
+    }
+
     /// SYN seen: the stream starts at seq+1 on a message boundary.
     pub fn on_syn(&mut self, seq: u32) {
+        self.isn.get_or_insert(seq);
         if self.next_seq.is_none() {
             self.next_seq = Some(seq.wrapping_add(1));
             self.framer = Framer::synced();

@@ -1,0 +1,85 @@
+//! Helpers shared by the integration tests: where captures live, and
+//! whether an external tool is there (a missing tool fails under CI and is
+//! skipped loudly elsewhere).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The lab captures committed under tests/captures.
+pub fn lab_captures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/captures"))
+        .expect("tests/captures exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_capture_name(p))
+        .collect();
+    v.sort();
+    assert!(!v.is_empty(), "no lab captures in tests/captures");
+    v
+}
+
+pub fn is_capture_name(p: &Path) -> bool {
+    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"]
+        .iter()
+        .any(|ext| n.ends_with(ext))
+}
+
+/// `../shared/corpus` (or $SMBSIGN_CORPUS) when it is there.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("SMBSIGN_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/corpus"));
+    if dir.join("MANIFEST.tsv").is_file() {
+        Some(dir)
+    } else {
+        if in_ci() {
+            panic!("CI must have the corpus at {} (or set SMBSIGN_CORPUS)", dir.display());
+        }
+        eprintln!(
+            "\n*** SKIPPING corpus checks: {} not found (set SMBSIGN_CORPUS) ***\n",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Every capture listed in the corpus manifest (keys and READMEs left out).
+pub fn corpus_captures() -> Vec<PathBuf> {
+    let Some(dir) = corpus_dir() else {
+        return Vec::new();
+    };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("read MANIFEST.tsv");
+    let mut v: Vec<PathBuf> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .map(|p| dir.join(p))
+        .filter(|p| is_capture_name(p))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 40, "corpus manifest lists only {} captures", v.len());
+    v
+}
+
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
+}
+
+/// True when `tool` runs. Under CI a missing tool is a failure.
+pub fn have_tool(tool: &str) -> bool {
+    let ok = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if in_ci() {
+            panic!("{tool} is required under CI but is not installed");
+        }
+        eprintln!("\n*** SKIPPING: {tool} not installed (install it to run this test) ***\n");
+    }
+    ok
+}

@@ -1,0 +1,133 @@
+//! Replays every lab capture (real Samba smbd + smbclient/impacket, made by
+//! tests/lab/lab.py) and checks smbsign's posture against what each case's
+//! configuration must produce, as written in tests/captures/manifest.json.
+
+mod common;
+
+use serde_json::Value;
+use smbsign::capture::scan_path;
+use smbsign::posture::{ConnectionReport, FindingCode};
+
+fn manifest() -> Value {
+    let text = std::fs::read_to_string(common::repo().join("tests/captures/manifest.json"))
+        .expect("tests/captures/manifest.json");
+    serde_json::from_str(&text).expect("manifest is JSON")
+}
+
+fn scan(file: &str) -> Vec<ConnectionReport> {
+    let path = common::repo().join("tests/captures").join(file);
+    let out = scan_path(&path, |_| {}).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert!(out.error.is_none(), "{file}: {:?}", out.error);
+    out.reports
+}
+
+fn has(r: &ConnectionReport, code: FindingCode) -> bool {
+    r.findings.iter().any(|f| f.code == code)
+}
+
+#[test]
+fn every_lab_case_matches_its_configuration() {
+    let m = manifest();
+    let cases = m["cases"].as_object().expect("cases");
+    assert!(cases.len() >= 20, "lab manifest has {} cases", cases.len());
+    let mut checked = 0;
+    for (name, case) in cases {
+        let file = case["file"].as_str().expect("file");
+        let e = &case["expect"];
+        let reports = scan(file);
+        let want_conns = e["connections"].as_u64().unwrap_or(1) as usize;
+        assert_eq!(reports.len(), want_conns, "{name}: connections");
+        let r = &reports[0];
+        let ctx = format!("{name} ({file}): {}", serde_json::to_string(r).unwrap());
+        if let Some(d) = e["dialect"].as_str() {
+            assert_eq!(r.dialect.as_deref(), Some(d), "{ctx}: dialect");
+        }
+        if let Some(m) = e["server_security_mode"].as_u64() {
+            assert_eq!(r.server_security_mode, Some(m as u16), "{ctx}: server mode");
+        }
+        if let Some(m) = e["client_security_mode"].as_u64() {
+            assert_eq!(r.client_security_mode, Some(m as u16), "{ctx}: client mode");
+        }
+        if let Some(s) = e["server_signing"].as_str() {
+            for r in &reports {
+                assert_eq!(r.server_signing, Some(s), "{ctx}: server_signing");
+            }
+        }
+        if let Some(s) = e["client_signing"].as_str() {
+            assert_eq!(r.client_signing, Some(s), "{ctx}: client_signing");
+        }
+        if let Some(a) = e["signing_algorithm"].as_str() {
+            assert_eq!(r.signing_algorithm, Some(a), "{ctx}: signing algorithm");
+        }
+        match e["signed"].as_bool() {
+            // Samba signs SMB1 without setting Flags2 SECURITY_SIGNATURE, so
+            // for SMB1 "signed" means the session ran with signing active:
+            // no unsigned-while-required and the client seen as enabled.
+            Some(true) if r.dialect.as_deref().is_some_and(|d| !d.starts_with(char::is_numeric)) => {
+                assert!(r.client_signing.is_some(), "{ctx}: SMB1 signing not seen active");
+                assert_eq!(r.unsigned_while_required, 0, "{ctx}");
+            }
+            Some(true) => {
+                for r in &reports {
+                    assert!(
+                        r.signed_messages > 10 && r.signed_messages > 5 * r.unsigned_messages,
+                        "{ctx}: expected signed traffic"
+                    );
+                }
+            }
+            Some(false) => assert!(r.signed_messages <= 5, "{ctx}: expected unsigned traffic"),
+            _ => {}
+        }
+        let guest = e["guest"].as_bool().unwrap_or(false);
+        assert_eq!(r.sessions.iter().any(|s| s.guest), guest, "{ctx}: guest");
+        assert_eq!(has(r, FindingCode::GuestSession), guest, "{ctx}: guest finding");
+        let anonymous = e["anonymous"].as_bool().unwrap_or(false);
+        assert_eq!(r.sessions.iter().any(|s| s.anonymous), anonymous, "{ctx}: anonymous");
+        let encrypted = e["encrypted"].as_bool().unwrap_or(false);
+        assert_eq!(r.encrypted_messages > 0, encrypted, "{ctx}: encrypted");
+        assert_eq!(has(r, FindingCode::EncryptionInUse), encrypted, "{ctx}");
+        let required = r.server_signing == Some("required");
+        assert_eq!(!required, has(r, FindingCode::SigningNotRequired), "{ctx}: relay finding");
+        let smb1 = r.dialect.as_deref().is_some_and(|d| !d.starts_with(char::is_numeric));
+        assert_eq!(smb1, has(r, FindingCode::Smb1InUse), "{ctx}: smb1 finding");
+        if e["mismatch"].as_bool().unwrap_or(false) {
+            assert!(has(r, FindingCode::SigningMismatch), "{ctx}: mismatch");
+        } else {
+            assert!(!has(r, FindingCode::SigningMismatch), "{ctx}: no mismatch");
+        }
+        if e["ipv6"].as_bool().unwrap_or(false) {
+            assert!(r.client.starts_with('[') && r.server.starts_with("[::1]:"), "{ctx}");
+        }
+        if let Some(p) = e["port"].as_u64() {
+            assert!(r.server.ends_with(&format!(":{p}")), "{ctx}: server port");
+        }
+        if e["multiprotocol"].as_bool().unwrap_or(false) {
+            assert!(r.dialect.as_deref().is_some_and(|d| d.starts_with('3')), "{ctx}");
+        }
+        if e["closed_after_negotiate"].as_bool().unwrap_or(false) {
+            assert!(r.sessions.is_empty(), "{ctx}: no session after negotiate");
+        }
+        // A clean real capture: no decode errors, no gaps, nothing unsigned
+        // that should have been signed.
+        assert_eq!(r.decode_errors, 0, "{ctx}");
+        assert_eq!(r.gap_bytes, 0, "{ctx}");
+        assert_eq!(r.unsigned_while_required, 0, "{ctx}");
+        checked += 1;
+    }
+    assert_eq!(checked, cases.len());
+}
+
+#[test]
+fn every_lab_capture_is_in_the_manifest() {
+    let m = manifest();
+    let files: Vec<&str> = m["cases"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["file"].as_str().unwrap())
+        .collect();
+    for p in common::lab_captures() {
+        let n = p.file_name().unwrap().to_str().unwrap();
+        assert!(files.contains(&n), "{n} has no manifest entry");
+    }
+}
