@@ -227,6 +227,9 @@ pub struct Connection {
     pub negotiate_responses: u64,
     pub signed_messages: u64,
     pub unsigned_messages: u64,
+    /// The same messages split by direction (request / response bit).
+    pub requests: u64,
+    pub responses: u64,
     pub encrypted_messages: u64,
     pub compressed_messages: u64,
     pub smb1_messages: u64,
@@ -322,6 +325,20 @@ impl Connection {
         }
         self.sessions.push(Session::new(id, smb1));
         self.sessions.last_mut()
+    }
+
+    /// Count a non-NEGOTIATE message for the signed/unsigned totals.
+    fn count_message(&mut self, signed: bool, response: bool) {
+        if signed {
+            self.signed_messages += 1;
+        } else {
+            self.unsigned_messages += 1;
+        }
+        if response {
+            self.responses += 1;
+        } else {
+            self.requests += 1;
+        }
     }
 
     fn note_decode_error(&mut self, frame: u64, e: WireError) {
@@ -510,11 +527,7 @@ impl Connection {
             return Ok(ann);
         }
 
-        if h.is_signed() {
-            self.signed_messages += 1;
-        } else {
-            self.unsigned_messages += 1;
-        }
+        self.count_message(h.is_signed(), h.is_response());
 
         match h.command {
             Smb1Command::SessionSetupAndx => {
@@ -681,11 +694,7 @@ impl Connection {
             self.on_smb2_negotiate(&h, msg, &mut ann)?;
             return Ok(ann);
         }
-        if h.is_signed() {
-            self.signed_messages += 1;
-        } else {
-            self.unsigned_messages += 1;
-        }
+        self.count_message(h.is_signed(), h.is_response());
         match h.command {
             Smb2Command::SessionSetup => {
                 ann.exempt = true;

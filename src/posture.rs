@@ -337,6 +337,9 @@ pub struct ConnectionReport {
     pub cipher: Option<&'static str>,
     pub signed_messages: u64,
     pub unsigned_messages: u64,
+    /// signed + unsigned split by the request/response bit.
+    pub requests: u64,
+    pub responses: u64,
     pub encrypted_messages: u64,
     pub compressed_messages: u64,
     pub unsigned_while_required: u64,
@@ -389,6 +392,8 @@ impl ConnectionReport {
             cipher: c.cipher.map(|x| x.name()),
             signed_messages: c.signed_messages,
             unsigned_messages: c.unsigned_messages,
+            requests: c.requests,
+            responses: c.responses,
             encrypted_messages: c.encrypted_messages,
             compressed_messages: c.compressed_messages,
             unsigned_while_required: c.unsigned_while_required,

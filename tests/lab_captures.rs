@@ -63,8 +63,15 @@ fn every_lab_case_matches_its_configuration() {
             // Samba signs SMB1 without setting Flags2 SECURITY_SIGNATURE, so
             // for SMB1 "signed" means the session ran with signing active:
             // no unsigned-while-required and the client seen as enabled.
-            Some(true) if r.dialect.as_deref().is_some_and(|d| !d.starts_with(char::is_numeric)) => {
-                assert!(r.client_signing.is_some(), "{ctx}: SMB1 signing not seen active");
+            Some(true)
+                if r.dialect
+                    .as_deref()
+                    .is_some_and(|d| !d.starts_with(char::is_numeric)) =>
+            {
+                assert!(
+                    r.client_signing.is_some(),
+                    "{ctx}: SMB1 signing not seen active"
+                );
                 assert_eq!(r.unsigned_while_required, 0, "{ctx}");
             }
             Some(true) => {
@@ -80,15 +87,30 @@ fn every_lab_case_matches_its_configuration() {
         }
         let guest = e["guest"].as_bool().unwrap_or(false);
         assert_eq!(r.sessions.iter().any(|s| s.guest), guest, "{ctx}: guest");
-        assert_eq!(has(r, FindingCode::GuestSession), guest, "{ctx}: guest finding");
+        assert_eq!(
+            has(r, FindingCode::GuestSession),
+            guest,
+            "{ctx}: guest finding"
+        );
         let anonymous = e["anonymous"].as_bool().unwrap_or(false);
-        assert_eq!(r.sessions.iter().any(|s| s.anonymous), anonymous, "{ctx}: anonymous");
+        assert_eq!(
+            r.sessions.iter().any(|s| s.anonymous),
+            anonymous,
+            "{ctx}: anonymous"
+        );
         let encrypted = e["encrypted"].as_bool().unwrap_or(false);
         assert_eq!(r.encrypted_messages > 0, encrypted, "{ctx}: encrypted");
         assert_eq!(has(r, FindingCode::EncryptionInUse), encrypted, "{ctx}");
         let required = r.server_signing == Some("required");
-        assert_eq!(!required, has(r, FindingCode::SigningNotRequired), "{ctx}: relay finding");
-        let smb1 = r.dialect.as_deref().is_some_and(|d| !d.starts_with(char::is_numeric));
+        assert_eq!(
+            !required,
+            has(r, FindingCode::SigningNotRequired),
+            "{ctx}: relay finding"
+        );
+        let smb1 = r
+            .dialect
+            .as_deref()
+            .is_some_and(|d| !d.starts_with(char::is_numeric));
         assert_eq!(smb1, has(r, FindingCode::Smb1InUse), "{ctx}: smb1 finding");
         if e["mismatch"].as_bool().unwrap_or(false) {
             assert!(has(r, FindingCode::SigningMismatch), "{ctx}: mismatch");
@@ -96,13 +118,19 @@ fn every_lab_case_matches_its_configuration() {
             assert!(!has(r, FindingCode::SigningMismatch), "{ctx}: no mismatch");
         }
         if e["ipv6"].as_bool().unwrap_or(false) {
-            assert!(r.client.starts_with('[') && r.server.starts_with("[::1]:"), "{ctx}");
+            assert!(
+                r.client.starts_with('[') && r.server.starts_with("[::1]:"),
+                "{ctx}"
+            );
         }
         if let Some(p) = e["port"].as_u64() {
             assert!(r.server.ends_with(&format!(":{p}")), "{ctx}: server port");
         }
         if e["multiprotocol"].as_bool().unwrap_or(false) {
-            assert!(r.dialect.as_deref().is_some_and(|d| d.starts_with('3')), "{ctx}");
+            assert!(
+                r.dialect.as_deref().is_some_and(|d| d.starts_with('3')),
+                "{ctx}"
+            );
         }
         if e["closed_after_negotiate"].as_bool().unwrap_or(false) {
             assert!(r.sessions.is_empty(), "{ctx}: no session after negotiate");

@@ -19,6 +19,10 @@ use stream::{MessageSink, Stream};
 /// Live connections tracked at once; past this the least recently active
 /// tenth is reported and dropped (a hostile capture can open millions).
 pub const MAX_FLOWS: usize = 65_536;
+/// Closed connections are reported after this many more frames.
+const CLOSED_LINGER: u64 = 4096;
+/// How often (in frames) closed connections are swept.
+const SWEEP_EVERY: u64 = 1024;
 /// Segments probed on a non-SMB port before deciding it carries no SMB.
 const PROBE_SEGMENTS: u32 = 4;
 
@@ -64,6 +68,8 @@ struct Flow {
     conn: Connection,
     last_frame: u64,
     rst: bool,
+    /// Frame at which FIN/FIN or RST closed it.
+    closed_frame: Option<u64>,
 }
 
 /// Sink that routes framed messages into the connection analysis.
@@ -125,6 +131,8 @@ pub struct Scanner {
     pub stats: ScanStats,
     frame: u64,
     max_flows: usize,
+    /// Flows in the table that are closed and waiting to be swept.
+    closed: usize,
 }
 
 impl Default for Scanner {
@@ -152,6 +160,7 @@ impl Scanner {
             stats: ScanStats::default(),
             frame: 0,
             max_flows: max_flows.max(1),
+            closed: 0,
         }
     }
 
@@ -194,10 +203,17 @@ impl Scanner {
         if seg.flags & (TCP_SYN | packet::TCP_ACK) == TCP_SYN
             && let Some(flow) = self.flows.get(&key)
         {
-            let st = if src_is_lo { &flow.from_lo } else { &flow.from_hi };
+            let st = if src_is_lo {
+                &flow.from_lo
+            } else {
+                &flow.from_hi
+            };
             if st.is_new_syn(seg.seq)
                 && let Some(old) = self.flows.remove(&key)
             {
+                if old.closed_frame.is_some() {
+                    self.closed -= 1;
+                }
                 self.retire(key, old);
             }
         }
@@ -223,6 +239,7 @@ impl Scanner {
                     conn: Connection::new(),
                     last_frame: frame,
                     rst: false,
+                    closed_frame: None,
                 },
             );
         }
@@ -309,8 +326,30 @@ impl Scanner {
                 flow.from_hi.fin = true;
             }
         }
-        if flow.rst || (flow.from_lo.fin && flow.from_hi.fin) {
+        if (flow.rst || (flow.from_lo.fin && flow.from_hi.fin)) && flow.closed_frame.is_none() {
+            // Keep it a while: segments still arrive after FIN/RST
+            // (retransmissions, reordering) and belong to this connection,
+            // as they do in Wireshark's tcp.stream.
+            flow.closed_frame = Some(frame);
+            self.closed += 1;
+        }
+        if frame % SWEEP_EVERY == 0 && self.closed > 0 {
+            self.sweep_closed();
+        }
+    }
+
+    /// Report and drop connections closed more than `CLOSED_LINGER` frames ago.
+    fn sweep_closed(&mut self) {
+        let now = self.frame;
+        let done: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| f.closed_frame.is_some_and(|c| c + CLOSED_LINGER < now))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in done {
             if let Some(flow) = self.flows.remove(&key) {
+                self.closed -= 1;
                 self.retire(key, flow);
             }
         }
@@ -323,7 +362,11 @@ impl Scanner {
         let n = (self.max_flows / 10).max(1);
         for (_, key) in by_age.into_iter().take(n) {
             if let Some(flow) = self.flows.remove(&key) {
-                self.stats.flows_evicted += 1;
+                if flow.closed_frame.is_some() {
+                    self.closed -= 1;
+                } else {
+                    self.stats.flows_evicted += 1;
+                }
                 self.retire(key, flow);
             }
         }
@@ -380,6 +423,7 @@ impl Scanner {
     /// first appearance.
     pub fn finish(&mut self) -> Vec<ConnectionReport> {
         let mut rest: Vec<(FlowKey, Flow)> = self.flows.drain().collect();
+        self.closed = 0;
         rest.sort_by_key(|(_, f)| f.conn.first_frame.unwrap_or(u64::MAX));
         for (k, f) in rest {
             self.retire(k, f);

@@ -105,7 +105,16 @@ impl Framer {
 
     /// Bytes are missing from the stream: forget the current message and
     /// search for the next header.
-    pub fn gap(&mut self) {
+    /// The message in progress is handed over as far as it was read (its
+    /// header is usually intact: a snaplen-cut frame, a lost segment late
+    /// in a large message).
+    pub fn gap(&mut self, sink: &mut dyn MessageSink) {
+        if let Frame::Body { total, buf, .. } = &self.state
+            && buf.len() >= 4
+        {
+            self.messages += 1;
+            sink.message(buf, *total);
+        }
         self.state = Frame::Resync { buf: Vec::new() };
         self.resyncs += 1;
     }
@@ -394,7 +403,7 @@ impl Stream {
             if self.next_seq.is_some_and(|n| seq_lt(n, seq)) && self.ooo.is_empty() {
                 let n = self.next_seq.unwrap_or(seq);
                 self.gap_bytes += seq.wrapping_sub(n) as u64;
-                self.framer.gap();
+                self.framer.gap(sink);
                 self.next_seq = Some(seq);
                 self.deliver(payload, payload_len, sink);
                 return;
@@ -412,7 +421,7 @@ impl Stream {
         let missing = claimed - present.len();
         if missing > 0 {
             self.gap_bytes += missing as u64;
-            self.framer.gap();
+            self.framer.gap(sink);
         }
         if let Some(n) = self.next_seq.as_mut() {
             *n = n.wrapping_add(claimed as u32);
@@ -446,7 +455,7 @@ impl Stream {
         if let Some(n) = self.next_seq {
             self.gap_bytes += seq.wrapping_sub(n) as u64;
         }
-        self.framer.gap();
+        self.framer.gap(sink);
         self.next_seq = Some(seq);
         self.drain(sink);
     }

@@ -37,7 +37,10 @@ pub fn corpus_dir() -> Option<PathBuf> {
         Some(dir)
     } else {
         if in_ci() {
-            panic!("CI must have the corpus at {} (or set SMBSIGN_CORPUS)", dir.display());
+            panic!(
+                "CI must have the corpus at {} (or set SMBSIGN_CORPUS)",
+                dir.display()
+            );
         }
         eprintln!(
             "\n*** SKIPPING corpus checks: {} not found (set SMBSIGN_CORPUS) ***\n",
@@ -61,7 +64,11 @@ pub fn corpus_captures() -> Vec<PathBuf> {
         .filter(|p| is_capture_name(p))
         .collect();
     v.sort();
-    assert!(v.len() >= 40, "corpus manifest lists only {} captures", v.len());
+    assert!(
+        v.len() >= 40,
+        "corpus manifest lists only {} captures",
+        v.len()
+    );
     v
 }
 
@@ -82,4 +89,20 @@ pub fn have_tool(tool: &str) -> bool {
         eprintln!("\n*** SKIPPING: {tool} not installed (install it to run this test) ***\n");
     }
     ok
+}
+
+/// Corpus manifest notes by capture path.
+pub fn corpus_notes() -> std::collections::BTreeMap<PathBuf, String> {
+    let Some(dir) = corpus_dir() else {
+        return Default::default();
+    };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("read MANIFEST.tsv");
+    manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            Some((dir.join(cols.first()?), cols.last()?.to_string()))
+        })
+        .collect()
 }

@@ -93,7 +93,7 @@ CASES = [
     dict(name="smb311-client-required", server={**proto("SMB3_11"), "server signing": "auto"},
          clients=[("smbclient", ["-m", "SMB3_11", "--option=client signing=required"])],
          expect=dict(dialect="3.1.1", server_security_mode=1, server_signing="enabled",
-                     client_security_mode=2, client_signing="required", signed=True),
+                     client_security_mode=3, client_signing="required", signed=True),
          about="server signing enabled only, client requires it: traffic signed"),
     dict(name="smb311-unsigned", server={**proto("SMB3_11"), "server signing": "auto"},
          clients=[("smbclient", ["-m", "SMB3_11", "--option=client signing=disabled"])],
