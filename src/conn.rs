@@ -426,7 +426,7 @@ impl Connection {
                         if let Some(s) = self.session_mut(t.session_id, false) {
                             s.encrypted = true;
                         }
-                        if let Some(out) = out.as_deref_mut() {
+                        if let Some(out) = out {
                             out.push(MessageAnnotation {
                                 family: SmbFamily::Transform,
                                 command: 0,

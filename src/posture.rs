@@ -2,7 +2,7 @@
 //! acts on — the KB's Security Mode table, findings with stable codes and
 //! severities, and the report object the CLI, the C API and the plugin share.
 
-use crate::conn::{Connection, SigningSetting};
+use crate::conn::{AuthMechanism, Connection, SigningSetting};
 use serde::Serialize;
 
 /// How bad a finding is.
@@ -310,7 +310,11 @@ pub fn session_id_string(id: u64, smb1: bool) -> String {
 pub struct SessionReport {
     pub session_id: String,
     pub user: Option<String>,
+    /// "ntlmssp", "kerberos" or "unknown".
     pub mechanism: &'static str,
+    /// SMB1 SESSION_SETUP_ANDX without extended security: LM/NTLM
+    /// challenge-response (or plaintext) passwords, no NTLMSSP.
+    pub legacy_auth: bool,
     pub guest: bool,
     pub anonymous: bool,
     pub encrypted: bool,
@@ -403,7 +407,11 @@ impl ConnectionReport {
                 .map(|s| SessionReport {
                     session_id: session_id_string(s.id, s.smb1),
                     user: s.user.clone(),
-                    mechanism: s.mechanism.as_str(),
+                    mechanism: match s.mechanism {
+                        AuthMechanism::Plain => AuthMechanism::Unknown.as_str(),
+                        m => m.as_str(),
+                    },
+                    legacy_auth: s.mechanism == AuthMechanism::Plain,
                     guest: s.guest,
                     anonymous: s.anonymous,
                     encrypted: s.encrypted,

@@ -333,7 +333,7 @@ impl Scanner {
             flow.closed_frame = Some(frame);
             self.closed += 1;
         }
-        if frame % SWEEP_EVERY == 0 && self.closed > 0 {
+        if frame.is_multiple_of(SWEEP_EVERY) && self.closed > 0 {
             self.sweep_closed();
         }
     }

@@ -17,7 +17,6 @@ pub const KEEP_DEFAULT: usize = 64 * 1024;
 /// Prefix kept of NEGOTIATE and SESSION_SETUP: whole (Kerberos tickets with
 /// large PACs run to tens of KiB).
 pub const KEEP_SETUP: usize = 1024 * 1024;
-/// Bytes searched while resynchronising before older bytes are dropped.
 
 /// What the framer is in the middle of.
 #[derive(Debug)]
@@ -527,8 +526,12 @@ mod tests {
         let seq_b = 1 + a.len() as u32;
         s.segment(seq_b, &b, b.len(), &mut c);
         s.finish(&mut c);
-        assert_eq!(c.0.len(), 1);
-        assert_eq!(c.0[0].0[12], 6);
+        // The cut message is handed over as far as it was read, then the
+        // next one whole.
+        assert_eq!(c.0.len(), 2);
+        assert_eq!(c.0[0].0.len(), 996);
+        assert_eq!(c.0[0].1, a.len() - 4);
+        assert_eq!(c.0[1].0[12], 6);
         assert_eq!(s.gap_bytes, (a.len() - 1000) as u64);
         assert_eq!(s.framer.resyncs, 1);
     }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every smbsign test, on a fresh Debian 12 machine with Rust:
+#   bash tests/run.sh
+# Installs what the tests need when it is missing (tshark for the
+# differential tests), then runs formatting and lint checks and the
+# whole test suite. The lab that made tests/captures (tests/lab/lab.py)
+# is not rerun: its captures are committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(tshark)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --all-targets
