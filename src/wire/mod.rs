@@ -108,3 +108,13 @@ pub fn utf16le_lossy(b: &[u8]) -> String {
         .collect();
     String::from_utf16_lossy(&units)
 }
+
+/// Hex fixture decoding for the parser tests (whitespace ignored).
+#[cfg(test)]
+pub(crate) fn unhex(s: &str) -> Vec<u8> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|k| u8::from_str_radix(&s[k..k + 2], 16).expect("hex fixture"))
+        .collect()
+}

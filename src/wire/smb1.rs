@@ -457,3 +457,69 @@ pub fn parse_smb1_response_session_setup(
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::unhex;
+
+    // tests/captures/smb1-mode7.pcap frame 4 (NBSS payload): smbclient
+    // offering "NT LANMAN 1.0" and "NT LM 0.12".
+    const NEGOTIATE_REQUEST: &str = "ff534d4272000000001843c80000000000000000000000000000feff00000000001b00024e54204c414e4d414e20312e3000024e54204c4d20302e313200";
+    // tests/captures/smb1-mode7.pcap frame 6: Samba's NEGOTIATE response,
+    // WordCount 17, SecurityMode 0x07 (the KB's "enabled, not required").
+    const NEGOTIATE_RESPONSE_MODE7: &str = "ff534d4272000000008843c80000000000000000000000000000feff00000000110000073200010004410000000001004e2d0000fcf38080e65b87e5277ddd010000005a00736d626c616200000000000000000000604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa32a3028a0261b246e6f745f646566696e65645f696e5f5246433431373840706c656173655f69676e6f7265";
+    // tests/captures/impacket-smb1.pcap frame 8: impacket's extended
+    // security SESSION_SETUP_ANDX request carrying NTLMSSP NEGOTIATE.
+    const SESSION_SETUP_REQUEST: &str = "ff534d427300000000180548000000000000000000000000ffff1c31000000000cff00000000f0020001000000000042000000000044c000804d00604006062b0601050502a0363034a00e300c060a2b06010401823702020aa22204204e544c4d5353500001000000358288e000000000000000000000000000000000556e69780053616d626100";
+
+    #[test]
+    fn negotiate_request_dialects() {
+        let msg = unhex(NEGOTIATE_REQUEST);
+        let (body, h) = parse_smb1_header(&msg).unwrap();
+        assert_eq!(h.command, Smb1Command::Negotiate);
+        assert!(!h.is_response());
+        let (_, r) = parse_smb1_request_negotiate(body).unwrap();
+        assert_eq!(r.dialects, vec![&b"NT LANMAN 1.0"[..], &b"NT LM 0.12"[..]]);
+        assert!(!r.offers_smb2());
+    }
+
+    #[test]
+    fn negotiate_response_security_mode_7() {
+        let msg = unhex(NEGOTIATE_RESPONSE_MODE7);
+        let (body, h) = parse_smb1_header(&msg).unwrap();
+        assert!(h.is_response());
+        assert_eq!(h.signature, &[0u8; 8][..]);
+        let (_, r) = parse_smb1_response_negotiate(body).unwrap();
+        assert_eq!(r.dialect_index(), Some(0));
+        assert_eq!(r.security_mode(), Some(7));
+        let Smb1NegotiateResponseRecord::NtLm { capabilities, .. } = r else {
+            panic!("not NT LM 0.12");
+        };
+        assert_ne!(capabilities & CAP_EXTENDED_SECURITY, 0);
+        assert!(
+            r.security_blob()
+                .is_some_and(|b| b.starts_with(&[0x60, 0x48]))
+        );
+    }
+
+    #[test]
+    fn session_setup_request_extended_security() {
+        let msg = unhex(SESSION_SETUP_REQUEST);
+        let (body, h) = parse_smb1_header(&msg).unwrap();
+        assert_eq!(h.command, Smb1Command::SessionSetupAndx);
+        assert_eq!(
+            h.flags2 & SMB1_FLAGS2_EXTENDED_SECURITY,
+            SMB1_FLAGS2_EXTENDED_SECURITY
+        );
+        let (_, r) = parse_smb1_request_session_setup(body, h.unicode()).unwrap();
+        let Smb1SessionSetupRequestRecord::Extended { security_blob, .. } = r else {
+            panic!("not extended security");
+        };
+        assert_eq!(security_blob.len(), 0x42);
+        assert!(crate::wire::ntlmssp::find_ntlmssp(security_blob).is_some());
+        for cut in 0..body.len() {
+            let _ = parse_smb1_request_session_setup(&body[..cut], true);
+        }
+    }
+}

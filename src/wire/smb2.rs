@@ -576,12 +576,82 @@ pub fn parse_smb2_compression_header(i: &[u8]) -> WireResult<'_, Smb2Compression
 mod tests {
     use super::*;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|k| u8::from_str_radix(&s[k..k + 2], 16).unwrap())
-            .collect()
+    use crate::wire::unhex;
+
+    // tests/captures/smb311-gmac.pcap frame 4 (NBSS payload): smbclient's
+    // NEGOTIATE request offering 2.0.2 - 3.1.1 with four contexts.
+    const NEGOTIATE_REQUEST_311: &str = "fe534d42400000000000000000001f0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000024000500010000007f000000bea39e6b49cc5a41a81e650c5322a12d70000000040000000202100200030203110300000100260000000000010020000100cfda27315e66cce65da22c22b7d04d9503aa2bc858e0349f1a79dbfb6d86e0e0000002000a0000000000040002000100040003000000000000000800080000000000030002000100000005001200000000003100320037002e0030002e0030002e003100";
+    // tests/captures/smb311-gmac.pcap frame 6: Samba's NEGOTIATE response,
+    // signing required, 3.1.1, SIGNING_CAPABILITIES selecting AES-GMAC.
+    const NEGOTIATE_RESPONSE_311: &str = "fe534d424000000000000000000001000100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004100030011030300736d626c6162000000000000000000000f0000000000800000008000000080008a1056ef277ddd01000000000000000080004a00d0000000604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa32a3028a0261b246e6f745f646566696e65645f696e5f5246433431373840706c656173655f69676e6f72650000000000000100260000000000010020000100266d4afb1d0a62266b5c95939e10dd7136980ddc58d64681ced43fd1815e7f9a000002000400000000000100020000000000080004000000000001000200";
+    // tests/captures/smb311-guest.pcap frame 11: SESSION_SETUP response
+    // with SessionFlags IS_GUEST.
+    const SESSION_SETUP_GUEST: &str = "fe534d4240000100000000000100002011000000000000000200000000000000000000000000000011fa4acd00000000000000000000000000000000000000000900010048000900a1073005a0030a0100";
+
+    #[test]
+    fn negotiate_request_311_from_smbclient() {
+        let msg = unhex(NEGOTIATE_REQUEST_311);
+        let (_, h) = parse_smb2_header(&msg).unwrap();
+        assert_eq!(h.command, Smb2Command::Negotiate);
+        assert!(!h.is_response());
+        let (_, r) = parse_smb2_request_negotiate(&msg).unwrap();
+        assert_eq!(r.security_mode, SMB2_NEGOTIATE_SIGNING_ENABLED);
+        assert_eq!(
+            r.dialects,
+            vec![
+                Smb2Dialect::Smb202,
+                Smb2Dialect::Smb210,
+                Smb2Dialect::Smb300,
+                Smb2Dialect::Smb302,
+                Smb2Dialect::Smb311
+            ]
+        );
+        let types: Vec<_> = r.contexts.iter().map(|c| c.context_type).collect();
+        assert_eq!(
+            types,
+            vec![
+                NegotiateContextType::PreauthIntegrity,
+                NegotiateContextType::Encryption,
+                NegotiateContextType::SigningCapabilities,
+                NegotiateContextType::Netname
+            ]
+        );
+        let signing = r.contexts[2].data;
+        assert_eq!(parse_context_id_list(signing).unwrap(), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn negotiate_response_311_selects_gmac() {
+        let msg = unhex(NEGOTIATE_RESPONSE_311);
+        let (_, r) = parse_smb2_response_negotiate(&msg).unwrap();
+        assert_eq!(r.security_mode, 3);
+        assert_eq!(r.dialect, Smb2Dialect::Smb311);
+        assert_eq!(r.security_blob.len(), 0x4a);
+        let signing = r
+            .contexts
+            .iter()
+            .find(|c| c.context_type == NegotiateContextType::SigningCapabilities)
+            .unwrap();
+        assert_eq!(parse_context_id_list(signing.data).unwrap(), vec![2]);
+        let cipher = r
+            .contexts
+            .iter()
+            .find(|c| c.context_type == NegotiateContextType::Encryption)
+            .unwrap();
+        assert_eq!(parse_context_id_list(cipher.data).unwrap(), vec![2]);
+        // Truncated anywhere: an error, never a panic.
+        for cut in 0..msg.len() {
+            let _ = parse_smb2_response_negotiate(&msg[..cut]);
+        }
+    }
+
+    #[test]
+    fn session_setup_response_guest_flag() {
+        let msg = unhex(SESSION_SETUP_GUEST);
+        let (_, h) = parse_smb2_header(&msg).unwrap();
+        assert_eq!(h.session_id, 0xcd4a_fa11);
+        let (_, r) = parse_smb2_response_session_setup(&msg).unwrap();
+        assert_eq!(r.session_flags, SMB2_SESSION_FLAG_IS_GUEST);
     }
 
     // SESSION_SETUP response from MS-SMB2 / SMBLibrary SMB2SigningTests.cs
