@@ -1,4 +1,5 @@
 //! The `smbsign` command line: argument parsing, output formats and exit codes.
+#![forbid(unsafe_code)]
 
 use crate::capture::{self, CaptureError};
 use crate::posture::{ConnectionReport, FindingCode, Severity};

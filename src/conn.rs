@@ -2,6 +2,7 @@
 //! its messages in wire order. Fed whole SMB messages (the bytes after the
 //! 4-byte NBSS header, or a prefix of them) with a direction and a frame
 //! number; knows nothing of captures, files or output formats.
+#![forbid(unsafe_code)]
 
 use crate::wire::nbss::{SmbFamily, smb_family};
 use crate::wire::ntlmssp::{NtlmsspRecord, find_ntlmssp};

@@ -1,6 +1,7 @@
 //! Posture: the reading of a connection's signing state that an auditor
 //! acts on — the KB's Security Mode table, findings with stable codes and
 //! severities, and the report object the CLI, the C API and the plugin share.
+#![forbid(unsafe_code)]
 
 use crate::conn::{AuthMechanism, Connection, SigningSetting};
 use serde::Serialize;

@@ -2,6 +2,7 @@
 //! a table of TCP connections, and per-connection reassembly that feeds SMB
 //! messages to [`crate::conn::Connection`]. Memory grows with the number of
 //! live connections, not with the capture's size.
+#![forbid(unsafe_code)]
 
 pub mod netxray;
 pub mod packet;

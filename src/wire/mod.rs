@@ -4,6 +4,7 @@
 //! Nothing here keeps state or does I/O. Records borrow from the input and
 //! wire values are integer newtypes so unknown values survive and print.
 //! Every other module depends on this one; this one depends on none of them.
+#![forbid(unsafe_code)]
 
 use rusticata_macros::newtype_enum;
 pub mod nbss;
