@@ -7,4 +7,10 @@ fn main() {
     println!("cargo:rerun-if-changed=include");
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     println!("cargo:include={dir}/include");
+    // The shared library's SONAME carries the major version, so programs
+    // linked against libsmbsign.so.0 keep working across minor releases.
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsmbsign.so.{major}");
+    }
 }

@@ -347,7 +347,7 @@ pub struct smbsign_connection {
 
 /// Opaque: the result of scanning a capture file.
 pub struct smbsign_scan {
-    connections: Vec<Box<smbsign_connection>>,
+    connections: Vec<smbsign_connection>,
     error: Option<CString>,
     frames: u64,
 }
@@ -362,7 +362,7 @@ fn cstring(s: &str) -> CString {
 }
 
 impl smbsign_connection {
-    fn new(report: ConnectionReport) -> Box<Self> {
+    fn new(report: ConnectionReport) -> Self {
         let mut strings: Vec<CString> = Vec::new();
         let mut keep = |s: &str| -> *const c_char {
             let c = cstring(s);
@@ -433,13 +433,13 @@ impl smbsign_connection {
                 established: s.established,
             })
             .collect();
-        Box::new(smbsign_connection {
+        smbsign_connection {
             report,
             info,
             _strings: strings,
             findings,
             sessions,
-        })
+        }
     }
 }
 
@@ -730,7 +730,7 @@ pub unsafe extern "C" fn smbsign_analyzer_connection(
         };
         let report = ConnectionReport::build(&e.conn, e.client.clone(), e.server.clone(), 0, 0);
         // SAFETY: non-NULL out-pointer (caller's promise it is writable).
-        unsafe { out.write(Box::into_raw(smbsign_connection::new(report))) };
+        unsafe { out.write(Box::into_raw(Box::new(smbsign_connection::new(report)))) };
         SMBSIGN_OK
     })
 }
@@ -974,7 +974,7 @@ pub unsafe extern "C" fn smbsign_scan_connection(
         // SAFETY: NULL or a live scan.
         unsafe { scan.as_ref() }
             .and_then(|s| s.connections.get(index))
-            .map_or(std::ptr::null(), |c| &**c as *const smbsign_connection)
+            .map_or(std::ptr::null(), |c| c as *const smbsign_connection)
     })
 }
 

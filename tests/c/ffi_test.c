@@ -1,0 +1,171 @@
+/*
+ * Bad input through the C API: every exported function with NULL and
+ * garbage, truncated and random PDUs, unknown and reused connection ids,
+ * interleaved connections, a 16 MiB random buffer. Each check prints
+ * "ok N - what" or "not ok N - what"; the exit status is the failure count.
+ * Built and run (under valgrind where available) by tests/c_api.rs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smbsign.h"
+
+static int failures, count;
+
+#define CHECK(cond, what)                                                      \
+    do {                                                                       \
+        count++;                                                               \
+        if (cond) {                                                            \
+            printf("ok %d - %s\n", count, what);                               \
+        } else {                                                               \
+            printf("not ok %d - %s\n", count, what);                           \
+            failures++;                                                        \
+        }                                                                      \
+    } while (0)
+
+/* A real SMB2 NEGOTIATE response (tests/captures/smb311-gmac.pcap frame 6),
+ * header and first body bytes: StructureSize 65, SecurityMode 3, 3.1.1. */
+static const unsigned char negotiate_header[] = {
+    0xfe, 'S', 'M', 'B', 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0x41, 0, 3, 0, 0x11, 3, 0, 0};
+
+static unsigned long long rng = 0x9e3779b97f4a7c15ull;
+static unsigned char next_byte(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned char)rng;
+}
+
+int main(void)
+{
+    smbsign_pdu_annotation ann[4];
+    size_t n = 99;
+    unsigned char buf[256];
+
+    CHECK(strlen(smbsign_version()) > 0, "version string");
+    CHECK(strcmp(smbsign_result_name(12345), "unknown result") == 0, "unknown result name");
+
+    /* NULL handles everywhere. */
+    CHECK(smbsign_analyzer_feed(NULL, 1, 0, 1, buf, 10, NULL, 0, NULL) == SMBSIGN_NULL_PARAMETER,
+          "feed NULL analyzer");
+    CHECK(smbsign_analyzer_close(NULL, 1) == SMBSIGN_NULL_PARAMETER, "close NULL analyzer");
+    CHECK(smbsign_analyzer_connection_count(NULL) == 0, "count NULL analyzer");
+    CHECK(smbsign_analyzer_set_endpoints(NULL, 1, "a", "b") == SMBSIGN_NULL_PARAMETER,
+          "set_endpoints NULL analyzer");
+    smbsign_connection *conn = NULL;
+    CHECK(smbsign_analyzer_connection(NULL, 1, &conn) == SMBSIGN_NULL_PARAMETER && conn == NULL,
+          "connection NULL analyzer");
+    smbsign_connection_info info;
+    smbsign_finding finding;
+    smbsign_session session;
+    char *json = NULL;
+    CHECK(smbsign_connection_get_info(NULL, &info) == SMBSIGN_NULL_PARAMETER, "info NULL");
+    CHECK(smbsign_connection_get_finding(NULL, 0, &finding) == SMBSIGN_NULL_PARAMETER, "finding NULL");
+    CHECK(smbsign_connection_get_session(NULL, 0, &session) == SMBSIGN_NULL_PARAMETER, "session NULL");
+    CHECK(smbsign_connection_to_json(NULL, &json) == SMBSIGN_NULL_PARAMETER && !json, "json NULL");
+    smbsign_scan *scan = NULL;
+    CHECK(smbsign_scan_file(NULL, &scan) == SMBSIGN_NULL_PARAMETER && !scan, "scan NULL path");
+    CHECK(smbsign_scan_file("/nonexistent.pcap", NULL) == SMBSIGN_NULL_PARAMETER, "scan NULL out");
+    CHECK(smbsign_scan_file("/nonexistent.pcap", &scan) == SMBSIGN_IO_ERROR && !scan, "scan missing file");
+    CHECK(smbsign_scan_file("/etc/hostname", &scan) == SMBSIGN_NOT_A_CAPTURE && !scan, "scan non-capture");
+    CHECK(smbsign_scan_connection_count(NULL) == 0, "scan count NULL");
+    CHECK(smbsign_scan_frame_count(NULL) == 0, "scan frames NULL");
+    CHECK(smbsign_scan_connection(NULL, 0) == NULL, "scan connection NULL");
+    CHECK(smbsign_scan_error(NULL) == NULL, "scan error NULL");
+    CHECK(smbsign_decode_message(NULL, 5, ann, 4, &n) == SMBSIGN_NULL_PARAMETER, "decode NULL buffer");
+    CHECK(smbsign_decode_message(buf, 5, NULL, 4, &n) == SMBSIGN_NULL_PARAMETER, "decode NULL out");
+    smbsign_analyzer_free(NULL);
+    smbsign_connection_free(NULL);
+    smbsign_scan_free(NULL);
+    smbsign_string_free(NULL);
+
+    smbsign_analyzer *a = smbsign_analyzer_new();
+    CHECK(a != NULL, "analyzer_new");
+    CHECK(smbsign_analyzer_feed(a, 1, 0, 1, NULL, 10, ann, 4, &n) == SMBSIGN_NULL_PARAMETER,
+          "NULL buffer with length");
+    CHECK(smbsign_analyzer_feed(a, 1, 0, 1, NULL, 0, ann, 4, &n) == SMBSIGN_NOT_SMB && n == 0,
+          "zero-length PDU");
+    CHECK(smbsign_analyzer_feed(a, 1, 5, 1, buf, 10, ann, 4, &n) == SMBSIGN_INVALID_PARAMETER,
+          "bad direction");
+    CHECK(smbsign_analyzer_feed(a, 1, 0, 1, buf, 10, NULL, 4, &n) == SMBSIGN_NULL_PARAMETER,
+          "NULL out with capacity");
+    CHECK(smbsign_analyzer_set_endpoints(a, 1, NULL, "b") == SMBSIGN_NULL_PARAMETER, "NULL endpoint");
+    CHECK(smbsign_analyzer_connection(a, 424242, &conn) == SMBSIGN_NOT_FOUND && !conn,
+          "unknown connection id");
+
+    /* A real negotiate response, whole and truncated at every length. */
+    CHECK(smbsign_analyzer_feed(a, 7, 1, 2, negotiate_header, sizeof negotiate_header, ann, 4, &n)
+              == SMBSIGN_MALFORMED || n == 1,
+          "negotiate response prefix");
+    for (size_t cut = 0; cut < sizeof negotiate_header; cut++) {
+        smbsign_result r = smbsign_decode_message(negotiate_header, cut, ann, 4, &n);
+        if (r != SMBSIGN_OK && r != SMBSIGN_MALFORMED && r != SMBSIGN_NOT_SMB) {
+            CHECK(0, "truncated negotiate gives a status");
+            break;
+        }
+    }
+    CHECK(1, "truncated negotiate at every length");
+
+    /* Random garbage, with and without an SMB magic, on interleaved ids. */
+    int bad_status = 0;
+    for (int i = 0; i < 20000; i++) {
+        size_t len = next_byte() % sizeof buf;
+        for (size_t k = 0; k < len; k++)
+            buf[k] = next_byte();
+        if (len >= 4 && (i & 1)) {
+            buf[0] = (unsigned char)(0xfc + (i >> 1) % 4);
+            memcpy(buf + 1, "SMB", 3);
+        }
+        smbsign_result r = smbsign_analyzer_feed(a, (uint64_t)(i % 37), (uint32_t)(i % 2),
+                                                 (uint64_t)i, buf, len, ann, 4, &n);
+        if (r != SMBSIGN_OK && r != SMBSIGN_MALFORMED && r != SMBSIGN_NOT_SMB)
+            bad_status++;
+    }
+    CHECK(bad_status == 0, "20000 random PDUs give OK/MALFORMED/NOT_SMB");
+    CHECK(smbsign_analyzer_connection_count(a) <= 37, "interleaved ids tracked once each");
+
+    /* A 16 MiB random buffer. */
+    size_t big = 16u * 1024u * 1024u;
+    unsigned char *huge = malloc(big + 8);
+    if (huge) {
+        for (size_t k = 0; k < big + 8; k++)
+            huge[k] = next_byte();
+        memcpy(huge, "\xfeSMB", 4);
+        smbsign_result r = smbsign_analyzer_feed(a, 99, 0, 1, huge, big, ann, 4, &n);
+        CHECK(r == SMBSIGN_MALFORMED || r == SMBSIGN_OK, "16 MiB random buffer");
+        r = smbsign_analyzer_feed(a, 99, 0, 1, huge, big + 8, ann, 4, &n);
+        CHECK(r == SMBSIGN_TOO_LARGE, "buffer past the NBSS limit");
+        free(huge);
+    }
+
+    /* Snapshot, findings, sessions, JSON; then reuse an id after close. */
+    CHECK(smbsign_analyzer_set_endpoints(a, 7, "10.0.0.1:50000", "10.0.0.2:445") == SMBSIGN_OK,
+          "set endpoints");
+    CHECK(smbsign_analyzer_connection(a, 7, &conn) == SMBSIGN_OK && conn, "snapshot");
+    CHECK(smbsign_connection_get_info(conn, NULL) == SMBSIGN_NULL_PARAMETER, "info NULL out");
+    CHECK(smbsign_connection_get_info(conn, &info) == SMBSIGN_OK
+              && strcmp(info.server, "10.0.0.2:445") == 0,
+          "info server endpoint");
+    CHECK(smbsign_connection_get_finding(conn, info.finding_count, &finding) == SMBSIGN_OUT_OF_RANGE,
+          "finding past the end");
+    CHECK(smbsign_connection_get_session(conn, info.session_count, &session) == SMBSIGN_OUT_OF_RANGE,
+          "session past the end");
+    CHECK(smbsign_connection_to_json(conn, &json) == SMBSIGN_OK && json && json[0] == '{', "json");
+    smbsign_string_free(json);
+    smbsign_connection_free(conn);
+    CHECK(smbsign_analyzer_close(a, 7) == SMBSIGN_OK, "close");
+    CHECK(smbsign_analyzer_close(a, 7) == SMBSIGN_NOT_FOUND, "close twice");
+    CHECK(smbsign_analyzer_feed(a, 7, 1, 3, negotiate_header, sizeof negotiate_header, ann, 4, &n)
+              != SMBSIGN_PANIC,
+          "id reused after close");
+    smbsign_analyzer_free(a);
+
+    printf("%d passed, %d failed\n", count - failures, failures);
+    return failures;
+}

@@ -1,0 +1,191 @@
+//! The C API from C: the bad-input tests in tests/c/ffi_test.c, and the
+//! libpcap tool in examples/c/ run on every lab capture, both under
+//! valgrind (zero errors, zero leaks); the tool's lines must equal the Rust
+//! API's posture for the same captures. Also installs the library with
+//! tools/install.sh and builds the tool with pkg-config against that copy.
+
+mod common;
+
+use smbsign::capture::scan_path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// target/<profile>, where cargo put libsmbsign.so for this test run.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    assert!(
+        dir.join("libsmbsign.so").is_file(),
+        "libsmbsign.so not built in {}",
+        dir.display()
+    );
+    dir
+}
+
+fn scratch() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("smbsign-capi-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn cc(src: &str, out: &Path, extra: &[&str]) {
+    let lib = target_dir();
+    run(Command::new("cc")
+        .args([
+            "-std=c99",
+            "-D_DEFAULT_SOURCE",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+            "-I",
+        ])
+        .arg(common::repo().join("include"))
+        .arg(common::repo().join(src))
+        .arg("-o")
+        .arg(out)
+        .arg(format!("-L{}", lib.display()))
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-lsmbsign")
+        .args(extra));
+}
+
+/// Run under valgrind when it is there (required under CI).
+fn checked(bin: &Path, args: &[&str]) -> Output {
+    if common::have_tool("valgrind") {
+        run(Command::new("valgrind")
+            .args([
+                "--quiet",
+                "--error-exitcode=97",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect,possible",
+            ])
+            .arg(bin)
+            .args(args))
+    } else {
+        run(Command::new(bin).args(args))
+    }
+}
+
+#[test]
+fn bad_input_tests_in_c() {
+    let bin = scratch().join("ffi_test");
+    cc("tests/c/ffi_test.c", &bin, &[]);
+    let out = checked(&bin, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("not ok"), "{text}");
+    assert!(
+        text.lines().last().unwrap().ends_with(" 0 failed"),
+        "{text}"
+    );
+}
+
+/// What the C tool prints, computed from the Rust API.
+fn expected_lines(capture: &Path) -> Vec<String> {
+    let out = scan_path(capture, |_| {}).unwrap();
+    let mut v: Vec<String> = out
+        .reports
+        .iter()
+        .map(|r| {
+            let codes: Vec<&str> = r.findings.iter().map(|f| f.code.as_str()).collect();
+            format!(
+                "{} {} {} {} {} {} {} {}",
+                r.client,
+                r.server,
+                r.dialect.as_deref().unwrap_or("-"),
+                r.server_signing.unwrap_or("-"),
+                r.client_signing.unwrap_or("-"),
+                r.signed_messages,
+                r.unsigned_messages,
+                if codes.is_empty() {
+                    "-".to_string()
+                } else {
+                    codes.join(",")
+                }
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn c_tool_matches_rust_api_on_lab_captures() {
+    if !common::have_tool("pkg-config") {
+        return;
+    }
+    let pcap = run(Command::new("pkg-config").args(["--libs", "libpcap"]));
+    let pcap_libs = String::from_utf8_lossy(&pcap.stdout).trim().to_string();
+    let bin = scratch().join("smbsign-pcap");
+    cc(
+        "examples/c/smbsign-pcap.c",
+        &bin,
+        &pcap_libs.split_whitespace().collect::<Vec<_>>(),
+    );
+    let captures = common::lab_captures();
+    for (k, cap) in captures.iter().enumerate() {
+        let arg = cap.to_str().unwrap();
+        // valgrind on a few (it is slow); plain runs on the rest.
+        let out = if k % 6 == 0 {
+            checked(&bin, &[arg])
+        } else {
+            run(Command::new(&bin).arg(arg))
+        };
+        let mut got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        got.sort();
+        assert_eq!(got, expected_lines(cap), "{}", cap.display());
+    }
+}
+
+#[test]
+fn installed_library_builds_the_tool_with_pkg_config() {
+    if !common::have_tool("pkg-config") {
+        return;
+    }
+    let prefix = scratch().join("prefix");
+    let target = target_dir().parent().unwrap().join("install-test");
+    run(Command::new("bash")
+        .arg(common::repo().join("tools/install.sh"))
+        .arg(&prefix)
+        .env("CARGO_TARGET_DIR", &target));
+    let pc_path = prefix.join("lib/pkgconfig");
+    let flags = run(Command::new("pkg-config")
+        .args(["--cflags", "--libs", "smbsign", "libpcap"])
+        .env("PKG_CONFIG_PATH", &pc_path));
+    let flags = String::from_utf8_lossy(&flags.stdout).trim().to_string();
+    let bin = scratch().join("smbsign-pcap-installed");
+    run(Command::new("cc")
+        .arg(common::repo().join("examples/c/smbsign-pcap.c"))
+        .arg("-o")
+        .arg(&bin)
+        .args(flags.split_whitespace())
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display())));
+    // It runs against the installed shared library (SONAME libsmbsign.so.0).
+    let ldd = run(Command::new("ldd").arg(&bin));
+    let ldd = String::from_utf8_lossy(&ldd.stdout);
+    assert!(
+        ldd.contains(&format!("{}", prefix.join("lib/libsmbsign.so.0").display())),
+        "{ldd}"
+    );
+    let cap = common::repo().join("tests/captures/smb302-signed.pcap");
+    let out = run(Command::new(&bin).arg(&cap));
+    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(got, expected_lines(&cap));
+}
