@@ -39,8 +39,28 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// A folder holding libsmbsign.so and its SONAME link (libsmbsign.so.0),
+/// pointing at the library cargo just built.
+fn lib_dir() -> PathBuf {
+    let dir = scratch().join("lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    let built = target_dir().join("libsmbsign.so");
+    for name in [
+        "libsmbsign.so",
+        &format!("libsmbsign.so.{}", env!("CARGO_PKG_VERSION_MAJOR")),
+    ] {
+        let link = dir.join(name);
+        let _ = std::fs::remove_file(&link);
+        if let Err(e) = std::os::unix::fs::symlink(&built, &link) {
+            // Another test of this run made it first.
+            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+        }
+    }
+    dir
+}
+
 fn cc(src: &str, out: &Path, extra: &[&str]) {
-    let lib = target_dir();
+    let lib = lib_dir();
     run(Command::new("cc")
         .args([
             "-std=c99",

@@ -2,13 +2,14 @@
 # Every smbsign test, on a fresh Debian 12 machine with Rust:
 #   bash tests/run.sh
 # Installs what the tests need when it is missing (tshark for the
-# differential tests), then runs formatting and lint checks and the
-# whole test suite. The lab that made tests/captures (tests/lab/lab.py)
+# differential tests; libpcap, pkg-config and valgrind for the C API tests;
+# libclang for the bindgen round-trip), then runs formatting and lint checks
+# and the whole test suite. The lab that made tests/captures (tests/lab/lab.py)
 # is not rerun: its captures are committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(tshark)
+packages=(tshark libpcap-dev pkg-config valgrind libclang-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +24,7 @@ fi
 
 echo "== cargo fmt --check"
 cargo fmt --check
-echo "== cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
-echo "== cargo test"
-cargo test --all-targets
+echo "== cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test --workspace"
+cargo test --workspace --all-targets

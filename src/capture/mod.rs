@@ -71,7 +71,24 @@ struct Flow {
     rst: bool,
     /// Frame at which FIN/FIN or RST closed it.
     closed_frame: Option<u64>,
+    /// Sequential id (order of first appearance).
+    id: u64,
 }
+
+/// One SMB PDU as reassembled from the capture, for callers that feed
+/// another analyzer (the C API round-trip, benchmarks).
+#[derive(Debug, Clone, Copy)]
+pub struct PduEvent<'a> {
+    /// Sequential id of the TCP connection in this scan.
+    pub connection: u64,
+    pub direction: Direction,
+    pub frame: u64,
+    /// The NBSS payload (possibly a prefix of a large message).
+    pub pdu: &'a [u8],
+}
+
+/// Callback receiving every reassembled PDU.
+pub type PduHook = Box<dyn FnMut(PduEvent<'_>)>;
 
 /// Sink that routes framed messages into the connection analysis.
 struct ConnSink<'a> {
@@ -79,6 +96,8 @@ struct ConnSink<'a> {
     client_is_lo: &'a mut Option<bool>,
     sender_is_lo: bool,
     frame: u64,
+    id: u64,
+    hook: Option<&'a mut PduHook>,
 }
 
 impl MessageSink for ConnSink<'_> {
@@ -97,6 +116,14 @@ impl MessageSink for ConnSink<'_> {
         } else {
             Direction::ToClient
         };
+        if let Some(hook) = self.hook.as_mut() {
+            hook(PduEvent {
+                connection: self.id,
+                direction: dir,
+                frame: self.frame,
+                pdu: msg,
+            });
+        }
         self.conn.on_pdu(dir, self.frame, msg, None);
     }
 }
@@ -134,6 +161,8 @@ pub struct Scanner {
     max_flows: usize,
     /// Flows in the table that are closed and waiting to be swept.
     closed: usize,
+    next_id: u64,
+    hook: Option<PduHook>,
 }
 
 impl Default for Scanner {
@@ -162,7 +191,14 @@ impl Scanner {
             frame: 0,
             max_flows: max_flows.max(1),
             closed: 0,
+            next_id: 0,
+            hook: None,
         }
+    }
+
+    /// Call `hook` with every reassembled SMB PDU, in capture order.
+    pub fn set_pdu_hook(&mut self, hook: PduHook) {
+        self.hook = Some(hook);
     }
 
     /// Connections currently tracked.
@@ -225,6 +261,7 @@ impl Scanner {
             if self.flows.len() >= self.max_flows {
                 self.evict();
             }
+            self.next_id += 1;
             let kind = if smb_port(seg.src.1) || smb_port(seg.dst.1) {
                 FlowKind::Smb
             } else {
@@ -241,6 +278,7 @@ impl Scanner {
                     last_frame: frame,
                     rst: false,
                     closed_frame: None,
+                    id: self.next_id,
                 },
             );
         }
@@ -300,6 +338,7 @@ impl Scanner {
                 from_hi,
                 client_is_lo,
                 conn,
+                id,
                 ..
             } = flow;
             let st = if src_is_lo { from_lo } else { from_hi };
@@ -308,6 +347,8 @@ impl Scanner {
                 client_is_lo,
                 sender_is_lo: src_is_lo,
                 frame,
+                id: *id,
+                hook: self.hook.as_mut(),
             };
             // A SYN can carry data (TFO); its payload starts at seq+1.
             let seq = if syn {
@@ -383,6 +424,7 @@ impl Scanner {
                 from_hi: hi,
                 client_is_lo,
                 conn,
+                id,
                 ..
             } = &mut flow;
             let st = if from_lo { lo } else { hi };
@@ -391,6 +433,8 @@ impl Scanner {
                 client_is_lo,
                 sender_is_lo: from_lo,
                 frame: self.frame,
+                id: *id,
+                hook: self.hook.as_mut(),
             };
             st.finish(&mut sink);
         }
