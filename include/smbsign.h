@@ -230,6 +230,10 @@ typedef struct smbsign_pdu_annotation {
   // Byte offset and length of this message inside the PDU (compounds).
   uint32_t offset;
   uint32_t length;
+  // Findings that concern this message: bit (code - 1) set for each
+  // `smbsign_finding_code` (e.g. signing-not-required on the negotiate
+  // response, guest-session on the session setup response).
+  uint32_t finding_mask;
 } smbsign_pdu_annotation;
 
 // Summary of one connection's posture, as the CLI's JSON object. Strings

@@ -719,9 +719,11 @@ impl Connection {
             ann.exempt = true;
         }
         if !ann.exempt && !h.is_signed() {
+            // Messages of an encrypted session that show up in clear were
+            // decrypted by the capturing tool: they never carried a signature.
             let required = self
                 .session(h.session_id)
-                .is_some_and(|s| s.established && s.signing_required);
+                .is_some_and(|s| s.established && s.signing_required && !s.encrypted);
             if required {
                 ann.unsigned_while_required = true;
                 self.note_unsigned_while_required(frame);

@@ -18,7 +18,7 @@
 
 use crate::capture::{self, CaptureError};
 use crate::conn::{Connection, Direction, MessageAnnotation};
-use crate::posture::{ConnectionReport, FindingCode, Severity};
+use crate::posture::{self, ConnectionReport, FindingCode, Severity};
 use crate::wire::nbss::{self, SmbFamily};
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_char};
@@ -189,6 +189,10 @@ pub struct smbsign_pdu_annotation {
     /// Byte offset and length of this message inside the PDU (compounds).
     pub offset: u32,
     pub length: u32,
+    /// Findings that concern this message: bit (code - 1) set for each
+    /// `smbsign_finding_code` (e.g. signing-not-required on the negotiate
+    /// response, guest-session on the session setup response).
+    pub finding_mask: u32,
 }
 
 impl smbsign_pdu_annotation {
@@ -214,10 +218,11 @@ impl smbsign_pdu_annotation {
             exempt: false,
             offset: 0,
             length: 0,
+            finding_mask: 0,
         }
     }
 
-    fn from_message(a: &MessageAnnotation) -> Self {
+    fn from_message(a: &MessageAnnotation, conn: &Connection) -> Self {
         let mut out = Self::empty();
         out.protocol = match a.family {
             SmbFamily::Smb1 => smbsign_protocol::SMBSIGN_PROTOCOL_SMB1,
@@ -265,6 +270,9 @@ impl smbsign_pdu_annotation {
         };
         out.offset = a.offset.min(u32::MAX as usize) as u32;
         out.length = a.length.min(u32::MAX as usize) as u32;
+        out.finding_mask = posture::message_findings(conn, a)
+            .into_iter()
+            .fold(0, |m, c| m | 1u32 << (c as u32 - 1));
         out
     }
 }
@@ -596,6 +604,7 @@ fn smb_payload(data: &[u8]) -> &[u8] {
 
 fn write_annotations(
     anns: &[MessageAnnotation],
+    conn: &Connection,
     out: *mut smbsign_pdu_annotation,
     out_cap: usize,
     out_count: *mut usize,
@@ -603,7 +612,10 @@ fn write_annotations(
     if !out.is_null() {
         for (k, a) in anns.iter().take(out_cap).enumerate() {
             // SAFETY: the caller promises `out` has room for `out_cap` items.
-            unsafe { out.add(k).write(smbsign_pdu_annotation::from_message(a)) };
+            unsafe {
+                out.add(k)
+                    .write(smbsign_pdu_annotation::from_message(a, conn))
+            };
         }
     }
     if !out_count.is_null() {
@@ -657,7 +669,7 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
         }
         let pdu = smb_payload(data);
         if nbss::smb_family(pdu).is_none() {
-            write_annotations(&[], out, out_cap, out_count);
+            write_annotations(&[], &Connection::new(), out, out_cap, out_count);
             return SMBSIGN_NOT_SMB;
         }
         // SAFETY: non-NULL, made by smbsign_analyzer_new.
@@ -667,7 +679,7 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
         let mut anns = Vec::new();
         entry.conn.on_pdu(dir, frame, pdu, Some(&mut anns));
         let malformed = entry.conn.decode_errors > errors_before;
-        write_annotations(&anns, out, out_cap, out_count);
+        write_annotations(&anns, &entry.conn, out, out_cap, out_count);
         if malformed {
             SMBSIGN_MALFORMED
         } else {
@@ -880,13 +892,13 @@ pub unsafe extern "C" fn smbsign_decode_message(
         }
         let pdu = smb_payload(data);
         if nbss::smb_family(pdu).is_none() {
-            write_annotations(&[], out, out_cap, out_count);
+            write_annotations(&[], &Connection::new(), out, out_cap, out_count);
             return SMBSIGN_NOT_SMB;
         }
         let mut conn = Connection::new();
         let mut anns = Vec::new();
         conn.on_pdu(Direction::ToServer, 0, pdu, Some(&mut anns));
-        write_annotations(&anns, out, out_cap, out_count);
+        write_annotations(&anns, &conn, out, out_cap, out_count);
         if conn.decode_errors > 0 {
             SMBSIGN_MALFORMED
         } else {

@@ -427,3 +427,46 @@ impl ConnectionReport {
         }
     }
 }
+
+/// Findings that concern one message, for tools that annotate PDUs (the
+/// plugin): posture findings on the NEGOTIATE response that revealed them,
+/// guest/anonymous on the SESSION_SETUP response that established the
+/// session, unsigned-while-required on the message itself, encryption on
+/// transform messages.
+pub fn message_findings(c: &Connection, a: &crate::conn::MessageAnnotation) -> Vec<FindingCode> {
+    use crate::wire::nbss::SmbFamily;
+    let mut out = Vec::new();
+    if a.unsigned_while_required {
+        out.push(FindingCode::UnsignedWhileRequired);
+    }
+    if a.family == SmbFamily::Transform {
+        out.push(FindingCode::EncryptionInUse);
+    }
+    let negotiate_response = a.is_response
+        && a.security_mode.is_some()
+        && ((a.family == SmbFamily::Smb1 && a.command == 0x72)
+            || (a.family == SmbFamily::Smb2 && a.command == 0));
+    if negotiate_response {
+        out.extend(findings(c).into_iter().map(|f| f.code).filter(|code| {
+            matches!(
+                code,
+                FindingCode::SigningNotRequired
+                    | FindingCode::SigningDisabled
+                    | FindingCode::SigningMismatch
+                    | FindingCode::Smb1InUse
+            )
+        }));
+    }
+    if a.session_flags.is_some()
+        && let Some(s) = c.session(a.session_id)
+    {
+        if s.guest {
+            out.push(FindingCode::GuestSession);
+        }
+        if s.anonymous {
+            out.push(FindingCode::AnonymousSession);
+        }
+    }
+    out.dedup();
+    out
+}

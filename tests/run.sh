@@ -3,13 +3,13 @@
 #   bash tests/run.sh
 # Installs what the tests need when it is missing (tshark for the
 # differential tests; libpcap, pkg-config and valgrind for the C API tests;
-# libclang for the bindgen round-trip), then runs formatting and lint checks
+# libclang for the bindgen round-trip; libwireshark-dev for the plugin), then runs formatting and lint checks
 # and the whole test suite. The lab that made tests/captures (tests/lab/lab.py)
 # is not rerun: its captures are committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(tshark libpcap-dev pkg-config valgrind libclang-dev)
+packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libclang-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,397 @@
+/* packet-smbsign.c
+ * "SMB Signing" (smbsign): a Wireshark 4.0 postdissector that annotates
+ * every SMB and SMB2 PDU with its connection's signing posture, the
+ * message's signing status and the findings that concern it, using
+ * libsmbsign through include/smbsign.h only (linked statically).
+ *
+ * It asks for the smb and smb2 protocol items (set_postdissector_wanted_hfids)
+ * and reads each PDU's bytes from the item's data source, so PDUs
+ * reassembled across TCP segments, and decrypted ones, are seen. State is fed
+ * on the first pass only and cached per frame, so re-dissection (GUI, -2)
+ * gives the same answers as one pass.
+ *
+ * SPDX-License-Identifier: MIT OR Apache-2.0
+ */
+#define WS_BUILD_DLL
+#include <string.h>
+
+#include <wireshark.h>
+#include <epan/conversation.h>
+#include <epan/expert.h>
+#include <epan/packet.h>
+#include <epan/proto.h>
+#include <epan/proto_data.h>
+#include <epan/wmem_scopes.h>
+#include <ws_version.h>
+
+#include "smbsign.h"
+
+#ifndef VERSION
+#define VERSION "0.1.0"
+#endif
+
+WS_DLL_PUBLIC_DEF const gchar plugin_version[] = VERSION;
+WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
+WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
+WS_DLL_PUBLIC void plugin_register(void);
+
+#define MAX_PDUS_PER_FRAME 64
+#define MAX_MSGS_PER_PDU 16
+
+static int proto_smbsign = -1;
+static int proto_smb = -1;
+static int proto_smb2 = -1;
+
+static int hf_server_signing = -1;
+static int hf_client_signing = -1;
+static int hf_server_security_mode = -1;
+static int hf_client_security_mode = -1;
+static int hf_security_mode_reading = -1;
+static int hf_dialect = -1;
+static int hf_signing_algorithm = -1;
+static int hf_signed = -1;
+static int hf_signature_status = -1;
+static int hf_session_id = -1;
+static int hf_session_guest = -1;
+static int hf_session_anonymous = -1;
+static int hf_finding = -1;
+
+static gint ett_smbsign = -1;
+
+static expert_field ei_signing_not_required = EI_INIT;
+static expert_field ei_signing_disabled = EI_INIT;
+static expert_field ei_signing_mismatch = EI_INIT;
+static expert_field ei_unsigned_while_required = EI_INIT;
+static expert_field ei_guest_session = EI_INIT;
+static expert_field ei_anonymous_session = EI_INIT;
+static expert_field ei_smb1_in_use = EI_INIT;
+static expert_field ei_encryption_in_use = EI_INIT;
+static expert_field ei_decode_error = EI_INIT;
+
+static dissector_handle_t smbsign_handle;
+static smbsign_analyzer *analyzer;
+
+/* What one PDU looked like after it was fed (first pass), kept per frame. */
+typedef struct {
+    smbsign_pdu_annotation msg;
+    /* Connection posture at that point. */
+    smbsign_signing server_signing, client_signing;
+    gboolean has_server_mode, has_client_mode;
+    guint16 server_mode, client_mode;
+    gchar dialect[32];
+    gchar algorithm[32];
+    gboolean session_known, session_guest, session_anonymous;
+    /* Finding messages (index = code - 1), for expert infos. */
+    gchar *finding_text[SMBSIGN_FINDING_DECODE_ERROR];
+} pdu_result_t;
+
+typedef struct {
+    guint count;
+    pdu_result_t *pdus;
+} frame_result_t;
+
+static const char *signing_name(smbsign_signing s)
+{
+    switch (s) {
+    case SMBSIGN_SIGNING_DISABLED: return "disabled";
+    case SMBSIGN_SIGNING_ENABLED: return "enabled";
+    case SMBSIGN_SIGNING_REQUIRED: return "required";
+    default: return NULL;
+    }
+}
+
+static const char *finding_name(guint code)
+{
+    static const char *names[] = {
+        "signing-not-required", "signing-disabled", "signing-mismatch",
+        "unsigned-while-required", "guest-session", "anonymous-session",
+        "smb1-in-use", "encryption-in-use", "decode-error",
+    };
+    return code >= 1 && code <= G_N_ELEMENTS(names) ? names[code - 1] : "unknown";
+}
+
+static expert_field *finding_expert(guint code)
+{
+    switch (code) {
+    case SMBSIGN_FINDING_SIGNING_NOT_REQUIRED: return &ei_signing_not_required;
+    case SMBSIGN_FINDING_SIGNING_DISABLED: return &ei_signing_disabled;
+    case SMBSIGN_FINDING_SIGNING_MISMATCH: return &ei_signing_mismatch;
+    case SMBSIGN_FINDING_UNSIGNED_WHILE_REQUIRED: return &ei_unsigned_while_required;
+    case SMBSIGN_FINDING_GUEST_SESSION: return &ei_guest_session;
+    case SMBSIGN_FINDING_ANONYMOUS_SESSION: return &ei_anonymous_session;
+    case SMBSIGN_FINDING_SMB1_IN_USE: return &ei_smb1_in_use;
+    case SMBSIGN_FINDING_ENCRYPTION_IN_USE: return &ei_encryption_in_use;
+    default: return &ei_decode_error;
+    }
+}
+
+static const char *signature_status(const smbsign_pdu_annotation *m)
+{
+    switch (m->verdict) {
+    case SMBSIGN_VERDICT_VALID: return "valid";
+    case SMBSIGN_VERDICT_FORGED: return "forged";
+    case SMBSIGN_VERDICT_UNSIGNED_WHILE_REQUIRED: return "unsigned-while-required";
+    default: return m->flags_signed ? "no-key" : "not-signed";
+    }
+}
+
+/* The KB's reading of an SMB1 NEGOTIATE response SecurityMode. */
+static const char *kb_reading(const smbsign_pdu_annotation *m)
+{
+    if (m->protocol == SMBSIGN_PROTOCOL_SMB1) {
+        if (m->signing_required)
+            return "Security Mode 15-style: SMB signing is enabled and required at the server";
+        if (m->signing_enabled)
+            return "Security Mode 7-style: SMB signing is enabled and not required at the server";
+        return "Security Mode 3-style: SMB signing is disabled at the server";
+    }
+    if (m->signing_required)
+        return "SMB2+ SecurityMode: signing required";
+    return "SMB2+ SecurityMode: signing enabled, not required (SMB2+ always allows signing)";
+}
+
+/* Feed one PDU (first pass) and record the result. */
+static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, guint len,
+                     wmem_array_t *out)
+{
+    smbsign_pdu_annotation msgs[MAX_MSGS_PER_PDU];
+    size_t n = 0;
+    guint32 direction = SMBSIGN_TO_SERVER;
+    /* Response bit: SMB1 Flags 0x80 at 9, SMB2 Flags 0x1 at 16. */
+    if (len > 16 && data[0] == 0xfe && (data[16] & 1))
+        direction = SMBSIGN_TO_CLIENT;
+    else if (len > 9 && data[0] == 0xff && (data[9] & 0x80))
+        direction = SMBSIGN_TO_CLIENT;
+    smbsign_result r = smbsign_analyzer_feed(analyzer, conn_id, direction, pinfo->num, data, len,
+                                             msgs, MAX_MSGS_PER_PDU, &n);
+    if (r != SMBSIGN_OK && r != SMBSIGN_MALFORMED)
+        return;
+    smbsign_connection *conn = NULL;
+    smbsign_connection_info info;
+    memset(&info, 0, sizeof info);
+    if (smbsign_analyzer_connection(analyzer, conn_id, &conn) != SMBSIGN_OK ||
+        smbsign_connection_get_info(conn, &info) != SMBSIGN_OK) {
+        smbsign_connection_free(conn);
+        return;
+    }
+    for (size_t k = 0; k < n && k < MAX_MSGS_PER_PDU; k++) {
+        pdu_result_t res;
+        memset(&res, 0, sizeof res);
+        res.msg = msgs[k];
+        res.server_signing = info.server_signing;
+        res.client_signing = info.client_signing;
+        res.has_server_mode = info.has_server_security_mode;
+        res.server_mode = info.server_security_mode;
+        res.has_client_mode = info.has_client_security_mode;
+        res.client_mode = info.client_security_mode;
+        if (info.dialect)
+            g_strlcpy(res.dialect, info.dialect, sizeof res.dialect);
+        if (info.signing_algorithm)
+            g_strlcpy(res.algorithm, info.signing_algorithm, sizeof res.algorithm);
+        for (size_t s = 0; s < info.session_count; s++) {
+            smbsign_session sess;
+            if (smbsign_connection_get_session(conn, s, &sess) == SMBSIGN_OK &&
+                sess.session_id == msgs[k].session_id) {
+                res.session_known = TRUE;
+                res.session_guest = sess.guest;
+                res.session_anonymous = sess.anonymous;
+            }
+        }
+        for (size_t f = 0; f < info.finding_count; f++) {
+            smbsign_finding finding;
+            if (smbsign_connection_get_finding(conn, f, &finding) == SMBSIGN_OK &&
+                (msgs[k].finding_mask & (1u << (finding.code - 1))) &&
+                finding.code >= 1 && finding.code <= SMBSIGN_FINDING_DECODE_ERROR &&
+                !res.finding_text[finding.code - 1])
+                res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
+        }
+        wmem_array_append_one(out, res);
+    }
+    smbsign_connection_free(conn);
+}
+
+static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pdu_result_t *res)
+{
+    const smbsign_pdu_annotation *m = &res->msg;
+    proto_item *ti = proto_tree_add_item(tree, proto_smbsign, tvb, 0, 0, ENC_NA);
+    proto_item_append_text(ti, ", %s", signature_status(m));
+    proto_tree *st = proto_item_add_subtree(ti, ett_smbsign);
+    const char *ss = signing_name(res->server_signing);
+    const char *cs = signing_name(res->client_signing);
+    if (ss)
+        proto_item_set_generated(proto_tree_add_string(st, hf_server_signing, tvb, 0, 0, ss));
+    if (cs)
+        proto_item_set_generated(proto_tree_add_string(st, hf_client_signing, tvb, 0, 0, cs));
+    if (res->has_server_mode)
+        proto_item_set_generated(
+            proto_tree_add_uint(st, hf_server_security_mode, tvb, 0, 0, res->server_mode));
+    if (res->has_client_mode)
+        proto_item_set_generated(
+            proto_tree_add_uint(st, hf_client_security_mode, tvb, 0, 0, res->client_mode));
+    if (m->has_security_mode && m->is_response)
+        proto_item_set_generated(
+            proto_tree_add_string(st, hf_security_mode_reading, tvb, 0, 0, kb_reading(m)));
+    if (res->dialect[0])
+        proto_item_set_generated(proto_tree_add_string(st, hf_dialect, tvb, 0, 0, res->dialect));
+    if (res->algorithm[0])
+        proto_item_set_generated(
+            proto_tree_add_string(st, hf_signing_algorithm, tvb, 0, 0, res->algorithm));
+    proto_item_set_generated(proto_tree_add_boolean(st, hf_signed, tvb, 0, 0, m->flags_signed));
+    proto_item_set_generated(
+        proto_tree_add_string(st, hf_signature_status, tvb, 0, 0, signature_status(m)));
+    if (m->session_id)
+        proto_item_set_generated(proto_tree_add_uint64(st, hf_session_id, tvb, 0, 0, m->session_id));
+    if (res->session_known) {
+        proto_item_set_generated(
+            proto_tree_add_boolean(st, hf_session_guest, tvb, 0, 0, res->session_guest));
+        proto_item_set_generated(
+            proto_tree_add_boolean(st, hf_session_anonymous, tvb, 0, 0, res->session_anonymous));
+    }
+    for (guint code = 1; code <= SMBSIGN_FINDING_DECODE_ERROR; code++) {
+        if (!(m->finding_mask & (1u << (code - 1))))
+            continue;
+        proto_item *fi = proto_tree_add_string(st, hf_finding, tvb, 0, 0, finding_name(code));
+        proto_item_set_generated(fi);
+        const char *text = res->finding_text[code - 1];
+        expert_add_info_format(pinfo, fi, finding_expert(code), "%s: %s", finding_name(code),
+                               text ? text : finding_name(code));
+    }
+}
+
+static void collect(packet_info *pinfo, proto_tree *tree, int proto_id, guint64 conn_id,
+                    wmem_array_t *out)
+{
+    GPtrArray *items = proto_get_finfo_ptr_array(tree, proto_id);
+    if (!items)
+        return;
+    for (guint i = 0; i < items->len && wmem_array_get_count(out) < MAX_PDUS_PER_FRAME; i++) {
+        field_info *fi = (field_info *)g_ptr_array_index(items, i);
+        if (!fi || !fi->ds_tvb || fi->length <= 0)
+            continue;
+        guint avail = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
+        guint len = (guint)fi->length < avail ? (guint)fi->length : avail;
+        if (len < 4)
+            continue;
+        const guint8 *data = tvb_get_ptr(fi->ds_tvb, fi->start, len);
+        feed_pdu(pinfo, conn_id, data, len, out);
+    }
+}
+
+static int dissect_smbsign(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    if (!analyzer || !tree)
+        return 0;
+    frame_result_t *fr = (frame_result_t *)p_get_proto_data(wmem_file_scope(), pinfo, proto_smbsign, 0);
+    if (!fr && !PINFO_FD_VISITED(pinfo)) {
+        if (!proto_is_frame_protocol(pinfo->layers, "smb") &&
+            !proto_is_frame_protocol(pinfo->layers, "smb2"))
+            return 0;
+        conversation_t *conv = find_or_create_conversation(pinfo);
+        guint64 conn_id = conv ? conv->conv_index : 0;
+        wmem_array_t *results = wmem_array_new(pinfo->pool, sizeof(pdu_result_t));
+        collect(pinfo, tree, proto_smb, conn_id, results);
+        collect(pinfo, tree, proto_smb2, conn_id, results);
+        fr = wmem_new0(wmem_file_scope(), frame_result_t);
+        fr->count = wmem_array_get_count(results);
+        if (fr->count)
+            fr->pdus = (pdu_result_t *)wmem_memdup(wmem_file_scope(), wmem_array_get_raw(results),
+                                                   fr->count * sizeof(pdu_result_t));
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_smbsign, 0, fr);
+    }
+    if (!fr || fr->count == 0)
+        return 0;
+    for (guint i = 0; i < fr->count; i++)
+        add_tree(tvb, pinfo, tree, &fr->pdus[i]);
+    return tvb_captured_length(tvb);
+}
+
+static void smbsign_init(void)
+{
+    smbsign_analyzer_free(analyzer);
+    analyzer = smbsign_analyzer_new();
+}
+
+static void smbsign_cleanup(void)
+{
+    smbsign_analyzer_free(analyzer);
+    analyzer = NULL;
+}
+
+static void proto_register_smbsign(void)
+{
+    static hf_register_info hf[] = {
+        {&hf_server_signing, {"Server signing", "smbsign.server_signing", FT_STRING, BASE_NONE, NULL, 0x0,
+          "Signing setting the server advertised (disabled/enabled/required)", HFILL}},
+        {&hf_client_signing, {"Client signing", "smbsign.client_signing", FT_STRING, BASE_NONE, NULL, 0x0,
+          "Signing setting the client advertised (disabled/enabled/required)", HFILL}},
+        {&hf_server_security_mode, {"Server security mode", "smbsign.server_security_mode", FT_UINT16, BASE_HEX,
+          NULL, 0x0, "SecurityMode of the last NEGOTIATE response", HFILL}},
+        {&hf_client_security_mode, {"Client security mode", "smbsign.client_security_mode", FT_UINT16, BASE_HEX,
+          NULL, 0x0, "SecurityMode of the last SMB2 NEGOTIATE request", HFILL}},
+        {&hf_security_mode_reading, {"Security mode reading", "smbsign.security_mode_reading", FT_STRING,
+          BASE_NONE, NULL, 0x0, "The KB 887429 reading of this NEGOTIATE response's SecurityMode", HFILL}},
+        {&hf_dialect, {"Dialect", "smbsign.dialect", FT_STRING, BASE_NONE, NULL, 0x0,
+          "Negotiated dialect", HFILL}},
+        {&hf_signing_algorithm, {"Signing algorithm", "smbsign.signing_algorithm", FT_STRING, BASE_NONE, NULL,
+          0x0, "MAC algorithm that applies to this dialect", HFILL}},
+        {&hf_signed, {"Signed", "smbsign.signed", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The message carries the signature flag", HFILL}},
+        {&hf_signature_status, {"Signature status", "smbsign.signature_status", FT_STRING, BASE_NONE, NULL,
+          0x0, "not-signed, no-key, unsigned-while-required, valid, forged", HFILL}},
+        {&hf_session_id, {"Session id", "smbsign.session.id", FT_UINT64, BASE_HEX, NULL, 0x0, NULL, HFILL}},
+        {&hf_session_guest, {"Guest session", "smbsign.session.guest", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          NULL, HFILL}},
+        {&hf_session_anonymous, {"Anonymous session", "smbsign.session.anonymous", FT_BOOLEAN, BASE_NONE,
+          NULL, 0x0, NULL, HFILL}},
+        {&hf_finding, {"Finding", "smbsign.finding", FT_STRING, BASE_NONE, NULL, 0x0,
+          "smbsign finding code that applies to this message", HFILL}},
+    };
+    static gint *ett[] = {&ett_smbsign};
+    static ei_register_info ei[] = {
+        {&ei_signing_not_required, {"smbsign.signing_not_required", PI_SECURITY, PI_WARN,
+          "Server does not require signing", EXPFILL}},
+        {&ei_signing_disabled, {"smbsign.signing_disabled", PI_SECURITY, PI_WARN,
+          "SMB1 signing disabled", EXPFILL}},
+        {&ei_signing_mismatch, {"smbsign.signing_mismatch", PI_SECURITY, PI_ERROR,
+          "Signing required by one side, disabled by the other", EXPFILL}},
+        {&ei_unsigned_while_required, {"smbsign.unsigned_while_required", PI_SECURITY, PI_ERROR,
+          "Message not signed although signing is in force", EXPFILL}},
+        {&ei_guest_session, {"smbsign.guest_session", PI_SECURITY, PI_NOTE, "Guest session", EXPFILL}},
+        {&ei_anonymous_session, {"smbsign.anonymous_session", PI_SECURITY, PI_NOTE, "Anonymous session",
+          EXPFILL}},
+        {&ei_smb1_in_use, {"smbsign.smb1_in_use", PI_SECURITY, PI_WARN, "SMB1 in use", EXPFILL}},
+        {&ei_encryption_in_use, {"smbsign.encryption_in_use", PI_SECURITY, PI_CHAT, "SMB3 encryption",
+          EXPFILL}},
+        {&ei_decode_error, {"smbsign.decode_error", PI_PROTOCOL, PI_NOTE, "smbsign could not decode",
+          EXPFILL}},
+    };
+    proto_smbsign = proto_register_protocol("SMB Signing (smbsign)", "SMB Signing", "smbsign");
+    proto_register_field_array(proto_smbsign, hf, array_length(hf));
+    proto_register_subtree_array(ett, array_length(ett));
+    expert_module_t *expert = expert_register_protocol(proto_smbsign);
+    expert_register_field_array(expert, ei, array_length(ei));
+    register_init_routine(smbsign_init);
+    register_cleanup_routine(smbsign_cleanup);
+    smbsign_handle = register_dissector("smbsign", dissect_smbsign, proto_smbsign);
+    register_postdissector(smbsign_handle);
+}
+
+static void proto_reg_handoff_smbsign(void)
+{
+    proto_smb = proto_get_id_by_filter_name("smb");
+    proto_smb2 = proto_get_id_by_filter_name("smb2");
+    GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
+    if (proto_smb > 0)
+        g_array_append_val(wanted, proto_smb);
+    if (proto_smb2 > 0)
+        g_array_append_val(wanted, proto_smb2);
+    set_postdissector_wanted_hfids(smbsign_handle, wanted);
+}
+
+void plugin_register(void)
+{
+    static proto_plugin plug;
+    plug.register_protoinfo = proto_register_smbsign;
+    plug.register_handoff = proto_reg_handoff_smbsign;
+    proto_register_plugin(&plug);
+}

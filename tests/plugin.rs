@@ -1,0 +1,439 @@
+//! The Wireshark plugin, as a user installs and runs it: built with
+//! plugin/build.sh into a temporary HOME, loaded by the real tshark (as an
+//! unprivileged user when the tests run as root, since Wireshark ignores
+//! the personal plugin folder for root), listed by `-G plugins` / `-G
+//! fields`, and run over every lab and corpus capture: its fields agree with
+//! `smbsign scan`, its filters select what the lab manifest says, and it
+//! adds no malformed packet and no dissector bug.
+
+mod common;
+
+use smbsign::capture::scan_path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+struct Env {
+    home: PathBuf,
+    bare_home: PathBuf,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Build and install the plugin once per test run.
+fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let base = std::env::temp_dir().join(format!("smbsign-plugin-{}", std::process::id()));
+        let home = base.join("home");
+        let bare_home = base.join("bare");
+        std::fs::create_dir_all(&bare_home).unwrap();
+        let ws = Command::new("pkg-config")
+            .args(["--modversion", "wireshark"])
+            .output()
+            .unwrap();
+        assert!(
+            ws.status.success(),
+            "pkg-config wireshark: install libwireshark-dev"
+        );
+        let ver = String::from_utf8_lossy(&ws.stdout).trim().to_string();
+        let mm = ver.rsplit_once('.').unwrap().0.to_string();
+        let dest = home.join(format!(".local/lib/wireshark/plugins/{mm}/epan"));
+        let target = common::repo().join("target/plugin-build");
+        let out = Command::new("bash")
+            .arg(common::repo().join("plugin/build.sh"))
+            .arg(&dest)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "plugin/build.sh failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // nobody must be able to read the plugin and its HOME.
+        Command::new("chmod")
+            .arg("-R")
+            .arg("a+rX")
+            .arg(&base)
+            .status()
+            .unwrap();
+        Env { home, bare_home }
+    })
+}
+
+fn tshark(home: &Path, args: &[&str]) -> Output {
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "nobody", "--", "env"]);
+        c.arg(format!("HOME={}", home.display()));
+        c.arg("tshark");
+        c
+    } else {
+        let mut c = Command::new("tshark");
+        c.env("HOME", home);
+        c
+    };
+    cmd.args(args).output().expect("run tshark")
+}
+
+fn available() -> bool {
+    common::have_tool("tshark") && common::have_tool("pkg-config")
+}
+
+#[test]
+fn plugin_is_listed_with_its_fields() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let out = tshark(&e.home, &["-G", "plugins"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("smbsign.so")), "{text}");
+    let out = tshark(&e.home, &["-G", "fields"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for f in [
+        "smbsign.server_signing",
+        "smbsign.client_signing",
+        "smbsign.server_security_mode",
+        "smbsign.client_security_mode",
+        "smbsign.dialect",
+        "smbsign.signed",
+        "smbsign.signature_status",
+        "smbsign.session.guest",
+        "smbsign.session.anonymous",
+        "smbsign.finding",
+    ] {
+        assert!(text.contains(&format!("\t{f}\t")), "{f} not registered");
+    }
+    // Not loaded without the personal folder: the bare HOME proves the
+    // test really exercises the installed copy.
+    let out = tshark(&e.bare_home, &["-G", "plugins"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("smbsign.so"));
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Seen {
+    server_signing: Option<String>,
+    client_signing: Option<String>,
+    dialect: Option<String>,
+    server_mode: Option<u16>,
+    client_mode: Option<u16>,
+}
+
+fn hex(s: &str) -> Option<u16> {
+    u16::from_str_radix(s.trim_start_matches("0x"), 16).ok()
+}
+
+/// Per TCP connection (client, server endpoints sorted), the last values
+/// the plugin showed; plus malformed-frame count and stderr.
+fn plugin_view(
+    home: &Path,
+    file: &Path,
+    ports: &[u16],
+) -> (BTreeMap<Vec<String>, Seen>, usize, String) {
+    let mut args: Vec<String> = vec!["-n".into(), "-r".into(), file.display().to_string()];
+    for p in ports {
+        args.push("-d".into());
+        args.push(format!("tcp.port=={p},nbss"));
+    }
+    for a in ["-T", "fields", "-E", "occurrence=l", "-E", "separator=/t"] {
+        args.push(a.into());
+    }
+    let plugin_fields = [
+        "smbsign.server_signing",
+        "smbsign.client_signing",
+        "smbsign.dialect",
+        "smbsign.server_security_mode",
+        "smbsign.client_security_mode",
+    ];
+    // Without the plugin its fields do not exist: ask for frame.number in
+    // their columns.
+    let loaded = home != env().bare_home;
+    let mut fields = vec![
+        "ip.src",
+        "ipv6.src",
+        "tcp.srcport",
+        "ip.dst",
+        "ipv6.dst",
+        "tcp.dstport",
+    ];
+    fields.extend(
+        plugin_fields
+            .iter()
+            .map(|f| if loaded { *f } else { "frame.number" }),
+    );
+    fields.push("_ws.malformed");
+    for f in fields {
+        args.push("-e".into());
+        args.push(f.into());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = tshark(home, &refs);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "tshark failed on {}: {stderr}",
+        file.display()
+    );
+    let mut conns: BTreeMap<Vec<String>, Seen> = BTreeMap::new();
+    let mut malformed = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let c: Vec<&str> = line.split('\t').collect();
+        let get = |k: usize| c.get(k).copied().unwrap_or("");
+        if !get(11).is_empty() {
+            malformed += 1;
+        }
+        if get(2).is_empty() {
+            continue;
+        }
+        let ep = |ip4: &str, ip6: &str, port: &str| {
+            if ip4.is_empty() {
+                format!("[{ip6}]:{port}")
+            } else {
+                format!("{ip4}:{port}")
+            }
+        };
+        let mut key = vec![ep(get(0), get(1), get(2)), ep(get(3), get(4), get(5))];
+        key.sort();
+        let s = conns.entry(key).or_default();
+        let set = |slot: &mut Option<String>, v: &str| {
+            if !v.is_empty() {
+                *slot = Some(v.to_string());
+            }
+        };
+        set(&mut s.server_signing, get(6));
+        set(&mut s.client_signing, get(7));
+        set(&mut s.dialect, get(8));
+        if let Some(m) = hex(get(9)).filter(|_| !get(9).is_empty()) {
+            s.server_mode = Some(m);
+        }
+        if let Some(m) = hex(get(10)).filter(|_| !get(10).is_empty()) {
+            s.client_mode = Some(m);
+        }
+    }
+    (conns, malformed, stderr)
+}
+
+fn frames(home: &Path, file: &Path, filter: &str) -> Vec<u64> {
+    let out = tshark(
+        home,
+        &[
+            "-n",
+            "-r",
+            file.to_str().unwrap(),
+            "-Y",
+            filter,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{filter}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+fn count(home: &Path, file: &Path, filter: &str) -> usize {
+    frames(home, file, filter).len()
+}
+
+/// Compare the plugin with the CLI on one capture; `strict` requires every
+/// connection the CLI reports to show up with all values in the plugin.
+fn compare(file: &Path, strict: bool, problems: &mut Vec<String>) {
+    let e = env();
+    let Ok(scan) = scan_path(file, |_| {}) else {
+        return;
+    };
+    let ports: Vec<u16> = scan
+        .reports
+        .iter()
+        .filter_map(|r| r.server.rsplit(':').next()?.parse().ok())
+        .filter(|p| *p != 445 && *p != 139)
+        .collect();
+    let (view, malformed, stderr) = plugin_view(&e.home, file, &ports);
+    let name = file.display();
+    if stderr.contains("Dissector bug") || stderr.to_lowercase().contains("smbsign") {
+        problems.push(format!("{name}: tshark stderr: {stderr}"));
+    }
+    let (_, bare_malformed, _) = plugin_view(&e.bare_home, file, &ports);
+    if malformed != bare_malformed {
+        problems.push(format!(
+            "{name}: {malformed} malformed frames with the plugin, {bare_malformed} without"
+        ));
+    }
+    for r in &scan.reports {
+        let mut key = vec![r.client.clone(), r.server.clone()];
+        key.sort();
+        let Some(seen) = view.get(&key) else {
+            if strict {
+                problems.push(format!(
+                    "{name}: {} -> {} not seen by the plugin",
+                    r.client, r.server
+                ));
+            }
+            continue;
+        };
+        let mut check = |what: &str, plugin: Option<String>, cli: Option<String>| {
+            if plugin != cli && (strict || plugin.is_some()) {
+                problems.push(format!(
+                    "{name}: {} -> {}: {what}: plugin {plugin:?}, smbsign scan {cli:?}",
+                    r.client, r.server
+                ));
+            }
+        };
+        check(
+            "server_signing",
+            seen.server_signing.clone(),
+            r.server_signing.map(str::to_owned),
+        );
+        check(
+            "client_signing",
+            seen.client_signing.clone(),
+            r.client_signing.map(str::to_owned),
+        );
+        check("dialect", seen.dialect.clone(), r.dialect.clone());
+        check(
+            "server_security_mode",
+            seen.server_mode.map(|m| m.to_string()),
+            r.server_security_mode.map(|m| m.to_string()),
+        );
+        check(
+            "client_security_mode",
+            seen.client_mode.map(|m| m.to_string()),
+            r.client_security_mode.map(|m| m.to_string()),
+        );
+    }
+}
+
+#[test]
+fn lab_captures_plugin_agrees_with_scan_and_filters_select_expected_frames() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let mut problems = Vec::new();
+    for file in common::lab_captures() {
+        compare(&file, true, &mut problems);
+    }
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/captures/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    for (name, case) in manifest["cases"].as_object().unwrap() {
+        let file = common::repo()
+            .join("tests/captures")
+            .join(case["file"].as_str().unwrap());
+        if file.extension().is_some_and(|x| x == "pcapng") {
+            continue; // port 4455: tshark needs -d for it; covered by compare()
+        }
+        let Some(want) = case["expect"]["server_signing"].as_str() else {
+            continue;
+        };
+        // Per connection: every SMB frame from its first NEGOTIATE response
+        // on carries server_signing == want, and no frame another value.
+        let out = tshark(
+            &e.home,
+            &[
+                "-n",
+                "-r",
+                file.to_str().unwrap(),
+                "-Y",
+                "smbsign",
+                "-T",
+                "fields",
+                "-E",
+                "occurrence=f",
+                "-e",
+                "tcp.stream",
+                "-e",
+                "frame.number",
+                "-e",
+                "smbsign.server_signing",
+                "-e",
+                "smb2.cmd",
+                "-e",
+                "smb2.flags.response",
+                "-e",
+                "smb.cmd",
+                "-e",
+                "smb.flags.response",
+            ],
+        );
+        let mut first_response: BTreeMap<String, u64> = BTreeMap::new();
+        let mut rows = Vec::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let c: Vec<&str> = line.split('\t').collect();
+            let frame: u64 = c[1].parse().unwrap();
+            let negotiate_response =
+                (c[3] == "0" && c[4] == "1") || (c[5] == "0x72" && c[6] == "1");
+            if negotiate_response {
+                first_response.entry(c[0].to_string()).or_insert(frame);
+            }
+            rows.push((c[0].to_string(), frame, c[2].to_string()));
+        }
+        let mut wrong = Vec::new();
+        for (stream, frame, value) in &rows {
+            let after = first_response.get(stream).is_some_and(|f| frame >= f);
+            let ok = if after {
+                value == want
+            } else {
+                value.is_empty() || value == want
+            };
+            if !ok {
+                wrong.push(format!("frame {frame}: {value:?}"));
+            }
+        }
+        let hits = count(
+            &e.home,
+            &file,
+            &format!("smbsign.server_signing == \"{want}\""),
+        );
+        if hits == 0 || !wrong.is_empty() {
+            problems.push(format!(
+                "{name}: server_signing == {want}: {hits} frames; wrong: {wrong:?}"
+            ));
+        }
+        let relay = count(
+            &e.home,
+            &file,
+            "smbsign.finding == \"signing-not-required\"",
+        );
+        if (relay > 0) != (want != "required") {
+            problems.push(format!(
+                "{name}: signing-not-required finding on {relay} frames"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn corpus_captures_plugin_agrees_with_scan_without_errors() {
+    if !available() {
+        return;
+    }
+    let notes = common::corpus_notes();
+    let mut problems = Vec::new();
+    for file in common::corpus_captures() {
+        let hostile = notes.get(&file).is_some_and(|n| n.starts_with("MALFORMED"));
+        // Where tshark itself decodes less (hostile files, its NBSS limits),
+        // values the plugin shows must still equal smbsign's.
+        let _ = hostile;
+        compare(&file, false, &mut problems);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
