@@ -15,8 +15,32 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 struct Env {
+    base: PathBuf,
     home: PathBuf,
     bare_home: PathBuf,
+}
+
+/// A copy of `file` that user nobody can read (the repository may live
+/// under a folder only root can enter).
+fn readable(file: &Path) -> PathBuf {
+    let dir = env().base.join("captures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let flat = file.display().to_string().replace(['/', '\\'], "_");
+    let copy = dir.join(flat);
+    if !copy.exists() {
+        std::fs::copy(file, &copy).unwrap();
+        Command::new("chmod")
+            .arg("a+r")
+            .arg(&copy)
+            .status()
+            .unwrap();
+        Command::new("chmod")
+            .arg("a+rx")
+            .arg(&dir)
+            .status()
+            .unwrap();
+    }
+    copy
 }
 
 fn is_root() -> bool {
@@ -64,7 +88,11 @@ fn env() -> &'static Env {
             .arg(&base)
             .status()
             .unwrap();
-        Env { home, bare_home }
+        Env {
+            base,
+            home,
+            bare_home,
+        }
     })
 }
 
@@ -138,6 +166,7 @@ fn plugin_view(
     file: &Path,
     ports: &[u16],
 ) -> (BTreeMap<Vec<String>, Seen>, usize, String) {
+    let file = &readable(file);
     let mut args: Vec<String> = vec!["-n".into(), "-r".into(), file.display().to_string()];
     for p in ports {
         args.push("-d".into());
@@ -222,6 +251,7 @@ fn plugin_view(
 }
 
 fn frames(home: &Path, file: &Path, filter: &str) -> Vec<u64> {
+    let file = &readable(file);
     let out = tshark(
         home,
         &[
