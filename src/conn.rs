@@ -183,8 +183,10 @@ pub struct MessageAnnotation {
     pub message_id: u64,
     pub session_id: u64,
     pub signed: bool,
-    /// 8 (SMB1) or 16 (SMB2) bytes; empty for transform/compression.
-    pub signature: Vec<u8>,
+    /// Signature field: 8 bytes (SMB1) or 16 (SMB2, transform header);
+    /// `signature_len` says which.
+    pub signature: [u8; 16],
+    pub signature_len: u8,
     /// NEGOTIATE only: the SecurityMode field of this message.
     pub security_mode: Option<u16>,
     /// NEGOTIATE response only.
@@ -436,7 +438,8 @@ impl Connection {
                                 message_id: 0,
                                 session_id: t.session_id,
                                 signed: false,
-                                signature: t.signature.to_vec(),
+                                signature: sig16(t.signature),
+                                signature_len: t.signature.len().min(16) as u8,
                                 security_mode: None,
                                 dialect: None,
                                 session_flags: None,
@@ -475,7 +478,8 @@ impl Connection {
             message_id: h.mid as u64,
             session_id: h.uid as u64,
             signed: h.is_signed(),
-            signature: h.signature.to_vec(),
+            signature: sig16(h.signature),
+            signature_len: h.signature.len().min(16) as u8,
             security_mode: None,
             dialect: None,
             session_flags: None,
@@ -681,7 +685,8 @@ impl Connection {
             message_id: h.message_id,
             session_id: h.session_id,
             signed: h.is_signed(),
-            signature: h.signature.to_vec(),
+            signature: sig16(h.signature),
+            signature_len: h.signature.len().min(16) as u8,
             security_mode: None,
             dialect: None,
             session_flags: None,
@@ -882,6 +887,14 @@ pub const SMB1_BSRSPYL: &[u8; 8] = b"BSRSPYL ";
 /// without setting the flag).
 pub fn smb1_signature_present(h: &smb1::Smb1HeaderRecord<'_>) -> bool {
     h.is_signed() || (h.signature != [0u8; 8] && h.signature != SMB1_BSRSPYL)
+}
+
+/// A signature field copied into a fixed buffer (no allocation per message).
+fn sig16(sig: &[u8]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let n = sig.len().min(16);
+    out[..n].copy_from_slice(&sig[..n]);
+    out
 }
 
 fn mech(m: Mechanism) -> AuthMechanism {

@@ -236,9 +236,8 @@ impl smbsign_pdu_annotation {
         out.message_id = a.message_id;
         out.session_id = a.session_id;
         out.flags_signed = a.signed;
-        let n = a.signature.len().min(16);
-        out.signature[..n].copy_from_slice(&a.signature[..n]);
-        out.signature_len = n as u8;
+        out.signature = a.signature;
+        out.signature_len = a.signature_len;
         if let Some(mode) = a.security_mode {
             out.has_security_mode = true;
             out.security_mode = mode;

@@ -154,7 +154,7 @@ pub struct ScanStats {
 
 /// Feeds frames in capture order and produces one report per SMB connection.
 pub struct Scanner {
-    flows: HashMap<FlowKey, Flow>,
+    flows: HashMap<FlowKey, Flow, ahash::RandomState>,
     finished: Vec<ConnectionReport>,
     pub stats: ScanStats,
     frame: u64,
@@ -185,7 +185,7 @@ impl Scanner {
 
     pub fn with_max_flows(max_flows: usize) -> Self {
         Scanner {
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             finished: Vec::new(),
             stats: ScanStats::default(),
             frame: 0,
@@ -254,22 +254,23 @@ impl Scanner {
                 self.retire(key, old);
             }
         }
-        if !self.flows.contains_key(&key) {
-            if seg.payload_len == 0 && seg.flags & TCP_SYN == 0 {
-                return; // a bare ACK/FIN of a flow we never saw carry data
-            }
-            if self.flows.len() >= self.max_flows {
-                self.evict();
-            }
-            self.next_id += 1;
-            let kind = if smb_port(seg.src.1) || smb_port(seg.dst.1) {
-                FlowKind::Smb
-            } else {
-                FlowKind::Probing(0)
-            };
-            self.flows.insert(
-                key,
-                Flow {
+        if self.flows.len() >= self.max_flows && !self.flows.contains_key(&key) {
+            self.evict();
+        }
+        // One hash lookup per segment on the common path.
+        let flow = match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                if seg.payload_len == 0 && seg.flags & TCP_SYN == 0 {
+                    return; // a bare ACK/FIN of a flow we never saw carry data
+                }
+                self.next_id += 1;
+                let kind = if smb_port(seg.src.1) || smb_port(seg.dst.1) {
+                    FlowKind::Smb
+                } else {
+                    FlowKind::Probing(0)
+                };
+                v.insert(Flow {
                     kind,
                     from_lo: Stream::new(),
                     from_hi: Stream::new(),
@@ -279,11 +280,8 @@ impl Scanner {
                     rst: false,
                     closed_frame: None,
                     id: self.next_id,
-                },
-            );
-        }
-        let Some(flow) = self.flows.get_mut(&key) else {
-            return;
+                })
+            }
         };
         flow.last_frame = frame;
         if flow.kind == FlowKind::NotSmb {
@@ -599,7 +597,9 @@ fn read_pcap<R: Read + Send>(
                     PcapBlockOwned::NG(_) => {}
                 }
                 consumed_total += offset as u64;
-                reader.consume(offset);
+                // Shift the buffer only when refilling (few bytes left then),
+                // not after every block.
+                reader.consume_noshift(offset);
                 progress(consumed_total);
             }
             Err(PcapError::Eof) => return Ok(frames),

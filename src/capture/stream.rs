@@ -53,26 +53,39 @@ pub struct Framer {
     pub non_smb: u64,
 }
 
+/// Bytes of the message start needed to decide how much of it to keep.
+const DECIDE_AT: usize = 24;
+/// Prefix kept of a message nobody needs the body of: its header and the
+/// start of the body.
+pub const KEEP_HEADER: usize = 256;
+
+/// How much of a message of `total` bytes to keep, from its first bytes:
+/// NEGOTIATE and SESSION_SETUP whole (up to `KEEP_SETUP`), SMB2 compound
+/// chains up to `KEEP_DEFAULT` (every header of the chain), anything else
+/// just its header — bulk READ/WRITE data is skipped, not copied.
 fn keep_for(prefix: &[u8], total: usize) -> Option<usize> {
-    // Decide as soon as the command byte(s) are in: SMB1 command at 4,
-    // SMB2 command at 12.
-    let setup = match nbss::smb_family(prefix) {
-        Some(nbss::SmbFamily::Smb1) => {
-            let cmd = *prefix.get(4)?;
-            cmd == 0x72 || cmd == 0x73
-        }
-        Some(nbss::SmbFamily::Smb2) => {
-            let cmd = u16::from_le_bytes([*prefix.get(12)?, *prefix.get(13)?]);
-            cmd <= 1
-        }
-        _ => {
-            if prefix.len() < 4 && total >= 4 {
-                return None;
+    if prefix.len() < DECIDE_AT.min(total) {
+        return None;
+    }
+    let keep = match nbss::smb_family(prefix) {
+        Some(nbss::SmbFamily::Smb1) => match prefix.get(4) {
+            Some(0x72 | 0x73) => KEEP_SETUP,
+            _ => KEEP_HEADER,
+        },
+        Some(nbss::SmbFamily::Smb2) if prefix.len() >= DECIDE_AT => {
+            let cmd = u16::from_le_bytes([prefix[12], prefix[13]]);
+            let next = u32::from_le_bytes([prefix[20], prefix[21], prefix[22], prefix[23]]);
+            if cmd <= 1 {
+                KEEP_SETUP
+            } else if next != 0 {
+                KEEP_DEFAULT
+            } else {
+                KEEP_HEADER
             }
-            false
         }
+        _ => KEEP_HEADER,
     };
-    Some(total.min(if setup { KEEP_SETUP } else { KEEP_DEFAULT }))
+    Some(total.min(keep))
 }
 
 impl Framer {
@@ -224,13 +237,13 @@ impl Framer {
                         }
                     }
                     if keep.is_none() {
-                        let want = 16usize.min(*total).saturating_sub(buf.len());
+                        let want = DECIDE_AT.min(*total).saturating_sub(buf.len());
                         let take = want.min(n - used);
                         buf.extend_from_slice(&chunk[used..used + take]);
                         used += take;
                         *keep = keep_for(buf, *total);
-                        if keep.is_none() && buf.len() >= 16usize.min(*total) {
-                            *keep = Some((*total).min(KEEP_DEFAULT));
+                        if keep.is_none() && buf.len() >= DECIDE_AT.min(*total) {
+                            *keep = Some((*total).min(KEEP_HEADER));
                         }
                         if let Some(k) = *keep {
                             buf.reserve(k.saturating_sub(buf.len()));
@@ -529,7 +542,7 @@ mod tests {
         // The cut message is handed over as far as it was read, then the
         // next one whole.
         assert_eq!(c.0.len(), 2);
-        assert_eq!(c.0[0].0.len(), 996);
+        assert_eq!(c.0[0].0.len(), KEEP_HEADER);
         assert_eq!(c.0[0].1, a.len() - 4);
         assert_eq!(c.0[1].0[12], 6);
         assert_eq!(s.gap_bytes, (a.len() - 1000) as u64);
@@ -547,6 +560,7 @@ mod tests {
         }
         assert_eq!(c.0.len(), 1);
         assert_eq!(c.0[0].1, 200_064);
-        assert_eq!(c.0[0].0.len(), KEEP_DEFAULT);
+        // A READ response's data is skipped: only its header is kept.
+        assert_eq!(c.0[0].0.len(), KEEP_HEADER);
     }
 }
