@@ -62,9 +62,9 @@ fn main() {
         // `parallel` copies interleaved frame by frame.
         let batch: Vec<u32> = (0..parallel as u32).map(|k| copy + k).collect();
         copy += parallel as u32;
-        for i in 0..frames.len() {
+        for frame in &frames {
             for &c in &batch {
-                let mut f = frames[i].clone();
+                let mut f = frame.clone();
                 let off = tcp_ports_offset(&f).unwrap();
                 for port_off in [off, off + 2] {
                     let port = u16::from_be_bytes([f[port_off], f[port_off + 1]]);
