@@ -230,11 +230,33 @@ typedef struct smbsign_pdu_annotation {
   // Byte offset and length of this message inside the PDU (compounds).
   uint32_t offset;
   uint32_t length;
+  // The message's session as known so far (SMB2 SessionId / SMB1 UID).
+  bool session_known;
+  bool session_guest;
+  bool session_anonymous;
   // Findings that concern this message: bit (code - 1) set for each
   // `smbsign_finding_code` (e.g. signing-not-required on the negotiate
   // response, guest-session on the session setup response).
   uint32_t finding_mask;
 } smbsign_pdu_annotation;
+
+// The signing posture of a connection so far, by value (no allocation:
+// cheap enough to ask after every PDU).
+typedef struct smbsign_posture {
+  smbsign_signing server_signing;
+  smbsign_signing client_signing;
+  bool has_server_security_mode;
+  uint16_t server_security_mode;
+  bool has_client_security_mode;
+  uint16_t client_security_mode;
+  // Negotiated dialect, NUL-terminated; empty when not seen.
+  char dialect[32];
+  // MAC algorithm for the dialect, NUL-terminated; empty when unknown.
+  char signing_algorithm[32];
+  uint64_t signed_messages;
+  uint64_t unsigned_messages;
+  uint64_t unsigned_while_required;
+} smbsign_posture;
 
 // Summary of one connection's posture, as the CLI's JSON object. Strings
 // are owned by the `smbsign_connection` and valid until it is freed.
@@ -351,6 +373,13 @@ smbsign_result smbsign_analyzer_close(struct smbsign_analyzer *analyzer, uint64_
 
 // Number of connections the analyzer tracks (0 for NULL).
 size_t smbsign_analyzer_connection_count(const struct smbsign_analyzer *analyzer);
+
+// Copy the signing posture of connection `conn_id` so far into `*out`
+// (by value, no allocation). Returns SMBSIGN_NOT_FOUND for an unknown id.
+// Thread-safety: as for the analyzer.
+smbsign_result smbsign_analyzer_get_posture(const struct smbsign_analyzer *analyzer,
+                                            uint64_t conn_id,
+                                            struct smbsign_posture *out);
 
 // Snapshot the posture of connection `conn_id` into a new
 // `smbsign_connection` written to `*out`.

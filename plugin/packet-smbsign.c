@@ -166,42 +166,40 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
                                              msgs, MAX_MSGS_PER_PDU, &n);
     if (r != SMBSIGN_OK && r != SMBSIGN_MALFORMED)
         return;
+    smbsign_posture posture;
+    if (smbsign_analyzer_get_posture(analyzer, conn_id, &posture) != SMBSIGN_OK)
+        return;
+    /* Finding texts only when a message carries findings (rare): building
+     * the snapshot costs more than the posture. */
     smbsign_connection *conn = NULL;
     smbsign_connection_info info;
     memset(&info, 0, sizeof info);
-    if (smbsign_analyzer_connection(analyzer, conn_id, &conn) != SMBSIGN_OK ||
-        smbsign_connection_get_info(conn, &info) != SMBSIGN_OK) {
-        smbsign_connection_free(conn);
-        return;
-    }
     for (size_t k = 0; k < n && k < MAX_MSGS_PER_PDU; k++) {
         pdu_result_t res;
         memset(&res, 0, sizeof res);
         res.msg = msgs[k];
-        res.server_signing = info.server_signing;
-        res.client_signing = info.client_signing;
-        res.has_server_mode = info.has_server_security_mode;
-        res.server_mode = info.server_security_mode;
-        res.has_client_mode = info.has_client_security_mode;
-        res.client_mode = info.client_security_mode;
-        if (info.dialect)
-            g_strlcpy(res.dialect, info.dialect, sizeof res.dialect);
-        if (info.signing_algorithm)
-            g_strlcpy(res.algorithm, info.signing_algorithm, sizeof res.algorithm);
-        for (size_t s = 0; s < info.session_count; s++) {
-            smbsign_session sess;
-            if (smbsign_connection_get_session(conn, s, &sess) == SMBSIGN_OK &&
-                sess.session_id == msgs[k].session_id) {
-                res.session_known = TRUE;
-                res.session_guest = sess.guest;
-                res.session_anonymous = sess.anonymous;
-            }
+        res.server_signing = posture.server_signing;
+        res.client_signing = posture.client_signing;
+        res.has_server_mode = posture.has_server_security_mode;
+        res.server_mode = posture.server_security_mode;
+        res.has_client_mode = posture.has_client_security_mode;
+        res.client_mode = posture.client_security_mode;
+        g_strlcpy(res.dialect, posture.dialect, sizeof res.dialect);
+        g_strlcpy(res.algorithm, posture.signing_algorithm, sizeof res.algorithm);
+        res.session_known = msgs[k].session_known;
+        res.session_guest = msgs[k].session_guest;
+        res.session_anonymous = msgs[k].session_anonymous;
+        if (msgs[k].finding_mask && !conn &&
+            (smbsign_analyzer_connection(analyzer, conn_id, &conn) != SMBSIGN_OK ||
+             smbsign_connection_get_info(conn, &info) != SMBSIGN_OK)) {
+            smbsign_connection_free(conn);
+            conn = NULL;
         }
-        for (size_t f = 0; f < info.finding_count; f++) {
+        for (size_t f = 0; conn && msgs[k].finding_mask && f < info.finding_count; f++) {
             smbsign_finding finding;
             if (smbsign_connection_get_finding(conn, f, &finding) == SMBSIGN_OK &&
-                (msgs[k].finding_mask & (1u << (finding.code - 1))) &&
                 finding.code >= 1 && finding.code <= SMBSIGN_FINDING_DECODE_ERROR &&
+                (msgs[k].finding_mask & (1u << (finding.code - 1))) &&
                 !res.finding_text[finding.code - 1])
                 res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
         }

@@ -189,6 +189,10 @@ pub struct smbsign_pdu_annotation {
     /// Byte offset and length of this message inside the PDU (compounds).
     pub offset: u32,
     pub length: u32,
+    /// The message's session as known so far (SMB2 SessionId / SMB1 UID).
+    pub session_known: bool,
+    pub session_guest: bool,
+    pub session_anonymous: bool,
     /// Findings that concern this message: bit (code - 1) set for each
     /// `smbsign_finding_code` (e.g. signing-not-required on the negotiate
     /// response, guest-session on the session setup response).
@@ -218,6 +222,9 @@ impl smbsign_pdu_annotation {
             exempt: false,
             offset: 0,
             length: 0,
+            session_known: false,
+            session_guest: false,
+            session_anonymous: false,
             finding_mask: 0,
         }
     }
@@ -249,9 +256,7 @@ impl smbsign_pdu_annotation {
             out.signing_required = required;
         }
         if let Some(d) = &a.dialect {
-            for (dst, src) in out.dialect.iter_mut().zip(d.bytes().take(31)) {
-                *dst = src as c_char;
-            }
+            copy_str(&mut out.dialect, d);
         }
         if let Some(f) = a.session_flags {
             out.has_session_flags = true;
@@ -269,6 +274,11 @@ impl smbsign_pdu_annotation {
         };
         out.offset = a.offset.min(u32::MAX as usize) as u32;
         out.length = a.length.min(u32::MAX as usize) as u32;
+        if let Some(sess) = conn.session(a.session_id) {
+            out.session_known = true;
+            out.session_guest = sess.guest;
+            out.session_anonymous = sess.anonymous;
+        }
         out.finding_mask = posture::message_findings(conn, a)
             .into_iter()
             .fold(0, |m, c| m | 1u32 << (c as u32 - 1));
@@ -303,6 +313,42 @@ pub struct smbsign_connection_info {
     pub decode_errors: u64,
     pub session_count: usize,
     pub finding_count: usize,
+}
+
+/// The signing posture of a connection so far, by value (no allocation:
+/// cheap enough to ask after every PDU).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct smbsign_posture {
+    pub server_signing: smbsign_signing,
+    pub client_signing: smbsign_signing,
+    pub has_server_security_mode: bool,
+    pub server_security_mode: u16,
+    pub has_client_security_mode: bool,
+    pub client_security_mode: u16,
+    /// Negotiated dialect, NUL-terminated; empty when not seen.
+    pub dialect: [c_char; 32],
+    /// MAC algorithm for the dialect, NUL-terminated; empty when unknown.
+    pub signing_algorithm: [c_char; 32],
+    pub signed_messages: u64,
+    pub unsigned_messages: u64,
+    pub unsigned_while_required: u64,
+}
+
+fn copy_str(dst: &mut [c_char; 32], src: &str) {
+    for (d, b) in dst.iter_mut().zip(src.bytes().take(31)) {
+        *d = b as c_char;
+    }
+}
+
+fn signing_of(s: Option<crate::conn::SigningSetting>) -> smbsign_signing {
+    use crate::conn::SigningSetting as S;
+    match s {
+        None => smbsign_signing::SMBSIGN_SIGNING_UNKNOWN,
+        Some(S::Disabled) => smbsign_signing::SMBSIGN_SIGNING_DISABLED,
+        Some(S::Enabled) => smbsign_signing::SMBSIGN_SIGNING_ENABLED,
+        Some(S::Required) => smbsign_signing::SMBSIGN_SIGNING_REQUIRED,
+    }
 }
 
 /// One finding. `message` is owned by the `smbsign_connection`.
@@ -715,6 +761,50 @@ pub unsafe extern "C" fn smbsign_analyzer_connection_count(
     boundary(0, || {
         // SAFETY: NULL or made by smbsign_analyzer_new.
         unsafe { analyzer.as_ref() }.map_or(0, |a| a.conns.len())
+    })
+}
+
+/// Copy the signing posture of connection `conn_id` so far into `*out`
+/// (by value, no allocation). Returns SMBSIGN_NOT_FOUND for an unknown id.
+/// Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_get_posture(
+    analyzer: *const smbsign_analyzer,
+    conn_id: u64,
+    out: *mut smbsign_posture,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || out.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &*analyzer };
+        let Some(e) = a.conns.get(&conn_id) else {
+            return SMBSIGN_NOT_FOUND;
+        };
+        let c = &e.conn;
+        let mut p = smbsign_posture {
+            server_signing: signing_of(c.server_signing()),
+            client_signing: signing_of(c.client_signing()),
+            has_server_security_mode: c.server_security_mode.is_some(),
+            server_security_mode: c.server_security_mode.unwrap_or(0),
+            has_client_security_mode: c.client_security_mode.is_some(),
+            client_security_mode: c.client_security_mode.unwrap_or(0),
+            dialect: [0; 32],
+            signing_algorithm: [0; 32],
+            signed_messages: c.signed_messages,
+            unsigned_messages: c.unsigned_messages,
+            unsigned_while_required: c.unsigned_while_required,
+        };
+        if let Some(d) = &c.dialect {
+            copy_str(&mut p.dialect, &d.name());
+        }
+        if let Some(alg) = posture::signing_algorithm_name(c) {
+            copy_str(&mut p.signing_algorithm, alg);
+        }
+        // SAFETY: non-NULL, writable (caller's promise).
+        unsafe { out.write(p) };
+        SMBSIGN_OK
     })
 }
 

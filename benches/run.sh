@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# smbsign benchmarks, side by side with tshark and cat on the same files.
+#   bash benches/run.sh            (BENCH_MB=100 per input; BENCH_REPS=3)
+# Inputs are made, not committed: lab captures replayed many times with
+# rewritten client ports (examples/scale_capture.rs). Prints a Markdown
+# table; every ratio is against a baseline measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mb="${BENCH_MB:-100}"
+reps="${BENCH_REPS:-3}"
+work="$(mktemp -d /tmp/smbsign-bench.XXXXXX)"
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+cargo build --release --quiet --bin smbsign --example scale_capture
+bin=target/release/smbsign
+
+# best-of-N wall time in seconds
+best() {
+  local best=""
+  for _ in $(seq "$reps"); do
+    local s e t
+    s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
+    t=$(echo "$e - $s" | bc -l)
+    if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
+  done
+  echo "$best"
+}
+once() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+rate() { echo "scale=1; $1 / $2" | bc -l; }
+
+as_user() {
+  if [ "$(id -u)" = 0 ]; then runuser -u nobody -- env HOME="$1" "${@:2}"; else HOME="$1" "${@:2}"; fi
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "tshark: $(tshark --version 2>/dev/null | head -n1)"
+echo
+echo "| input | size MB | frames | cat MB/s | smbsign MB/s | smbsign % of cat | tshark MB/s | smbsign / tshark | smbsign peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for name in smb311-gmac smb302-signed smb21-signed smb1-mode15 smb311-encrypted; do
+  f="$work/$name-$mb.pcap"
+  target/release/examples/scale_capture "tests/captures/$name.pcap" "$f" "$mb" 16 2>/dev/null
+  size=$(stat -c %s "$f"); smb=$(echo "scale=1; $size / 1000000" | bc -l)
+  cat "$f" >/dev/null
+  t_cat=$(best cat "$f")
+  t_ours=$(best "$bin" scan --json --no-progress "$f")
+  rss=$( { /usr/bin/time -f "%M" "$bin" scan --json --no-progress "$f" >/dev/null; } 2>&1 | tail -n1)
+  frames=$("$bin" scan "$f" | head -n1 | sed -n 's/.*: \([0-9]*\) frames.*/\1/p')
+  t_tshark=$(once tshark -r "$f" -Y smb2 -T fields -e smb2.sec_mode -e smb2.flags.signature)
+  echo "| $name | $smb | $frames | $(rate "$smb" "$t_cat") | $(rate "$smb" "$t_ours") | $(echo "scale=0; 100 * $t_cat / $t_ours" | bc -l)% | $(rate "$smb" "$t_tshark") | $(echo "scale=1; $t_tshark / $t_ours" | bc -l)x | $(echo "scale=1; $rss / 1024" | bc -l) |"
+done
+
+# Several files on several cores.
+files=("$work"/*.pcap)
+t_serial=$(best bash -c "for f in ${files[*]}; do $bin scan --json --no-progress \$f; done")
+t_par=$(best bash -c "printf '%s\n' ${files[*]} | xargs -P $(nproc) -n1 $bin scan --json --no-progress")
+echo
+echo "All ${#files[@]} files: one after another $(printf %.3f "$t_serial") s, $(nproc) at a time $(printf %.3f "$t_par") s (speed-up $(echo "scale=2; $t_serial / $t_par" | bc -l)x)."
+
+# Plugin overhead: tshark with the plugin against tshark without, same file.
+if pkg-config --exists wireshark 2>/dev/null; then
+  ws_mm="$(pkg-config --modversion wireshark)"; ws_mm="${ws_mm%.*}"
+  home="$work/home"; bare="$work/bare"; mkdir -p "$bare"
+  bash plugin/build.sh "$home/.local/lib/wireshark/plugins/$ws_mm/epan" >/dev/null
+  chmod -R a+rX "$work"
+  pf="$work/plugin-input.pcap"
+  target/release/examples/scale_capture tests/captures/smb311-gmac.pcap "$pf" "${BENCH_PLUGIN_MB:-30}" 16 2>/dev/null
+  chmod a+r "$pf"
+  t_without=$(best as_user "$bare" tshark -r "$pf" -T fields -e smb2.sec_mode -e smb2.flags.signature)
+  t_with=$(best as_user "$home" tshark -r "$pf" -T fields -e smb2.sec_mode -e smb2.flags.signature)
+  echo
+  echo "Plugin overhead on $(echo "scale=1; $(stat -c %s "$pf") / 1000000" | bc -l) MB (smb311-gmac replayed): tshark without the plugin $(printf %.2f "$t_without") s, with it $(printf %.2f "$t_with") s: $(echo "scale=3; $t_with / $t_without" | bc -l)x."
+fi
