@@ -66,6 +66,7 @@ if pkg-config --exists wireshark 2>/dev/null; then
   pf="$work/plugin-input.pcap"
   target/release/examples/scale_capture tests/captures/smb311-gmac.pcap "$pf" "${BENCH_PLUGIN_MB:-30}" 16 2>/dev/null
   chmod a+r "$pf"
+  reps=$(( reps < 5 ? 5 : reps ))
   t_without=$(best as_user "$bare" tshark -r "$pf" -T fields -e smb2.sec_mode -e smb2.flags.signature)
   t_with=$(best as_user "$home" tshark -r "$pf" -T fields -e smb2.sec_mode -e smb2.flags.signature)
   echo

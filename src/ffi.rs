@@ -377,7 +377,7 @@ pub struct smbsign_session {
 
 /// Opaque: a set of connections fed PDU by PDU.
 pub struct smbsign_analyzer {
-    conns: HashMap<u64, AnalyzerConn>,
+    conns: HashMap<u64, AnalyzerConn, ahash::RandomState>,
     tick: u64,
 }
 
@@ -565,7 +565,7 @@ pub extern "C" fn smbsign_result_name(result: u32) -> *const c_char {
 pub extern "C" fn smbsign_analyzer_new() -> *mut smbsign_analyzer {
     boundary(std::ptr::null_mut(), || {
         Box::into_raw(Box::new(smbsign_analyzer {
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             tick: 0,
         }))
     })
@@ -796,8 +796,13 @@ pub unsafe extern "C" fn smbsign_analyzer_get_posture(
             unsigned_messages: c.unsigned_messages,
             unsigned_while_required: c.unsigned_while_required,
         };
-        if let Some(d) = &c.dialect {
-            copy_str(&mut p.dialect, &d.name());
+        match &c.dialect {
+            Some(crate::conn::Dialect::Smb1(name)) => copy_str(&mut p.dialect, name),
+            Some(crate::conn::Dialect::Smb2(d)) => match d.name() {
+                Some(name) => copy_str(&mut p.dialect, name),
+                None => copy_str(&mut p.dialect, &format!("0x{:04x}", d.0)),
+            },
+            None => {}
         }
         if let Some(alg) = posture::signing_algorithm_name(c) {
             copy_str(&mut p.signing_algorithm, alg);
