@@ -11,4 +11,5 @@ pub mod conn;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod posture;
+pub mod verify;
 pub mod wire;

@@ -1,0 +1,168 @@
+//! Signature verification: NTLM session keys from a captured NTLMSSP
+//! exchange and user-given secrets, SMB3 key derivation and the 3.1.1
+//! preauth integrity hash, and the MAC of every dialect. Pure functions over
+//! bytes: connection state decides what to verify and keeps the verdicts.
+//! Every primitive is a RustCrypto crate; comparisons are constant-time.
+#![forbid(unsafe_code)]
+
+pub mod kdf;
+pub mod mac;
+pub mod ntlm;
+
+use std::collections::HashMap;
+
+/// Secrets a user gives smbsign to verify signatures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// (user, NT hash): from `--password USER:PASS` (hashed) or `--nt-hash`.
+    /// `user` may be `DOMAIN\user` or `user`; matched case-insensitively.
+    pub nt_hashes: Vec<(String, [u8; 16])>,
+    /// Session keys by session id (SMB2 SessionId, SMB1 UID): 16 or 32
+    /// bytes, as Wireshark's SMB2 session key table.
+    pub session_keys: HashMap<u64, Vec<u8>>,
+}
+
+/// Why a credentials line was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialError(pub String);
+
+impl std::fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CredentialError {}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 || s.is_empty() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|k| u8::from_str_radix(s.get(k..k + 2)?, 16).ok())
+        .collect()
+}
+
+impl Credentials {
+    pub fn is_empty(&self) -> bool {
+        self.nt_hashes.is_empty() && self.session_keys.is_empty()
+    }
+
+    /// `USER:PASSWORD` (USER may be `DOMAIN\user`; the password may
+    /// contain ':').
+    pub fn add_password(&mut self, spec: &str) -> Result<(), CredentialError> {
+        let (user, password) = spec.split_once(':').ok_or_else(|| {
+            CredentialError(format!("--password wants USER:PASSWORD, got {spec:?}"))
+        })?;
+        self.nt_hashes
+            .push((user.to_string(), ntlm::nt_hash(password)));
+        Ok(())
+    }
+
+    /// `USER:HEX32` (an NT hash, 16 bytes in hex).
+    pub fn add_nt_hash(&mut self, spec: &str) -> Result<(), CredentialError> {
+        let (user, hex) = spec
+            .rsplit_once(':')
+            .ok_or_else(|| CredentialError(format!("--nt-hash wants USER:HEX32, got {spec:?}")))?;
+        let bytes = unhex(hex)
+            .filter(|b| b.len() == 16)
+            .ok_or_else(|| CredentialError(format!("NT hash {hex:?} is not 32 hex digits")))?;
+        let mut h = [0u8; 16];
+        h.copy_from_slice(&bytes);
+        self.nt_hashes.push((user.to_string(), h));
+        Ok(())
+    }
+
+    /// `SESSIONID:HEX` with the session id as the JSON shows it (`0x…`, or
+    /// plain hex) and a 16- or 32-byte key.
+    pub fn add_session_key(&mut self, spec: &str) -> Result<(), CredentialError> {
+        let (id, key) = spec.split_once(':').ok_or_else(|| {
+            CredentialError(format!("--session-key wants SESSIONID:HEX, got {spec:?}"))
+        })?;
+        let id = u64::from_str_radix(id.trim().trim_start_matches("0x"), 16)
+            .map_err(|_| CredentialError(format!("session id {id:?} is not hex")))?;
+        let key = unhex(key)
+            .filter(|k| k.len() == 16 || k.len() == 32)
+            .ok_or_else(|| {
+                CredentialError(format!("session key {key:?} is not 32 or 64 hex digits"))
+            })?;
+        self.session_keys.insert(id, key);
+        Ok(())
+    }
+
+    /// A credentials file: one `password USER:PASS`, `nt-hash USER:HEX` or
+    /// `session-key ID:HEX` per line; `#` comments and blank lines ignored.
+    pub fn add_file_text(&mut self, text: &str) -> Result<(), CredentialError> {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (kind, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let rest = rest.trim();
+            let r = match kind {
+                "password" => self.add_password(rest),
+                "nt-hash" => self.add_nt_hash(rest),
+                "session-key" => self.add_session_key(rest),
+                other => Err(CredentialError(format!("unknown entry {other:?}"))),
+            };
+            r.map_err(|e| CredentialError(format!("line {}: {e}", n + 1)))?;
+        }
+        Ok(())
+    }
+
+    /// NT hashes that may belong to `domain\user` (case-insensitive; an
+    /// entry without a domain matches any domain).
+    pub fn hashes_for<'a>(
+        &'a self,
+        domain: &'a str,
+        user: &'a str,
+    ) -> impl Iterator<Item = &'a [u8; 16]> + 'a {
+        self.nt_hashes.iter().filter_map(move |(who, h)| {
+            let (d, u) = who.split_once('\\').unwrap_or(("", who.as_str()));
+            let user_ok = u.eq_ignore_ascii_case(user);
+            let dom_ok = d.is_empty() || d.eq_ignore_ascii_case(domain);
+            (user_ok && dom_ok).then_some(h)
+        })
+    }
+}
+
+/// Constant-time equality of two MACs.
+pub fn mac_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    unhex(&s.chars().filter(|c| !c.is_whitespace()).collect::<String>()).expect("hex")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_specs() {
+        let mut c = Credentials::default();
+        c.add_password("LAB\\smblab:Pass:w0rd").unwrap();
+        c.add_nt_hash("bob:a4f49c406510bdcab6824ee7c30fd852")
+            .unwrap();
+        c.add_session_key("0x00000000fa3dfb19:000102030405060708090a0b0c0d0e0f")
+            .unwrap();
+        assert_eq!(c.hashes_for("lab", "SMBLAB").count(), 1);
+        assert_eq!(c.hashes_for("OTHER", "smblab").count(), 0);
+        assert_eq!(c.hashes_for("ANY", "Bob").count(), 1);
+        assert_eq!(c.session_keys[&0xfa3d_fb19].len(), 16);
+        assert!(c.add_nt_hash("bob:abc").is_err());
+        assert!(c.add_session_key("zz:00").is_err());
+        assert!(
+            c.add_file_text("password x:y\nbogus 1\n")
+                .unwrap_err()
+                .0
+                .contains("line 2")
+        );
+    }
+}
