@@ -17,6 +17,12 @@ Examples:
       exit 1 when any finding of severity warning or error is present
   smbsign scan --fail-on signing-not-required captures/*.pcap
       exit 1 when a server does not require signing (NTLM relay exposure)
+  smbsign scan --password 'LAB\\alice:secret' --fail-on bad-signature capture.pcap
+      verify every signature (NTLM sessions) and exit 1 on a forged one
+  smbsign scan --session-key 0x00000000fa3dfb19:2a0f…  capture.pcap
+      verify a Kerberos session with its session key (as Wireshark's table)
+  smbsign scan --credentials secrets.txt capture.pcap
+      lines 'password USER:PASS', 'nt-hash USER:HEX32', 'session-key ID:HEX'
 
 Exit status: 0 no matching finding, 1 a --fail-on finding was present,
 2 a file could not be read (a truncated capture is still reported as far as it goes).";
@@ -57,6 +63,44 @@ pub struct ScanArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Verify signatures of NTLM sessions of USER (DOMAIN\user or user)
+    /// with this password. Repeatable.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub password: Vec<String>,
+    /// As --password, with the NT hash (32 hex digits). Repeatable.
+    #[arg(long, value_name = "USER:HEX32")]
+    pub nt_hash: Vec<String>,
+    /// Session key (16 or 32 bytes hex) for a session id as the JSON shows
+    /// it; needed for Kerberos sessions. Repeatable.
+    #[arg(long, value_name = "SESSIONID:HEX")]
+    pub session_key: Vec<String>,
+    /// Read secrets from a file instead of the command line: lines
+    /// "password USER:PASS", "nt-hash USER:HEX32", "session-key ID:HEX".
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+}
+
+impl ScanArgs {
+    /// The credentials given, or None when there are none.
+    fn credentials(&self) -> Result<Option<std::sync::Arc<crate::verify::Credentials>>, String> {
+        let mut c = crate::verify::Credentials::default();
+        for p in &self.password {
+            c.add_password(p).map_err(|e| e.to_string())?;
+        }
+        for h in &self.nt_hash {
+            c.add_nt_hash(h).map_err(|e| e.to_string())?;
+        }
+        for k in &self.session_key {
+            c.add_session_key(k).map_err(|e| e.to_string())?;
+        }
+        if let Some(path) = &self.credentials {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            c.add_file_text(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok((!c.is_empty()).then(|| std::sync::Arc::new(c)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,10 +165,17 @@ fn scan(args: ScanArgs) -> i32 {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut read_error = false;
     let mut fail = false;
+    let credentials = match args.credentials() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("smbsign: {e}");
+            return 2;
+        }
+    };
     for path in &args.files {
         let pb = progress_bar(path, args.no_progress);
         let mut last = 0u64;
-        let result = capture::scan_path(path, |n| {
+        let result = capture::scan_path_with(path, credentials.clone(), |n| {
             if let Some(pb) = &pb
                 && n - last > 4 << 20
             {
@@ -229,15 +280,26 @@ fn write_table(
             r.encrypted_messages
         )?;
         for s in &r.sessions {
+            let verified = match (s.verified, s.forged, s.no_key) {
+                (Some(v), Some(f), Some(n)) => format!(
+                    " signatures: {v} valid, {f} forged, {n} without key{}",
+                    s.key
+                        .as_deref()
+                        .map(|k| format!(" (key {k})"))
+                        .unwrap_or_default()
+                ),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "    session {} {} {}{}{}{}",
+                "    session {} {} {}{}{}{}{}",
                 s.session_id,
                 s.user.as_deref().unwrap_or("-"),
                 s.mechanism,
                 if s.guest { " guest" } else { "" },
                 if s.anonymous { " anonymous" } else { "" },
                 if s.encrypted { " encrypted" } else { "" },
+                verified,
             )?;
         }
         for f in &r.findings {

@@ -130,6 +130,8 @@ pub enum smbsign_finding_code {
     SMBSIGN_FINDING_SMB1_IN_USE = 7,
     SMBSIGN_FINDING_ENCRYPTION_IN_USE = 8,
     SMBSIGN_FINDING_DECODE_ERROR = 9,
+    SMBSIGN_FINDING_BAD_SIGNATURE = 10,
+    SMBSIGN_FINDING_WRONG_CREDENTIALS = 11,
 }
 
 /// Finding severities.
@@ -509,6 +511,8 @@ pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
         FindingCode::Smb1InUse => SMBSIGN_FINDING_SMB1_IN_USE,
         FindingCode::EncryptionInUse => SMBSIGN_FINDING_ENCRYPTION_IN_USE,
         FindingCode::DecodeError => SMBSIGN_FINDING_DECODE_ERROR,
+        FindingCode::BadSignature => SMBSIGN_FINDING_BAD_SIGNATURE,
+        FindingCode::WrongCredentials => SMBSIGN_FINDING_WRONG_CREDENTIALS,
     }
 }
 

@@ -47,10 +47,12 @@ pub enum FindingCode {
     Smb1InUse = 7,
     EncryptionInUse = 8,
     DecodeError = 9,
+    BadSignature = 10,
+    WrongCredentials = 11,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 9] = [
+    pub const ALL: [FindingCode; 11] = [
         FindingCode::SigningNotRequired,
         FindingCode::SigningDisabled,
         FindingCode::SigningMismatch,
@@ -60,6 +62,8 @@ impl FindingCode {
         FindingCode::Smb1InUse,
         FindingCode::EncryptionInUse,
         FindingCode::DecodeError,
+        FindingCode::BadSignature,
+        FindingCode::WrongCredentials,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -72,6 +76,8 @@ impl FindingCode {
             FindingCode::Smb1InUse => "smb1-in-use",
             FindingCode::EncryptionInUse => "encryption-in-use",
             FindingCode::DecodeError => "decode-error",
+            FindingCode::BadSignature => "bad-signature",
+            FindingCode::WrongCredentials => "wrong-credentials",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -88,6 +94,8 @@ impl FindingCode {
             FindingCode::Smb1InUse => Severity::Warning,
             FindingCode::EncryptionInUse => Severity::Info,
             FindingCode::DecodeError => Severity::Warning,
+            FindingCode::BadSignature => Severity::Error,
+            FindingCode::WrongCredentials => Severity::Error,
         }
     }
 }
@@ -271,6 +279,30 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
             ),
         ));
     }
+    if c.forged_messages > 0 {
+        f.push(Finding::new(
+            FindingCode::BadSignature,
+            format!(
+                "{} message(s) carry a signature that does not match the session key: \
+                 tampered with in transit, or a forged signature; frames {}",
+                c.forged_messages,
+                frame_list(&c.forged_frames, c.forged_messages)
+            ),
+        ));
+    }
+    for s in &c.sessions {
+        if c.key_state(s.id) == Some(&crate::conn::KeyState::WrongCredentials) {
+            f.push(Finding::new(
+                FindingCode::WrongCredentials,
+                format!(
+                    "the password or NT hash given for {} does not match the NTLM exchange of \
+                     session {} (NTProofStr differs): its signatures were not checked",
+                    s.user.as_deref().unwrap_or("this user"),
+                    session_id_string(s.id, s.smb1)
+                ),
+            ));
+        }
+    }
     if c.decode_errors > 0 {
         let (frame, e) = c.first_decode_error.expect("counted with first error");
         f.push(Finding::new(
@@ -321,6 +353,19 @@ pub struct SessionReport {
     pub encrypted: bool,
     pub established: bool,
     pub signing_required: bool,
+    /// Verification (with credentials): messages whose MAC matched, did not
+    /// match (frames listed), were unsigned though signing was in force,
+    /// or were signed with no key known. Null without credentials.
+    pub verified: Option<u64>,
+    pub forged: Option<u64>,
+    pub unsigned_while_required: u64,
+    pub no_key: Option<u64>,
+    pub forged_frames: Vec<u64>,
+    /// "ready", "wrong-credentials", "no-key: why", "pending"; null
+    /// without credentials.
+    pub key: Option<String>,
+    /// NTLM MIC check result when a key was derived and the message had one.
+    pub ntlm_mic_valid: Option<bool>,
 }
 
 /// The JSON object for one connection (`"type": "connection"`).
@@ -355,6 +400,12 @@ pub struct ConnectionReport {
     pub gap_bytes: u64,
     pub resyncs: u64,
     pub decode_errors: u64,
+    /// Verification totals (null without credentials).
+    pub verified_messages: Option<u64>,
+    pub forged_messages: Option<u64>,
+    pub no_key_messages: Option<u64>,
+    pub unverifiable_messages: Option<u64>,
+    pub forged_frames: Vec<u64>,
 }
 
 /// Signing algorithm in force for an SMB2+ dialect (MS-SMB2 3.1.4.1).
@@ -418,12 +469,29 @@ impl ConnectionReport {
                     encrypted: s.encrypted,
                     established: s.established,
                     signing_required: s.signing_required,
+                    verified: c.verifies().then_some(s.verified),
+                    forged: c.verifies().then_some(s.forged),
+                    unsigned_while_required: s.unsigned_while_required,
+                    no_key: c.verifies().then_some(s.no_key),
+                    forged_frames: s.forged_frames.clone(),
+                    key: c.key_state(s.id).map(|k| match k {
+                        crate::conn::KeyState::Pending => "pending".to_string(),
+                        crate::conn::KeyState::Ready { .. } => "ready".to_string(),
+                        crate::conn::KeyState::WrongCredentials => "wrong-credentials".to_string(),
+                        crate::conn::KeyState::NoKey(why) => format!("no-key: {why}"),
+                    }),
+                    ntlm_mic_valid: c.signing.as_ref().and_then(|sg| sg.mic_ok(s.id)),
                 })
                 .collect(),
             findings: findings(c),
             gap_bytes,
             resyncs,
             decode_errors: c.decode_errors,
+            verified_messages: c.verifies().then_some(c.verified_messages),
+            forged_messages: c.verifies().then_some(c.forged_messages),
+            no_key_messages: c.verifies().then_some(c.no_key_messages),
+            unverifiable_messages: c.verifies().then_some(c.unverifiable_messages),
+            forged_frames: c.forged_frames.clone(),
         }
     }
 }

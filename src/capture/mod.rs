@@ -101,7 +101,7 @@ struct ConnSink<'a> {
 }
 
 impl MessageSink for ConnSink<'_> {
-    fn message(&mut self, msg: &[u8], _total: usize) {
+    fn message(&mut self, msg: &[u8], total: usize) {
         if self.client_is_lo.is_none()
             && let Some(resp) = message_is_response(msg)
         {
@@ -124,7 +124,7 @@ impl MessageSink for ConnSink<'_> {
                 pdu: msg,
             });
         }
-        self.conn.on_pdu(dir, self.frame, msg, None);
+        self.conn.on_pdu_prefix(dir, self.frame, msg, total, None);
     }
 }
 
@@ -163,6 +163,8 @@ pub struct Scanner {
     closed: usize,
     next_id: u64,
     hook: Option<PduHook>,
+    /// Credentials for signature verification (whole messages are kept).
+    credentials: Option<std::sync::Arc<crate::verify::Credentials>>,
 }
 
 impl Default for Scanner {
@@ -193,7 +195,14 @@ impl Scanner {
             closed: 0,
             next_id: 0,
             hook: None,
+            credentials: None,
         }
+    }
+
+    /// Verify signatures with these credentials. Whole messages are then
+    /// kept (up to 16 MiB each) instead of their headers.
+    pub fn set_credentials(&mut self, creds: std::sync::Arc<crate::verify::Credentials>) {
+        self.credentials = Some(creds);
     }
 
     /// Call `hook` with every reassembled SMB PDU, in capture order.
@@ -270,12 +279,21 @@ impl Scanner {
                 } else {
                     FlowKind::Probing(0)
                 };
+                let keep_all = self.credentials.is_some();
+                let stream = || {
+                    let mut st = Stream::new();
+                    st.framer.keep_all = keep_all;
+                    st
+                };
                 v.insert(Flow {
                     kind,
-                    from_lo: Stream::new(),
-                    from_hi: Stream::new(),
+                    from_lo: stream(),
+                    from_hi: stream(),
                     client_is_lo: None,
-                    conn: Connection::new(),
+                    conn: match &self.credentials {
+                        Some(c) => Connection::with_credentials(c.clone()),
+                        None => Connection::new(),
+                    },
                     last_frame: frame,
                     rst: false,
                     closed_frame: None,
@@ -663,7 +681,20 @@ pub struct ScanOutcome {
 
 /// Scan a capture from any reader.
 pub fn scan_reader<R: Read + Send>(input: R, progress: impl FnMut(u64)) -> ScanOutcome {
+    scan_reader_with(input, None, progress)
+}
+
+/// Scan a capture from any reader, verifying signatures when credentials
+/// are given.
+pub fn scan_reader_with<R: Read + Send>(
+    input: R,
+    credentials: Option<std::sync::Arc<crate::verify::Credentials>>,
+    progress: impl FnMut(u64),
+) -> ScanOutcome {
     let mut scanner = Scanner::new();
+    if let Some(c) = credentials {
+        scanner.set_credentials(c);
+    }
     let result = read_capture(input, |link, data| scanner.frame(link, data), progress);
     let reports = scanner.finish();
     ScanOutcome {
@@ -678,8 +709,22 @@ pub fn scan_path(
     path: &std::path::Path,
     progress: impl FnMut(u64),
 ) -> Result<ScanOutcome, CaptureError> {
+    scan_path_with(path, None, progress)
+}
+
+/// Scan a capture file by path, verifying signatures when credentials are
+/// given.
+pub fn scan_path_with(
+    path: &std::path::Path,
+    credentials: Option<std::sync::Arc<crate::verify::Credentials>>,
+    progress: impl FnMut(u64),
+) -> Result<ScanOutcome, CaptureError> {
     let f = std::fs::File::open(path).map_err(|e| CaptureError::Io(e.to_string()))?;
-    let out = scan_reader(std::io::BufReader::with_capacity(0, f), progress);
+    let out = scan_reader_with(
+        std::io::BufReader::with_capacity(0, f),
+        credentials,
+        progress,
+    );
     match &out.error {
         Some(CaptureError::NotACapture | CaptureError::Empty | CaptureError::Io(_)) => {
             Err(out.error.clone().unwrap_or(CaptureError::NotACapture))

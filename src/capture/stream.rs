@@ -51,6 +51,8 @@ pub struct Framer {
     pub messages: u64,
     /// Session messages that did not start with an SMB magic.
     pub non_smb: u64,
+    /// Keep whole messages (signature verification needs every byte).
+    pub keep_all: bool,
 }
 
 /// Bytes of the message start needed to decide how much of it to keep.
@@ -99,6 +101,7 @@ impl Framer {
             resyncs: 0,
             messages: 0,
             non_smb: 0,
+            keep_all: false,
         }
     }
     /// A framer that must first find a message boundary (mid-stream start).
@@ -108,6 +111,7 @@ impl Framer {
             resyncs: 0,
             messages: 0,
             non_smb: 0,
+            keep_all: false,
         }
     }
 
@@ -241,7 +245,11 @@ impl Framer {
                         let take = want.min(n - used);
                         buf.extend_from_slice(&chunk[used..used + take]);
                         used += take;
-                        *keep = keep_for(buf, *total);
+                        *keep = if self.keep_all {
+                            (buf.len() >= DECIDE_AT.min(*total)).then_some(*total)
+                        } else {
+                            keep_for(buf, *total)
+                        };
                         if keep.is_none() && buf.len() >= DECIDE_AT.min(*total) {
                             *keep = Some((*total).min(KEEP_HEADER));
                         }
@@ -366,7 +374,9 @@ impl Stream {
         self.isn.get_or_insert(seq);
         if self.next_seq.is_none() {
             self.next_seq = Some(seq.wrapping_add(1));
+            let keep_all = self.framer.keep_all;
             self.framer = Framer::synced();
+            self.framer.keep_all = keep_all;
         }
     }
 

@@ -4,6 +4,11 @@
 //! number; knows nothing of captures, files or output formats.
 #![forbid(unsafe_code)]
 
+pub mod signing;
+
+pub use signing::{KeyState, Verdict};
+
+use crate::verify::Credentials;
 use crate::wire::nbss::{SmbFamily, smb_family};
 use crate::wire::ntlmssp::{NtlmsspRecord, find_ntlmssp};
 use crate::wire::smb1::{self, Smb1Command, Smb1NegotiateResponseRecord};
@@ -12,6 +17,8 @@ use crate::wire::smb2::{
 };
 use crate::wire::spnego::{Mechanism, blob_mechanism};
 use crate::wire::{NtStatus, WireError};
+use signing::Signing;
+use std::sync::Arc;
 
 /// Which way a message travelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +140,13 @@ pub struct Session {
     /// Signing was in force for this session (required by a side and not
     /// exempt as guest/anonymous), decided when it was established.
     pub signing_required: bool,
+    /// Signature verdicts of this session's messages (with credentials).
+    pub verified: u64,
+    pub forged: u64,
+    pub no_key: u64,
+    pub unverifiable: u64,
+    pub unsigned_while_required: u64,
+    pub forged_frames: Vec<u64>,
 }
 
 impl Session {
@@ -149,6 +163,12 @@ impl Session {
             established_frame: None,
             failed_status: None,
             signing_required: false,
+            verified: 0,
+            forged: 0,
+            no_key: 0,
+            unverifiable: 0,
+            unsigned_while_required: 0,
+            forged_frames: Vec::new(),
         }
     }
 }
@@ -201,6 +221,10 @@ pub struct MessageAnnotation {
     /// Byte offset of this message inside the PDU (compound chains).
     pub offset: usize,
     pub length: usize,
+    /// Signature verdict (verification needs credentials).
+    pub verdict: Verdict,
+    /// For a forged message, the signature it should have carried.
+    pub expected_signature: Option<[u8; 16]>,
 }
 
 /// Everything known about one SMB connection.
@@ -250,6 +274,15 @@ pub struct Connection {
     pub first_decode_error: Option<(u64, WireError)>,
     /// The capture layer saw the connection close (FIN/RST).
     pub closed: bool,
+    /// Verification state, present when credentials were given.
+    pub signing: Option<Box<Signing>>,
+    pub verified_messages: u64,
+    pub forged_messages: u64,
+    pub no_key_messages: u64,
+    pub unverifiable_messages: u64,
+    pub forged_frames: Vec<u64>,
+    /// The PDU being processed is whole (not a prefix kept by the capture).
+    complete: bool,
     pending: Vec<PendingSetup>,
     client_dialect_request_mid: Option<u64>,
 }
@@ -257,6 +290,79 @@ pub struct Connection {
 impl Connection {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A connection that verifies signatures with `creds`.
+    pub fn with_credentials(creds: Arc<Credentials>) -> Self {
+        Connection {
+            signing: Some(Box::new(Signing::new(creds))),
+            ..Self::default()
+        }
+    }
+
+    /// Whether this connection verifies signatures.
+    pub fn verifies(&self) -> bool {
+        self.signing.is_some()
+    }
+
+    /// Key state of a session (None without credentials or for an unknown
+    /// session).
+    pub fn key_state(&self, session: u64) -> Option<&KeyState> {
+        self.signing.as_ref()?.key_state(session)
+    }
+
+    /// Record a message's verdict in the connection and session counts.
+    fn count_verdict(
+        &mut self,
+        frame: u64,
+        session: u64,
+        ann: &mut MessageAnnotation,
+        (verdict, expected): (Verdict, Option<[u8; 16]>),
+    ) {
+        ann.verdict = verdict;
+        ann.expected_signature = expected;
+        match verdict {
+            Verdict::Valid => self.verified_messages += 1,
+            Verdict::Forged => {
+                self.forged_messages += 1;
+                if self.forged_frames.len() < MAX_FRAMES_LISTED
+                    && self.forged_frames.last() != Some(&frame)
+                {
+                    self.forged_frames.push(frame);
+                }
+            }
+            Verdict::NoKey => self.no_key_messages += 1,
+            Verdict::Unverifiable => self.unverifiable_messages += 1,
+            _ => {}
+        }
+        if let Some(s) = self.sessions.iter_mut().find(|s| s.id == session) {
+            match verdict {
+                Verdict::Valid => s.verified += 1,
+                Verdict::Forged => {
+                    s.forged += 1;
+                    if s.forged_frames.len() < MAX_FRAMES_LISTED
+                        && s.forged_frames.last() != Some(&frame)
+                    {
+                        s.forged_frames.push(frame);
+                    }
+                }
+                Verdict::NoKey => s.no_key += 1,
+                Verdict::Unverifiable => s.unverifiable += 1,
+                Verdict::UnsignedWhileRequired => s.unsigned_while_required += 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Verdict of a message that is not signed.
+    fn unsigned_verdict(ann: &MessageAnnotation) -> (Verdict, Option<[u8; 16]>) {
+        if ann.unsigned_while_required {
+            (Verdict::UnsignedWhileRequired, None)
+        } else if ann.exempt {
+            (Verdict::Exempt, None)
+        } else {
+            (Verdict::NotSigned, None)
+        }
     }
 
     /// Signing setting the server advertised in its last NEGOTIATE response.
@@ -384,8 +490,22 @@ impl Connection {
         dir: Direction,
         frame: u64,
         pdu: &[u8],
+        out: Option<&mut Vec<MessageAnnotation>>,
+    ) {
+        self.on_pdu_prefix(dir, frame, pdu, pdu.len(), out);
+    }
+
+    /// As `on_pdu`, for a PDU of `total` bytes of which the capture kept
+    /// only `pdu` (signatures of partial messages cannot be checked).
+    pub fn on_pdu_prefix(
+        &mut self,
+        dir: Direction,
+        frame: u64,
+        pdu: &[u8],
+        total: usize,
         mut out: Option<&mut Vec<MessageAnnotation>>,
     ) {
+        self.complete = pdu.len() >= total;
         if self.first_frame.is_none() {
             self.first_frame = Some(frame);
         }
@@ -447,6 +567,8 @@ impl Connection {
                                 exempt: true,
                                 offset: 0,
                                 length: pdu.len(),
+                                verdict: Verdict::Exempt,
+                                expected_signature: None,
                             });
                         }
                     }
@@ -487,10 +609,13 @@ impl Connection {
             exempt: false,
             offset: 0,
             length: msg.len(),
+            verdict: Verdict::NotVerified,
+            expected_signature: None,
         };
         let _ = dir;
         if h.command == Smb1Command::Negotiate {
             ann.exempt = true;
+            ann.verdict = Verdict::Exempt;
             if h.is_response() {
                 self.negotiate_responses += 1;
                 let (_, r) =
@@ -565,6 +690,41 @@ impl Connection {
                 self.note_unsigned_while_required(frame);
             }
         }
+        let present = smb1_signature_present(&h);
+        let complete = self.complete;
+        let verdict = match (self.smb1_signing_active_frame, self.signing.as_mut()) {
+            (Some(active), Some(sg)) if !oplock_break && frame >= active => {
+                let activating = frame == active
+                    && h.command == Smb1Command::SessionSetupAndx
+                    && h.is_response();
+                if activating && !sg.smb1_activate(h.uid as u64) {
+                    (Verdict::NoKey, None)
+                } else {
+                    let pid = ((h.pid_high as u32) << 16) | h.pid_low as u32;
+                    let v = sg.verify_smb1(
+                        msg,
+                        complete,
+                        h.is_response(),
+                        pid,
+                        h.mid,
+                        h.command == Smb1Command::NtCancel,
+                        activating.then_some(1),
+                    );
+                    if present {
+                        v
+                    } else {
+                        Self::unsigned_verdict(&ann)
+                    }
+                }
+            }
+            // Before activation the SESSION_SETUP exchange carries
+            // placeholders or signs with a key not yet established.
+            (_, Some(_)) if present && ann.exempt => (Verdict::Exempt, None),
+            (_, Some(_)) if present => (Verdict::NoKey, None),
+            (_, None) if present => (Verdict::NotVerified, None),
+            _ => Self::unsigned_verdict(&ann),
+        };
+        self.count_verdict(frame, h.uid as u64, &mut ann, verdict);
         Ok(ann)
     }
 
@@ -586,6 +746,9 @@ impl Connection {
             match smb1::parse_smb1_request_session_setup(body, h.unicode()) {
                 Ok((_, smb1::Smb1SessionSetupRequestRecord::Extended { security_blob, .. })) => {
                     describe_blob(security_blob, &mut p);
+                    if let Some(sg) = self.signing.as_mut() {
+                        sg.on_setup_request(h.uid as u64, h.mid as u64, &[], security_blob);
+                    }
                 }
                 Ok((
                     _,
@@ -635,6 +798,20 @@ impl Connection {
         // Flags2 bits).
         let signing_negotiated = server_requires || client_requires || smb1_signature_present(h);
         let already_active = self.smb1_signing_active_frame.is_some();
+        if let Some(sg) = self.signing.as_mut() {
+            let blob = parsed.as_ref().and_then(|r| r.security_blob).unwrap_or(&[]);
+            let guestish = parsed.as_ref().is_some_and(|r| r.is_guest())
+                || pending.as_ref().is_some_and(|p| p.anonymous);
+            sg.on_setup_response(
+                h.uid as u64,
+                h.mid as u64,
+                h.status,
+                &[],
+                blob,
+                None,
+                guestish,
+            );
+        }
         let Some(s) = self.session_mut(h.uid as u64, true) else {
             return;
         };
@@ -694,9 +871,12 @@ impl Connection {
             exempt: false,
             offset,
             length: msg.len(),
+            verdict: Verdict::NotVerified,
+            expected_signature: None,
         };
         if h.command == Smb2Command::Negotiate {
             ann.exempt = true;
+            ann.verdict = Verdict::Exempt;
             self.on_smb2_negotiate(&h, msg, &mut ann)?;
             return Ok(ann);
         }
@@ -734,6 +914,21 @@ impl Connection {
                 self.note_unsigned_while_required(frame);
             }
         }
+        let verdict = if h.is_signed() {
+            let dialect = match &self.dialect {
+                Some(Dialect::Smb2(d)) => Some(*d),
+                _ => None,
+            };
+            let algorithm = self.signing_algorithm;
+            let complete = self.complete;
+            match self.signing.as_mut() {
+                Some(sg) => sg.verify_smb2(h.session_id, msg, complete, dialect, algorithm),
+                None => (Verdict::NotVerified, None),
+            }
+        } else {
+            Self::unsigned_verdict(&ann)
+        };
+        self.count_verdict(frame, h.session_id, &mut ann, verdict);
         Ok(ann)
     }
 
@@ -749,6 +944,9 @@ impl Connection {
                 return Ok(());
             }
             let (_, r) = smb2::parse_smb2_response_negotiate(msg).map_err(crate::wire::flatten)?;
+            if let Some(sg) = self.signing.as_mut() {
+                sg.on_negotiate_response(msg, r.dialect);
+            }
             self.server_security_mode = Some(r.security_mode);
             self.server_security_mode_smb1 = false;
             self.server_capabilities = Some(r.capabilities);
@@ -774,6 +972,9 @@ impl Connection {
         } else {
             self.negotiate_requests += 1;
             let (_, r) = smb2::parse_smb2_request_negotiate(msg).map_err(crate::wire::flatten)?;
+            if let Some(sg) = self.signing.as_mut() {
+                sg.on_negotiate_request(msg);
+            }
             self.client_security_mode = Some(r.security_mode);
             ann.security_mode = Some(r.security_mode);
             self.smb2_dialects_offered = r.dialects.clone();
@@ -804,6 +1005,9 @@ impl Connection {
             match smb2::parse_smb2_request_session_setup(msg) {
                 Ok((_, r)) => {
                     describe_blob(r.security_blob, &mut p);
+                    if let Some(sg) = self.signing.as_mut() {
+                        sg.on_setup_request(h.session_id, h.message_id, msg, r.security_blob);
+                    }
                     p.smb2_security_mode = Some(r.security_mode);
                     if self.smb2_setup_security_mode.is_none() {
                         self.smb2_setup_security_mode = Some(r.security_mode);
@@ -832,6 +1036,26 @@ impl Connection {
             }
         };
         let required = self.smb2_signing_required();
+        let dialect = match &self.dialect {
+            Some(Dialect::Smb2(d)) => Some(*d),
+            _ => None,
+        };
+        if let Some(sg) = self.signing.as_mut() {
+            let blob = parsed.as_ref().map_or(&[][..], |r| r.security_blob);
+            let flags = parsed.as_ref().map_or(0, |r| r.session_flags);
+            let guestish =
+                flags & (smb2::SMB2_SESSION_FLAG_IS_GUEST | smb2::SMB2_SESSION_FLAG_IS_NULL) != 0
+                    || pending.as_ref().is_some_and(|p| p.anonymous);
+            sg.on_setup_response(
+                h.session_id,
+                h.message_id,
+                h.status,
+                msg,
+                blob,
+                dialect,
+                guestish,
+            );
+        }
         if h.session_id == 0 {
             return;
         }

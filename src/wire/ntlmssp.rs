@@ -200,6 +200,25 @@ pub fn find_ntlmssp(blob: &[u8]) -> Option<Result<NtlmsspRecord<'_>, WireError>>
     )
 }
 
+/// The exact NTLMSSP token inside a security blob, for the MIC (which covers
+/// the messages byte for byte). In SPNEGO the token is a DER OCTET STRING
+/// whose length bounds it; a raw token runs to the end of the blob.
+pub fn ntlmssp_token(blob: &[u8]) -> Option<&[u8]> {
+    let pos = memchr::memmem::find(blob, NTLMSSP_SIGNATURE)?;
+    let rest = &blob[pos..];
+    let before = &blob[..pos];
+    let len = match before {
+        [.., 0x04, 0x82, hi, lo] => Some(u16::from_be_bytes([*hi, *lo]) as usize),
+        [.., 0x04, 0x81, n] => Some(*n as usize),
+        [.., 0x04, n] if *n < 0x80 => Some(*n as usize),
+        _ => None,
+    };
+    Some(match len {
+        Some(n) if n <= rest.len() => &rest[..n],
+        _ => rest,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +268,15 @@ mod tests {
             panic!("not an AUTHENTICATE")
         };
         assert!(a.is_anonymous());
+    }
+
+    #[test]
+    fn token_bounded_by_its_octet_string() {
+        let mut blob = vec![0xa1, 0x20, 0x04, 0x0c];
+        blob.extend_from_slice(b"NTLMSSP\0\x01\0\0\0");
+        blob.extend_from_slice(&[0xa3, 0x02, 0x00, 0x00]); // mechListMIC after it
+        assert_eq!(ntlmssp_token(&blob).unwrap().len(), 12);
+        assert_eq!(ntlmssp_token(b"NTLMSSP\0\x02\0\0\0xyz").unwrap().len(), 15);
     }
 
     #[test]

@@ -1,0 +1,439 @@
+//! Per-connection signing state for verification: the secrets each
+//! session's authentication exposes (NTLMSSP messages, the 3.1.1 preauth
+//! hash chain), the keys derived from them with the user's credentials, the
+//! SMB1 sequence numbers, and the verdict of every signed message. Exists
+//! only when credentials were given.
+
+use crate::verify::kdf;
+use crate::verify::mac::{self, Smb2Mac};
+use crate::verify::ntlm::{self, NtlmKey};
+use crate::verify::{Credentials, mac_eq};
+use crate::wire::NtStatus;
+use crate::wire::ntlmssp::{NtlmsspRecord, ntlmssp_token, parse_ntlmssp};
+use crate::wire::smb2::{SigningAlgorithm, Smb2Dialect};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Signature verdict of one message (signing.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No credentials were given: nothing was checked.
+    NotVerified,
+    /// The MAC matches.
+    Valid,
+    /// Signing in force, key known, MAC does not match.
+    Forged,
+    /// Not signed although signing was in force.
+    UnsignedWhileRequired,
+    /// Exempt from signing (negotiate, interim responses, oplock breaks…).
+    Exempt,
+    /// Signed, but no key is known for its session.
+    NoKey,
+    /// Not signed, and nothing required it.
+    NotSigned,
+    /// Signed, key known, but the capture holds only part of the message.
+    Unverifiable,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::NotVerified => "not-verified",
+            Verdict::Valid => "valid",
+            Verdict::Forged => "forged",
+            Verdict::UnsignedWhileRequired => "unsigned-while-required",
+            Verdict::Exempt => "exempt",
+            Verdict::NoKey => "no-key",
+            Verdict::NotSigned => "not-signed",
+            Verdict::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+/// Where a session's key stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// Authentication not finished yet.
+    Pending,
+    /// Keys ready: SMB2 signing key, SMB1 MAC key.
+    Ready {
+        signing_key: [u8; 16],
+        session_key: [u8; 16],
+    },
+    /// No key: no matching credentials, Kerberos without a session key…
+    NoKey(&'static str),
+    /// The given password / NT hash does not match the NTLM exchange.
+    WrongCredentials,
+}
+
+#[derive(Debug, Clone)]
+struct Secrets {
+    preauth: Option<[u8; 64]>,
+    negotiate: Vec<u8>,
+    challenge: Vec<u8>,
+    authenticate: Vec<u8>,
+    key: KeyState,
+    mic_ok: Option<bool>,
+}
+
+impl Secrets {
+    fn new() -> Self {
+        Secrets {
+            preauth: None,
+            negotiate: Vec::new(),
+            challenge: Vec::new(),
+            authenticate: Vec::new(),
+            key: KeyState::Pending,
+            mic_ok: None,
+        }
+    }
+}
+
+/// Secrets kept per connection are bounded like sessions.
+const MAX_SECRETS: usize = 256;
+const MAX_PENDING: usize = 64;
+/// SMB1: how far from the tracked sequence number a match is accepted
+/// (Samba's diagnostics try ±5 too).
+const SMB1_SEQ_WINDOW: u32 = 5;
+
+/// Verification state of one connection.
+#[derive(Debug, Clone)]
+pub struct Signing {
+    creds: Arc<Credentials>,
+    negotiate_request_hash: Option<[u8; 64]>,
+    connection_hash: Option<[u8; 64]>,
+    pending_hash: Vec<(u64, [u8; 64])>,
+    pending_negotiate: Vec<(u64, Vec<u8>)>,
+    secrets: HashMap<u64, Secrets>,
+    /// SMB1: MAC key once signing is active, next request sequence number,
+    /// and expected response sequence number per (PID, MID).
+    smb1_key: Option<Vec<u8>>,
+    smb1_next_seq: u32,
+    smb1_responses: HashMap<(u32, u16), u32>,
+    pub smb1_seq_adjusted: u64,
+    scratch: Vec<u8>,
+}
+
+fn push_bounded<T>(v: &mut Vec<(u64, T)>, id: u64, item: T) {
+    if v.len() >= MAX_PENDING {
+        v.remove(0);
+    }
+    v.retain(|(k, _)| *k != id);
+    v.push((id, item));
+}
+
+fn take<T>(v: &mut Vec<(u64, T)>, id: u64) -> Option<T> {
+    let k = v.iter().position(|(x, _)| *x == id)?;
+    Some(v.remove(k).1)
+}
+
+impl Signing {
+    pub fn new(creds: Arc<Credentials>) -> Self {
+        Signing {
+            creds,
+            negotiate_request_hash: None,
+            connection_hash: None,
+            pending_hash: Vec::new(),
+            pending_negotiate: Vec::new(),
+            secrets: HashMap::new(),
+            smb1_key: None,
+            smb1_next_seq: 0,
+            smb1_responses: HashMap::new(),
+            smb1_seq_adjusted: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn secrets(&mut self, id: u64) -> Option<&mut Secrets> {
+        if !self.secrets.contains_key(&id) && self.secrets.len() >= MAX_SECRETS {
+            return None;
+        }
+        Some(self.secrets.entry(id).or_insert_with(Secrets::new))
+    }
+
+    pub fn key_state(&self, session: u64) -> Option<&KeyState> {
+        self.secrets.get(&session).map(|s| &s.key)
+    }
+
+    pub fn mic_ok(&self, session: u64) -> Option<bool> {
+        self.secrets.get(&session).and_then(|s| s.mic_ok)
+    }
+
+    /// SMB2 NEGOTIATE request (whole message): start of the 3.1.1 chain.
+    pub fn on_negotiate_request(&mut self, msg: &[u8]) {
+        self.negotiate_request_hash = Some(kdf::preauth_update(&[0; 64], msg));
+        self.connection_hash = None;
+    }
+
+    /// SMB2 NEGOTIATE response: the connection's preauth hash for 3.1.1.
+    pub fn on_negotiate_response(&mut self, msg: &[u8], dialect: Smb2Dialect) {
+        self.connection_hash = match (dialect, self.negotiate_request_hash) {
+            (Smb2Dialect::Smb311, Some(h)) => Some(kdf::preauth_update(&h, msg)),
+            _ => None,
+        };
+    }
+
+    /// A session setup request: the preauth hash step and the NTLMSSP
+    /// messages it carries.
+    pub fn on_setup_request(&mut self, session: u64, message_id: u64, msg: &[u8], blob: &[u8]) {
+        let token = ntlmssp_token(blob).map(<[u8]>::to_vec);
+        let conn_hash = self.connection_hash;
+        if session == 0 {
+            if let Some(h) = conn_hash {
+                push_bounded(
+                    &mut self.pending_hash,
+                    message_id,
+                    kdf::preauth_update(&h, msg),
+                );
+            }
+            if let Some(t) = token.filter(|t| t.get(8) == Some(&1)) {
+                push_bounded(&mut self.pending_negotiate, message_id, t);
+            }
+            return;
+        }
+        let Some(s) = self.secrets(session) else {
+            return;
+        };
+        // Samba stops the chain once the session has a key (re-auth).
+        if matches!(s.key, KeyState::Pending)
+            && let Some(base) = s.preauth.or(conn_hash)
+        {
+            s.preauth = Some(kdf::preauth_update(&base, msg));
+        }
+        if let Some(t) = token {
+            match t.get(8) {
+                Some(1) => s.negotiate = t,
+                Some(3) => s.authenticate = t,
+                _ => {}
+            }
+        }
+    }
+
+    /// A session setup response. On success, derive the session's keys.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_setup_response(
+        &mut self,
+        session: u64,
+        message_id: u64,
+        status: NtStatus,
+        msg: &[u8],
+        blob: &[u8],
+        dialect: Option<Smb2Dialect>,
+        anonymous_or_guest: bool,
+    ) {
+        let hash = take(&mut self.pending_hash, message_id);
+        let negotiate = take(&mut self.pending_negotiate, message_id);
+        let token = ntlmssp_token(blob).map(<[u8]>::to_vec);
+        let creds = self.creds.clone();
+        let Some(s) = self.secrets(session) else {
+            return;
+        };
+        if let Some(n) = negotiate {
+            s.negotiate = n;
+        }
+        if let Some(t) = token.filter(|t| t.get(8) == Some(&2)) {
+            s.challenge = t;
+        }
+        let base = hash.or(s.preauth);
+        if status == NtStatus::MoreProcessingRequired {
+            if matches!(s.key, KeyState::Pending)
+                && let Some(h) = base
+            {
+                s.preauth = Some(kdf::preauth_update(&h, msg));
+            }
+            return;
+        }
+        if status != NtStatus::Success || !matches!(s.key, KeyState::Pending) {
+            return;
+        }
+        // The final response is not hashed (MS-SMB2 3.2.5.3.1).
+        s.preauth = base;
+        if anonymous_or_guest {
+            s.key = KeyState::NoKey("guest or anonymous session");
+            return;
+        }
+        let session_key = match derive_session_key(&creds, session, s) {
+            Ok(k) => k,
+            Err(state) => {
+                s.key = state;
+                return;
+            }
+        };
+        let signing_key = match dialect {
+            Some(Smb2Dialect::Smb300 | Smb2Dialect::Smb302) => kdf::smb30_signing_key(&session_key),
+            Some(Smb2Dialect::Smb311) => match s.preauth {
+                Some(h) => kdf::smb311_signing_key(&session_key, &h),
+                None => {
+                    s.key = KeyState::NoKey("3.1.1 preauth exchange not captured");
+                    return;
+                }
+            },
+            _ => kdf::session_key_16(&session_key),
+        };
+        s.key = KeyState::Ready {
+            signing_key,
+            session_key: kdf::session_key_16(&session_key),
+        };
+    }
+
+    /// Verify a signed SMB2 message. `complete` is false when the capture
+    /// holds only a prefix of it.
+    pub fn verify_smb2(
+        &mut self,
+        session: u64,
+        msg: &[u8],
+        complete: bool,
+        dialect: Option<Smb2Dialect>,
+        algorithm: Option<SigningAlgorithm>,
+    ) -> (Verdict, Option<[u8; 16]>) {
+        let key = match self.secrets.get(&session).map(|s| &s.key) {
+            Some(KeyState::Ready { signing_key, .. }) => *signing_key,
+            _ => return (Verdict::NoKey, None),
+        };
+        if !complete {
+            return (Verdict::Unverifiable, None);
+        }
+        let alg = match dialect {
+            Some(Smb2Dialect::Smb202 | Smb2Dialect::Smb210) => Smb2Mac::HmacSha256,
+            Some(Smb2Dialect::Smb311) => match algorithm {
+                Some(SigningAlgorithm::HmacSha256) => Smb2Mac::HmacSha256,
+                Some(SigningAlgorithm::AesGmac) => Smb2Mac::AesGmac,
+                _ => Smb2Mac::AesCmac,
+            },
+            Some(_) => Smb2Mac::AesCmac,
+            None => return (Verdict::NoKey, None),
+        };
+        let Some(expected) = mac::smb2_signature(alg, &key, msg, &mut self.scratch) else {
+            return (Verdict::Unverifiable, None);
+        };
+        if mac_eq(&expected, &msg[48..64]) {
+            (Verdict::Valid, None)
+        } else {
+            (Verdict::Forged, Some(expected))
+        }
+    }
+
+    /// SMB1: the successful SESSION_SETUP that activates signing (MS-CIFS
+    /// 3.2.5.3). Its request was sequence 0, this response is 1.
+    pub fn smb1_activate(&mut self, session: u64) -> bool {
+        if self.smb1_key.is_some() {
+            return true;
+        }
+        match self.secrets.get(&session).map(|s| &s.key) {
+            Some(KeyState::Ready { session_key, .. }) => {
+                self.smb1_key = Some(session_key.to_vec());
+                self.smb1_next_seq = 2;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Verify an SMB1 message with signing active, tracking sequence numbers.
+    /// `seq_override` forces the number (the activating response uses 1).
+    pub fn verify_smb1(
+        &mut self,
+        msg: &[u8],
+        complete: bool,
+        is_response: bool,
+        pid: u32,
+        mid: u16,
+        is_cancel: bool,
+        seq_override: Option<u32>,
+    ) -> (Verdict, Option<[u8; 16]>) {
+        let Some(key) = self.smb1_key.clone() else {
+            return (Verdict::NoKey, None);
+        };
+        let seq = match seq_override {
+            Some(s) => s,
+            None if is_response => match self.smb1_responses.get(&(pid, mid)) {
+                Some(s) => *s,
+                None => self.smb1_next_seq.wrapping_sub(1),
+            },
+            None => {
+                let s = self.smb1_next_seq;
+                if is_cancel {
+                    self.smb1_next_seq = s.wrapping_add(1);
+                } else {
+                    self.smb1_next_seq = s.wrapping_add(2);
+                    if self.smb1_responses.len() > 4096 {
+                        self.smb1_responses.clear();
+                    }
+                    self.smb1_responses.insert((pid, mid), s.wrapping_add(1));
+                }
+                s
+            }
+        };
+        if !complete {
+            return (Verdict::Unverifiable, None);
+        }
+        let sig = &msg[14..22];
+        let Some(expected) = mac::smb1_signature(&key, msg, seq) else {
+            return (Verdict::Unverifiable, None);
+        };
+        if mac_eq(&expected, sig) {
+            return (Verdict::Valid, None);
+        }
+        // A match a few numbers away is a tracking slip, not a forgery;
+        // resynchronise on it (and say so in the counts).
+        for d in 1..=SMB1_SEQ_WINDOW {
+            for cand in [seq.wrapping_add(d), seq.wrapping_sub(d)] {
+                if mac::smb1_signature(&key, msg, cand).is_some_and(|e| mac_eq(&e, sig)) {
+                    self.smb1_seq_adjusted += 1;
+                    if !is_response {
+                        self.smb1_next_seq = cand.wrapping_add(2);
+                        self.smb1_responses.insert((pid, mid), cand.wrapping_add(1));
+                    }
+                    return (Verdict::Valid, None);
+                }
+            }
+        }
+        let mut wide = [0u8; 16];
+        wide[..8].copy_from_slice(&expected);
+        (Verdict::Forged, Some(wide))
+    }
+}
+
+/// The session key: a user-given key for this session id, else the NTLM
+/// exported key from the user's password or NT hash.
+fn derive_session_key(
+    creds: &Credentials,
+    session: u64,
+    s: &mut Secrets,
+) -> Result<Vec<u8>, KeyState> {
+    if let Some(k) = creds.session_keys.get(&session) {
+        return Ok(k.clone());
+    }
+    if s.authenticate.is_empty() {
+        return Err(KeyState::NoKey(
+            "no NTLM exchange (Kerberos needs --session-key)",
+        ));
+    }
+    let Ok((_, NtlmsspRecord::Authenticate(auth))) = parse_ntlmssp(&s.authenticate) else {
+        return Err(KeyState::NoKey("NTLMSSP AUTHENTICATE does not parse"));
+    };
+    let Ok((_, NtlmsspRecord::Challenge(chal))) = parse_ntlmssp(&s.challenge) else {
+        return Err(KeyState::NoKey("NTLMSSP CHALLENGE not captured"));
+    };
+    let user = auth.user_name();
+    let domain = auth.domain_name();
+    let mut wrong = false;
+    let mut unsupported = None;
+    for h in creds.hashes_for(&domain, &user) {
+        match ntlm::session_key(h, chal.server_challenge, &auth, &s.negotiate, &s.challenge) {
+            NtlmKey::Key { key, mic_ok, .. } => {
+                s.mic_ok = mic_ok;
+                return Ok(key.to_vec());
+            }
+            NtlmKey::WrongCredentials => wrong = true,
+            NtlmKey::Unsupported(why) => unsupported = Some(why),
+        }
+    }
+    Err(if wrong {
+        KeyState::WrongCredentials
+    } else if let Some(why) = unsupported {
+        KeyState::NoKey(why)
+    } else {
+        KeyState::NoKey("no credentials for this user")
+    })
+}
