@@ -331,6 +331,7 @@ impl Signing {
 
     /// Verify an SMB1 message with signing active, tracking sequence numbers.
     /// `seq_override` forces the number (the activating response uses 1).
+    #[allow(clippy::too_many_arguments)]
     pub fn verify_smb1(
         &mut self,
         msg: &[u8],
