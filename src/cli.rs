@@ -78,6 +78,11 @@ pub struct ScanArgs {
     /// "password USER:PASS", "nt-hash USER:HEX32", "session-key ID:HEX".
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
+    /// Write the SMB2/3 session keys derived while verifying to FILE, one
+    /// line per session in Wireshark's "SMB2 session keys" table format
+    /// (session id as on the wire, key), for decrypting in Wireshark.
+    #[arg(long, value_name = "FILE")]
+    pub export_keys: Option<PathBuf>,
 }
 
 impl ScanArgs {
@@ -172,6 +177,13 @@ fn scan(args: ScanArgs) -> i32 {
             return 2;
         }
     };
+    if args.export_keys.is_some() && credentials.is_none() {
+        eprintln!(
+            "smbsign: --export-keys needs credentials (--password, --nt-hash, --session-key or --credentials)"
+        );
+        return 2;
+    }
+    let mut exported: Vec<String> = Vec::new();
     for path in &args.files {
         let pb = progress_bar(path, args.no_progress);
         let mut last = 0u64;
@@ -202,6 +214,16 @@ fn scan(args: ScanArgs) -> i32 {
             if matches_fail_on(r, &args.fail_on) {
                 fail = true;
             }
+            let smb2 = r
+                .dialect
+                .as_deref()
+                .is_some_and(|d| d.starts_with(char::is_numeric));
+            for (id, key) in r.session_keys.iter().filter(|_| smb2) {
+                // Wireshark's smb2_seskey_list: session id bytes as on the
+                // wire (little-endian), the session key, no cipher keys.
+                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+                exported.push(format!("{},{},\"\",\"\"", hex(&id.to_le_bytes()), hex(key)));
+            }
         }
         let written = if args.json {
             outcome.reports.iter().try_for_each(|r| {
@@ -221,6 +243,14 @@ fn scan(args: ScanArgs) -> i32 {
     }
     if out.flush().is_err() {
         return 2;
+    }
+    if let Some(path) = &args.export_keys {
+        exported.dedup();
+        let text: String = exported.iter().map(|l| format!("{l}\n")).collect();
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("smbsign: {}: {e}", path.display());
+            return 2;
+        }
     }
     if read_error { 2 } else { i32::from(fail) }
 }

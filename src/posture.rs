@@ -406,6 +406,10 @@ pub struct ConnectionReport {
     pub no_key_messages: Option<u64>,
     pub unverifiable_messages: Option<u64>,
     pub forged_frames: Vec<u64>,
+    /// Session keys derived during verification (never printed in the
+    /// JSON; `--export-keys` writes them for Wireshark).
+    #[serde(skip)]
+    pub session_keys: Vec<(u64, [u8; 16])>,
 }
 
 /// Signing algorithm in force for an SMB2+ dialect (MS-SMB2 3.1.4.1).
@@ -492,6 +496,11 @@ impl ConnectionReport {
             no_key_messages: c.verifies().then_some(c.no_key_messages),
             unverifiable_messages: c.verifies().then_some(c.unverifiable_messages),
             forged_frames: c.forged_frames.clone(),
+            session_keys: c
+                .signing
+                .as_ref()
+                .map(|sg| sg.session_keys())
+                .unwrap_or_default(),
         }
     }
 }

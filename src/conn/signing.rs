@@ -155,6 +155,20 @@ impl Signing {
         self.secrets.get(&session).map(|s| &s.key)
     }
 
+    /// Sessions whose keys are ready: (session id, Session.SessionKey).
+    pub fn session_keys(&self) -> Vec<(u64, [u8; 16])> {
+        let mut v: Vec<(u64, [u8; 16])> = self
+            .secrets
+            .iter()
+            .filter_map(|(id, s)| match s.key {
+                KeyState::Ready { session_key, .. } => Some((*id, session_key)),
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     pub fn mic_ok(&self, session: u64) -> Option<bool> {
         self.secrets.get(&session).and_then(|s| s.mic_ok)
     }
