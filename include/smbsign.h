@@ -89,8 +89,8 @@ enum smbsign_protocol
 typedef uint32_t smbsign_protocol;
 #endif // __cplusplus
 
-// Signature verdict of one message. Verification with credentials is not
-// implemented yet: signed messages are `NOT_VERIFIED`.
+// Signature verdict of one message. Without credentials signed messages
+// are `NOT_VERIFIED`; add them with `smbsign_analyzer_add_credentials`.
 enum smbsign_verdict
 #ifdef __cplusplus
   : uint32_t
@@ -103,6 +103,8 @@ enum smbsign_verdict
   SMBSIGN_VERDICT_EXEMPT = 4,
   SMBSIGN_VERDICT_NO_KEY = 5,
   SMBSIGN_VERDICT_NOT_SIGNED = 6,
+  // Signed, key known, but only part of the message was given.
+  SMBSIGN_VERDICT_UNVERIFIABLE = 7,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_verdict;
@@ -138,6 +140,8 @@ enum smbsign_finding_code
   SMBSIGN_FINDING_SMB1_IN_USE = 7,
   SMBSIGN_FINDING_ENCRYPTION_IN_USE = 8,
   SMBSIGN_FINDING_DECODE_ERROR = 9,
+  SMBSIGN_FINDING_BAD_SIGNATURE = 10,
+  SMBSIGN_FINDING_WRONG_CREDENTIALS = 11,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_finding_code;
@@ -224,6 +228,10 @@ typedef struct smbsign_pdu_annotation {
   bool has_session_flags;
   uint16_t session_flags;
   smbsign_verdict verdict;
+  // For a FORGED message: the signature it should carry (first
+  // `signature_len` bytes).
+  bool has_expected_signature;
+  uint8_t expected_signature[16];
   // Exempt from signing (negotiate, session setup, oplock break,
   // interim response, guest/anonymous session, session id 0…).
   bool exempt;
@@ -330,6 +338,17 @@ struct smbsign_analyzer *smbsign_analyzer_new(void);
 // Free an analyzer and all its connection state. NULL is fine. Must not be
 // called twice with the same pointer.
 void smbsign_analyzer_free(struct smbsign_analyzer *analyzer);
+
+// Add secrets for signature verification, as text: entries separated by
+// newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32` or
+// `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
+// as the JSON shows it). They apply to connections first fed after this
+// call. The text is copied.
+//
+// Returns SMBSIGN_INVALID_PARAMETER (nothing added) when an entry does
+// not parse. Thread-safety: as for the analyzer.
+smbsign_result smbsign_analyzer_add_credentials(struct smbsign_analyzer *analyzer,
+                                                const char *text);
 
 // Name a connection's endpoints (shown as `client` / `server` in its
 // posture), e.g. "10.0.0.1:49152" and "10.0.0.2:445". Creates the

@@ -19,6 +19,8 @@
 #include <epan/conversation.h>
 #include <epan/expert.h>
 #include <epan/packet.h>
+#include <epan/prefs.h>
+#include <wsutil/to_str.h>
 #include <epan/proto.h>
 #include <epan/proto_data.h>
 #include <epan/wmem_scopes.h>
@@ -55,6 +57,7 @@ static int hf_session_id = -1;
 static int hf_session_guest = -1;
 static int hf_session_anonymous = -1;
 static int hf_finding = -1;
+static int hf_expected_signature = -1;
 
 static gint ett_smbsign = -1;
 
@@ -67,6 +70,14 @@ static expert_field ei_anonymous_session = EI_INIT;
 static expert_field ei_smb1_in_use = EI_INIT;
 static expert_field ei_encryption_in_use = EI_INIT;
 static expert_field ei_decode_error = EI_INIT;
+static expert_field ei_bad_signature = EI_INIT;
+static expert_field ei_wrong_credentials = EI_INIT;
+
+/* Preferences: secrets for signature verification. */
+static const char *pref_passwords = "";
+static const char *pref_nt_hashes = "";
+static const char *pref_session_keys = "";
+static const char *pref_credentials_file = "";
 
 static dissector_handle_t smbsign_handle;
 static smbsign_analyzer *analyzer;
@@ -82,7 +93,7 @@ typedef struct {
     gchar algorithm[32];
     gboolean session_known, session_guest, session_anonymous;
     /* Finding messages (index = code - 1), for expert infos. */
-    gchar *finding_text[SMBSIGN_FINDING_DECODE_ERROR];
+    gchar *finding_text[SMBSIGN_FINDING_WRONG_CREDENTIALS];
 } pdu_result_t;
 
 typedef struct {
@@ -105,7 +116,8 @@ static const char *finding_name(guint code)
     static const char *names[] = {
         "signing-not-required", "signing-disabled", "signing-mismatch",
         "unsigned-while-required", "guest-session", "anonymous-session",
-        "smb1-in-use", "encryption-in-use", "decode-error",
+        "smb1-in-use", "encryption-in-use", "decode-error", "bad-signature",
+        "wrong-credentials",
     };
     return code >= 1 && code <= G_N_ELEMENTS(names) ? names[code - 1] : "unknown";
 }
@@ -121,6 +133,8 @@ static expert_field *finding_expert(guint code)
     case SMBSIGN_FINDING_ANONYMOUS_SESSION: return &ei_anonymous_session;
     case SMBSIGN_FINDING_SMB1_IN_USE: return &ei_smb1_in_use;
     case SMBSIGN_FINDING_ENCRYPTION_IN_USE: return &ei_encryption_in_use;
+    case SMBSIGN_FINDING_BAD_SIGNATURE: return &ei_bad_signature;
+    case SMBSIGN_FINDING_WRONG_CREDENTIALS: return &ei_wrong_credentials;
     default: return &ei_decode_error;
     }
 }
@@ -131,6 +145,7 @@ static const char *signature_status(const smbsign_pdu_annotation *m)
     case SMBSIGN_VERDICT_VALID: return "valid";
     case SMBSIGN_VERDICT_FORGED: return "forged";
     case SMBSIGN_VERDICT_UNSIGNED_WHILE_REQUIRED: return "unsigned-while-required";
+    case SMBSIGN_VERDICT_UNVERIFIABLE: return "unverifiable";
     default: return m->flags_signed ? "no-key" : "not-signed";
     }
 }
@@ -198,7 +213,7 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
         for (size_t f = 0; conn && msgs[k].finding_mask && f < info.finding_count; f++) {
             smbsign_finding finding;
             if (smbsign_connection_get_finding(conn, f, &finding) == SMBSIGN_OK &&
-                finding.code >= 1 && finding.code <= SMBSIGN_FINDING_DECODE_ERROR &&
+                finding.code >= 1 && finding.code <= SMBSIGN_FINDING_WRONG_CREDENTIALS &&
                 (msgs[k].finding_mask & (1u << (finding.code - 1))) &&
                 !res.finding_text[finding.code - 1])
                 res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
@@ -235,8 +250,22 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
         proto_item_set_generated(
             proto_tree_add_string(st, hf_signing_algorithm, tvb, 0, 0, res->algorithm));
     proto_item_set_generated(proto_tree_add_boolean(st, hf_signed, tvb, 0, 0, m->flags_signed));
-    proto_item_set_generated(
-        proto_tree_add_string(st, hf_signature_status, tvb, 0, 0, signature_status(m)));
+    proto_item *status =
+        proto_tree_add_string(st, hf_signature_status, tvb, 0, 0, signature_status(m));
+    proto_item_set_generated(status);
+    if (m->verdict == SMBSIGN_VERDICT_FORGED) {
+        guint n = m->signature_len ? m->signature_len : 16;
+        if (m->has_expected_signature) {
+            proto_item *e = proto_tree_add_bytes_with_length(st, hf_expected_signature, tvb, 0, 0,
+                                                             m->expected_signature, (gint)n);
+            proto_item_set_generated(e);
+            proto_item_append_text(status, " (should be %s)",
+                                   bytes_to_str(pinfo->pool, m->expected_signature, n));
+        }
+        expert_add_info_format(pinfo, status, &ei_bad_signature,
+                               "Bad signature: the MAC does not match the session key (should be %s)",
+                               bytes_to_str(pinfo->pool, m->expected_signature, n));
+    }
     if (m->session_id)
         proto_item_set_generated(proto_tree_add_uint64(st, hf_session_id, tvb, 0, 0, m->session_id));
     if (res->session_known) {
@@ -245,7 +274,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
         proto_item_set_generated(
             proto_tree_add_boolean(st, hf_session_anonymous, tvb, 0, 0, res->session_anonymous));
     }
-    for (guint code = 1; code <= SMBSIGN_FINDING_DECODE_ERROR; code++) {
+    for (guint code = 1; code <= SMBSIGN_FINDING_WRONG_CREDENTIALS; code++) {
         if (!(m->finding_mask & (1u << (code - 1))))
             continue;
         proto_item *fi = proto_tree_add_string(st, hf_finding, tvb, 0, 0, finding_name(code));
@@ -303,10 +332,41 @@ static int dissect_smbsign(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     return tvb_captured_length(tvb);
 }
 
+/* Turn "a:b;c:d" into "KIND a:b;KIND c:d" for smbsign_analyzer_add_credentials. */
+static void add_entries(const char *kind, const char *list)
+{
+    if (!list || !*list)
+        return;
+    gchar **items = g_strsplit(list, ";", -1);
+    for (gchar **it = items; *it; it++) {
+        gchar *entry = g_strstrip(*it);
+        if (!*entry)
+            continue;
+        gchar *line = g_strdup_printf("%s %s", kind, entry);
+        if (smbsign_analyzer_add_credentials(analyzer, line) != SMBSIGN_OK)
+            ws_warning("smbsign: ignoring malformed %s entry", kind);
+        g_free(line);
+    }
+    g_strfreev(items);
+}
+
 static void smbsign_init(void)
 {
     smbsign_analyzer_free(analyzer);
     analyzer = smbsign_analyzer_new();
+    if (!analyzer)
+        return;
+    add_entries("password", pref_passwords);
+    add_entries("nt-hash", pref_nt_hashes);
+    add_entries("session-key", pref_session_keys);
+    if (pref_credentials_file && *pref_credentials_file) {
+        gchar *text = NULL;
+        if (g_file_get_contents(pref_credentials_file, &text, NULL, NULL)) {
+            if (smbsign_analyzer_add_credentials(analyzer, text) != SMBSIGN_OK)
+                ws_warning("smbsign: %s has a malformed entry", pref_credentials_file);
+            g_free(text);
+        }
+    }
 }
 
 static void smbsign_cleanup(void)
@@ -343,6 +403,8 @@ static void proto_register_smbsign(void)
           NULL, 0x0, NULL, HFILL}},
         {&hf_finding, {"Finding", "smbsign.finding", FT_STRING, BASE_NONE, NULL, 0x0,
           "smbsign finding code that applies to this message", HFILL}},
+        {&hf_expected_signature, {"Expected signature", "smbsign.expected_signature", FT_BYTES, BASE_NONE,
+          NULL, 0x0, "The signature a forged message should carry", HFILL}},
     };
     static gint *ett[] = {&ett_smbsign};
     static ei_register_info ei[] = {
@@ -362,12 +424,27 @@ static void proto_register_smbsign(void)
           EXPFILL}},
         {&ei_decode_error, {"smbsign.decode_error", PI_PROTOCOL, PI_NOTE, "smbsign could not decode",
           EXPFILL}},
+        {&ei_bad_signature, {"smbsign.bad_signature", PI_SECURITY, PI_ERROR, "Bad signature", EXPFILL}},
+        {&ei_wrong_credentials, {"smbsign.wrong_credentials", PI_SECURITY, PI_WARN,
+          "Given credentials do not match the NTLM exchange", EXPFILL}},
     };
     proto_smbsign = proto_register_protocol("SMB Signing (smbsign)", "SMB Signing", "smbsign");
     proto_register_field_array(proto_smbsign, hf, array_length(hf));
     proto_register_subtree_array(ett, array_length(ett));
     expert_module_t *expert = expert_register_protocol(proto_smbsign);
     expert_register_field_array(expert, ei, array_length(ei));
+    module_t *prefs = prefs_register_protocol(proto_smbsign, NULL);
+    prefs_register_string_preference(prefs, "passwords", "Passwords",
+        "USER:PASSWORD entries separated by ';' (USER may be DOMAIN\\user), to verify NTLM "
+        "sessions' signatures", &pref_passwords);
+    prefs_register_string_preference(prefs, "nt_hashes", "NT hashes",
+        "USER:HEX32 entries separated by ';'", &pref_nt_hashes);
+    prefs_register_string_preference(prefs, "session_keys", "Session keys",
+        "SESSIONID:HEX entries separated by ';' (session id as smbsign shows it, 16- or 32-byte key; "
+        "needed for Kerberos sessions)", &pref_session_keys);
+    prefs_register_filename_preference(prefs, "credentials_file", "Credentials file",
+        "File of 'password USER:PASS', 'nt-hash USER:HEX32', 'session-key ID:HEX' lines",
+        &pref_credentials_file, FALSE);
     register_init_routine(smbsign_init);
     register_cleanup_routine(smbsign_cleanup);
     smbsign_handle = register_dissector("smbsign", dissect_smbsign, proto_smbsign);

@@ -103,8 +103,8 @@ pub enum smbsign_signing {
     SMBSIGN_SIGNING_REQUIRED = 3,
 }
 
-/// Signature verdict of one message. Verification with credentials is not
-/// implemented yet: signed messages are `NOT_VERIFIED`.
+/// Signature verdict of one message. Without credentials signed messages
+/// are `NOT_VERIFIED`; add them with `smbsign_analyzer_add_credentials`.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum smbsign_verdict {
@@ -115,6 +115,8 @@ pub enum smbsign_verdict {
     SMBSIGN_VERDICT_EXEMPT = 4,
     SMBSIGN_VERDICT_NO_KEY = 5,
     SMBSIGN_VERDICT_NOT_SIGNED = 6,
+    /// Signed, key known, but only part of the message was given.
+    SMBSIGN_VERDICT_UNVERIFIABLE = 7,
 }
 
 /// Finding codes (same values as the CLI's codes, in this order).
@@ -185,6 +187,10 @@ pub struct smbsign_pdu_annotation {
     pub has_session_flags: bool,
     pub session_flags: u16,
     pub verdict: smbsign_verdict,
+    /// For a FORGED message: the signature it should carry (first
+    /// `signature_len` bytes).
+    pub has_expected_signature: bool,
+    pub expected_signature: [u8; 16],
     /// Exempt from signing (negotiate, session setup, oplock break,
     /// interim response, guest/anonymous session, session id 0…).
     pub exempt: bool,
@@ -221,6 +227,8 @@ impl smbsign_pdu_annotation {
             has_session_flags: false,
             session_flags: 0,
             verdict: smbsign_verdict::SMBSIGN_VERDICT_NOT_VERIFIED,
+            has_expected_signature: false,
+            expected_signature: [0; 16],
             exempt: false,
             offset: 0,
             length: 0,
@@ -265,15 +273,24 @@ impl smbsign_pdu_annotation {
             out.session_flags = f;
         }
         out.exempt = a.exempt;
-        out.verdict = if a.unsigned_while_required {
-            smbsign_verdict::SMBSIGN_VERDICT_UNSIGNED_WHILE_REQUIRED
-        } else if a.exempt {
-            smbsign_verdict::SMBSIGN_VERDICT_EXEMPT
-        } else if a.signed {
-            smbsign_verdict::SMBSIGN_VERDICT_NOT_VERIFIED
-        } else {
-            smbsign_verdict::SMBSIGN_VERDICT_NOT_SIGNED
+        out.verdict = {
+            use crate::conn::Verdict as V;
+            use smbsign_verdict::*;
+            match a.verdict {
+                V::NotVerified => SMBSIGN_VERDICT_NOT_VERIFIED,
+                V::Valid => SMBSIGN_VERDICT_VALID,
+                V::Forged => SMBSIGN_VERDICT_FORGED,
+                V::UnsignedWhileRequired => SMBSIGN_VERDICT_UNSIGNED_WHILE_REQUIRED,
+                V::Exempt => SMBSIGN_VERDICT_EXEMPT,
+                V::NoKey => SMBSIGN_VERDICT_NO_KEY,
+                V::NotSigned => SMBSIGN_VERDICT_NOT_SIGNED,
+                V::Unverifiable => SMBSIGN_VERDICT_UNVERIFIABLE,
+            }
         };
+        if let Some(e) = a.expected_signature {
+            out.has_expected_signature = true;
+            out.expected_signature = e;
+        }
         out.offset = a.offset.min(u32::MAX as usize) as u32;
         out.length = a.length.min(u32::MAX as usize) as u32;
         if let Some(sess) = conn.session(a.session_id) {
@@ -381,6 +398,8 @@ pub struct smbsign_session {
 pub struct smbsign_analyzer {
     conns: HashMap<u64, AnalyzerConn, ahash::RandomState>,
     tick: u64,
+    /// Credentials for connections created from now on.
+    creds: Option<std::sync::Arc<crate::verify::Credentials>>,
 }
 
 struct AnalyzerConn {
@@ -571,6 +590,7 @@ pub extern "C" fn smbsign_analyzer_new() -> *mut smbsign_analyzer {
         Box::into_raw(Box::new(smbsign_analyzer {
             conns: HashMap::default(),
             tick: 0,
+            creds: None,
         }))
     })
 }
@@ -584,6 +604,35 @@ pub unsafe extern "C" fn smbsign_analyzer_free(analyzer: *mut smbsign_analyzer) 
             // SAFETY: made by smbsign_analyzer_new, not yet freed (caller's promise).
             drop(unsafe { Box::from_raw(analyzer) });
         }
+    })
+}
+
+/// Add secrets for signature verification, as text: entries separated by
+/// newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32` or
+/// `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
+/// as the JSON shows it). They apply to connections first fed after this
+/// call. The text is copied.
+///
+/// Returns SMBSIGN_INVALID_PARAMETER (nothing added) when an entry does
+/// not parse. Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_add_credentials(
+    analyzer: *mut smbsign_analyzer,
+    text: *const c_char,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || text.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL; made by smbsign_analyzer_new; NUL-terminated.
+        let (a, text) = unsafe { (&mut *analyzer, CStr::from_ptr(text)) };
+        let text = text.to_string_lossy().replace(';', "\n");
+        let mut creds = a.creds.as_deref().cloned().unwrap_or_default();
+        if creds.add_file_text(&text).is_err() {
+            return SMBSIGN_INVALID_PARAMETER;
+        }
+        a.creds = (!creds.is_empty()).then(|| std::sync::Arc::new(creds));
+        SMBSIGN_OK
     })
 }
 
@@ -627,8 +676,12 @@ impl smbsign_analyzer {
             }
         }
         let tick = self.tick;
+        let creds = self.creds.clone();
         let e = self.conns.entry(conn_id).or_insert_with(|| AnalyzerConn {
-            conn: Connection::new(),
+            conn: match creds {
+                Some(c) => Connection::with_credentials(c),
+                None => Connection::new(),
+            },
             client: String::new(),
             server: String::new(),
             last_use: tick,

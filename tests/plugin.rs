@@ -467,3 +467,78 @@ fn corpus_captures_plugin_agrees_with_scan_without_errors() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A copy of a lab capture with one byte of the READ data flipped.
+fn tampered(name: &str) -> PathBuf {
+    let mut bytes = std::fs::read(common::repo().join("tests/captures").join(name)).unwrap();
+    let at = memchr::memmem::find(&bytes, b"hello from the smbsign lab").unwrap();
+    bytes[at + 3] ^= 0x20;
+    let p = env().base.join(format!("tampered-{name}"));
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn plugin_verdicts_equal_the_cli_with_a_password() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let password = "smbsign.passwords:LAB\\smblab:Passw0rd!";
+    for name in [
+        "smb311-gmac.pcap",
+        "smb21-signed.pcap",
+        "smb30-signed.pcap",
+        "smb1-mode15.pcap",
+    ] {
+        for file in [
+            common::repo().join("tests/captures").join(name),
+            tampered(name),
+        ] {
+            let mut creds = smbsign::verify::Credentials::default();
+            creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
+            let cli =
+                smbsign::capture::scan_path_with(&file, Some(std::sync::Arc::new(creds)), |_| {})
+                    .unwrap()
+                    .reports;
+            let copy = readable(&file);
+            let out = tshark(
+                &e.home,
+                &[
+                    "-n",
+                    "-r",
+                    copy.to_str().unwrap(),
+                    "-o",
+                    password,
+                    "-T",
+                    "fields",
+                    "-E",
+                    "occurrence=a",
+                    "-e",
+                    "frame.number",
+                    "-e",
+                    "smbsign.signature_status",
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let (mut valid, mut forged_frames) = (0u64, Vec::new());
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                let (frame, statuses) = line.split_once('\t').unwrap_or((line, ""));
+                for st in statuses.split(',') {
+                    match st {
+                        "valid" => valid += 1,
+                        "forged" => forged_frames.push(frame.parse::<u64>().unwrap()),
+                        _ => {}
+                    }
+                }
+            }
+            let r = &cli[0];
+            assert_eq!(valid, r.verified_messages.unwrap(), "{}", file.display());
+            assert_eq!(forged_frames, r.forged_frames, "{}", file.display());
+        }
+    }
+}

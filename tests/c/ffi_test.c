@@ -74,6 +74,8 @@ int main(void)
           "posture NULL analyzer");
     CHECK(smbsign_analyzer_set_endpoints(NULL, 1, "a", "b") == SMBSIGN_NULL_PARAMETER,
           "set_endpoints NULL analyzer");
+    CHECK(smbsign_analyzer_add_credentials(NULL, "password a:b") == SMBSIGN_NULL_PARAMETER,
+          "add_credentials NULL analyzer");
     smbsign_connection *conn = NULL;
     CHECK(smbsign_analyzer_connection(NULL, 1, &conn) == SMBSIGN_NULL_PARAMETER && conn == NULL,
           "connection NULL analyzer");
@@ -112,6 +114,14 @@ int main(void)
     CHECK(smbsign_analyzer_feed(a, 1, 0, 1, buf, 10, NULL, 4, &n) == SMBSIGN_NULL_PARAMETER,
           "NULL out with capacity");
     CHECK(smbsign_analyzer_set_endpoints(a, 1, NULL, "b") == SMBSIGN_NULL_PARAMETER, "NULL endpoint");
+    CHECK(smbsign_analyzer_add_credentials(a, NULL) == SMBSIGN_NULL_PARAMETER, "NULL credentials");
+    CHECK(smbsign_analyzer_add_credentials(a, "bogus entry") == SMBSIGN_INVALID_PARAMETER,
+          "garbage credentials");
+    CHECK(smbsign_analyzer_add_credentials(a, "nt-hash bob:zz") == SMBSIGN_INVALID_PARAMETER,
+          "bad NT hash");
+    CHECK(smbsign_analyzer_add_credentials(a, "password LAB\\smblab:Passw0rd!;session-key 0x1:000102030405060708090a0b0c0d0e0f")
+              == SMBSIGN_OK,
+          "password and session key");
     CHECK(smbsign_analyzer_connection(a, 424242, &conn) == SMBSIGN_NOT_FOUND && !conn,
           "unknown connection id");
     CHECK(smbsign_analyzer_get_posture(a, 424242, &posture) == SMBSIGN_NOT_FOUND,

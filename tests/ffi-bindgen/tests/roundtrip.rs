@@ -311,3 +311,82 @@ fn lab_captures_replayed_through_the_cdylib_match_the_rust_api() {
         }
     }
 }
+
+#[test]
+fn verdicts_through_the_cdylib_match_the_rust_api_on_a_tampered_capture() {
+    let lib = library();
+    let mut bytes = std::fs::read(repo().join("tests/captures/smb311-gmac.pcap")).unwrap();
+    let needle = b"hello from the smbsign lab";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    bytes[at + 3] ^= 0x20;
+    let path =
+        std::env::temp_dir().join(format!("smbsign-rt-tampered-{}.pcap", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+
+    let mut creds = smbsign::verify::Credentials::default();
+    creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
+    let rust = smbsign::capture::scan_path_with(&path, Some(std::sync::Arc::new(creds)), |_| {})
+        .unwrap()
+        .reports;
+
+    let pdus: Rc<RefCell<Vec<Pdu>>> = Rc::default();
+    let sink = pdus.clone();
+    let mut scanner = Scanner::new();
+    scanner.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
+        sink.borrow_mut().push(Pdu {
+            connection: e.connection,
+            direction: e.direction,
+            frame: e.frame,
+            bytes: e.pdu.to_vec(),
+        })
+    }));
+    read_capture(
+        std::fs::File::open(&path).unwrap(),
+        |l, d| scanner.frame(l, d),
+        |_| {},
+    )
+    .unwrap();
+    // SAFETY: the bound functions follow the header's contracts.
+    unsafe {
+        let a = lib.smbsign_analyzer_new();
+        let text = CString::new("password LAB\\smblab:Passw0rd!").unwrap();
+        assert_eq!(lib.smbsign_analyzer_add_credentials(a, text.as_ptr()), 0);
+        let (mut valid, mut forged) = (0u64, Vec::new());
+        for p in pdus.borrow().iter() {
+            let mut anns = [std::mem::zeroed::<c::smbsign_pdu_annotation>(); 8];
+            let mut n = 0usize;
+            let dir = match p.direction {
+                Direction::ToServer => 0,
+                Direction::ToClient => 1,
+            };
+            lib.smbsign_analyzer_feed(
+                a,
+                p.connection,
+                dir,
+                p.frame,
+                p.bytes.as_ptr(),
+                p.bytes.len(),
+                anns.as_mut_ptr(),
+                8,
+                &mut n,
+            );
+            for ann in &anns[..n.min(8)] {
+                if ann.verdict == c::smbsign_verdict_SMBSIGN_VERDICT_VALID {
+                    valid += 1;
+                }
+                if ann.verdict == c::smbsign_verdict_SMBSIGN_VERDICT_FORGED {
+                    assert!(ann.has_expected_signature);
+                    assert_ne!(&ann.expected_signature[..], &ann.signature[..]);
+                    forged.push(p.frame);
+                }
+            }
+        }
+        lib.smbsign_analyzer_free(a);
+        assert_eq!(valid, rust[0].verified_messages.unwrap());
+        assert_eq!(forged, rust[0].forged_frames);
+        assert_eq!(forged.len(), 1);
+    }
+}
