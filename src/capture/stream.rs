@@ -53,6 +53,8 @@ pub struct Framer {
     pub non_smb: u64,
     /// Keep whole messages (signature verification needs every byte).
     pub keep_all: bool,
+    /// A cleared buffer kept from the last message.
+    spare: Vec<u8>,
 }
 
 /// Bytes of the message start needed to decide how much of it to keep.
@@ -102,6 +104,7 @@ impl Framer {
             messages: 0,
             non_smb: 0,
             keep_all: false,
+            spare: Vec::new(),
         }
     }
     /// A framer that must first find a message boundary (mid-stream start).
@@ -112,6 +115,7 @@ impl Framer {
             messages: 0,
             non_smb: 0,
             keep_all: false,
+            spare: Vec::new(),
         }
     }
 
@@ -138,8 +142,10 @@ impl Framer {
     /// Bytes the current state holds (for memory accounting).
     pub fn buffered(&self) -> usize {
         match &self.state {
-            Frame::Body { buf, .. } | Frame::Resync { buf } => buf.capacity(),
-            _ => 0,
+            Frame::Body { buf, .. } | Frame::Resync { buf } => {
+                buf.capacity() + self.spare.capacity()
+            }
+            _ => self.spare.capacity(),
         }
     }
 
@@ -178,7 +184,7 @@ impl Framer {
                                 total: len,
                                 seen: 0,
                                 keep: None,
-                                buf: Vec::new(),
+                                buf: std::mem::take(&mut self.spare),
                             }
                         } else if nbss::looks_like_nbss_control(&hdr[..]) || kind == 0x81 {
                             Frame::Control { remaining: len }
@@ -267,6 +273,12 @@ impl Framer {
                     if *seen == *total {
                         self.messages += 1;
                         sink.message(buf, *total);
+                        // Reuse the buffer for the next message (verification
+                        // keeps whole messages: no allocation per message).
+                        if self.keep_all || buf.capacity() <= KEEP_HEADER * 4 {
+                            buf.clear();
+                            self.spare = std::mem::take(buf);
+                        }
                         self.state = Frame::Header {
                             hdr: [0; 4],
                             have: 0,

@@ -5,7 +5,7 @@
 //! only when credentials were given.
 
 use crate::verify::kdf;
-use crate::verify::mac::{self, Smb2Mac};
+use crate::verify::mac::{self, Smb2Mac, Smb2Signer};
 use crate::verify::ntlm::{self, NtlmKey};
 use crate::verify::{Credentials, mac_eq};
 use crate::wire::NtStatus;
@@ -111,6 +111,8 @@ pub struct Signing {
     smb1_next_seq: u32,
     smb1_responses: HashMap<(u32, u16), u32>,
     pub smb1_seq_adjusted: u64,
+    /// Keyed MACs per session, prepared on first use.
+    signers: HashMap<u64, Smb2Signer>,
     scratch: Vec<u8>,
 }
 
@@ -140,6 +142,7 @@ impl Signing {
             smb1_next_seq: 0,
             smb1_responses: HashMap::new(),
             smb1_seq_adjusted: 0,
+            signers: HashMap::new(),
             scratch: Vec::new(),
         }
     }
@@ -317,7 +320,17 @@ impl Signing {
             Some(_) => Smb2Mac::AesCmac,
             None => return (Verdict::NoKey, None),
         };
-        let Some(expected) = mac::smb2_signature(alg, &key, msg, &mut self.scratch) else {
+        let signer = match self.signers.get(&session) {
+            Some(s) if s.algorithm() == alg => s,
+            _ => {
+                if self.signers.len() >= MAX_SECRETS {
+                    self.signers.clear();
+                }
+                self.signers.insert(session, Smb2Signer::new(alg, &key));
+                &self.signers[&session]
+            }
+        };
+        let Some(expected) = signer.sign(msg, &mut self.scratch) else {
             return (Verdict::Unverifiable, None);
         };
         if mac_eq(&expected, &msg[48..64]) {

@@ -18,60 +18,107 @@ pub enum Smb2Mac {
 
 const SIG: std::ops::Range<usize> = 48..64;
 
-/// Signature an SMB2 message should carry. `msg` is the whole message
-/// (from the header to NextCommand or the end); its signature bytes are
-/// ignored. `scratch` is reused for GMAC's contiguous AAD.
+/// A keyed SMB2 MAC, prepared once per session: HMAC's inner/outer pads,
+/// CMAC's subkeys and AES key schedule are computed here, not per message.
+#[derive(Clone)]
+pub enum Smb2Signer {
+    HmacSha256(Hmac<Sha256>),
+    AesCmac(Cmac<Aes128>),
+    AesGmac(Box<Aes128Gcm>),
+}
+
+impl std::fmt::Debug for Smb2Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.write_str(match self {
+            Smb2Signer::HmacSha256(_) => "Smb2Signer(HMAC-SHA256)",
+            Smb2Signer::AesCmac(_) => "Smb2Signer(AES-CMAC)",
+            Smb2Signer::AesGmac(_) => "Smb2Signer(AES-GMAC)",
+        })
+    }
+}
+
+impl Smb2Signer {
+    pub fn new(alg: Smb2Mac, key: &[u8; 16]) -> Self {
+        match alg {
+            Smb2Mac::HmacSha256 => Smb2Signer::HmacSha256(
+                <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length"),
+            ),
+            Smb2Mac::AesCmac => Smb2Signer::AesCmac(
+                <Cmac<Aes128> as KeyInit>::new_from_slice(key).expect("16-byte key"),
+            ),
+            Smb2Mac::AesGmac => Smb2Signer::AesGmac(Box::new(
+                Aes128Gcm::new_from_slice(key).expect("16-byte key"),
+            )),
+        }
+    }
+
+    pub fn algorithm(&self) -> Smb2Mac {
+        match self {
+            Smb2Signer::HmacSha256(_) => Smb2Mac::HmacSha256,
+            Smb2Signer::AesCmac(_) => Smb2Mac::AesCmac,
+            Smb2Signer::AesGmac(_) => Smb2Mac::AesGmac,
+        }
+    }
+
+    /// Signature an SMB2 message should carry. `msg` is the whole message
+    /// (from the header to NextCommand or the end); its signature bytes are
+    /// ignored. `scratch` is reused for GMAC's contiguous AAD.
+    pub fn sign(&self, msg: &[u8], scratch: &mut Vec<u8>) -> Option<[u8; 16]> {
+        if msg.len() < 64 {
+            return None;
+        }
+        let zero = [0u8; 16];
+        let mut out = [0u8; 16];
+        match self {
+            Smb2Signer::HmacSha256(keyed) => {
+                let mut m = keyed.clone();
+                m.update(&msg[..SIG.start]);
+                m.update(&zero);
+                m.update(&msg[SIG.end..]);
+                out.copy_from_slice(&m.finalize().into_bytes()[..16]);
+            }
+            Smb2Signer::AesCmac(keyed) => {
+                let mut m = keyed.clone();
+                m.update(&msg[..SIG.start]);
+                m.update(&zero);
+                m.update(&msg[SIG.end..]);
+                out.copy_from_slice(&m.finalize().into_bytes());
+            }
+            Smb2Signer::AesGmac(cipher) => {
+                // Nonce: MessageId (LE64) || LE32(bit 0 = from the server,
+                // bit 1 = CANCEL request).
+                let flags = u32::from_le_bytes([msg[16], msg[17], msg[18], msg[19]]);
+                let command = u16::from_le_bytes([msg[12], msg[13]]);
+                let mut role = flags & 1;
+                if command == 0x000C && flags & 1 == 0 {
+                    role |= 2;
+                }
+                let mut nonce = [0u8; 12];
+                nonce[..8].copy_from_slice(&msg[24..32]);
+                nonce[8..].copy_from_slice(&role.to_le_bytes());
+                scratch.clear();
+                scratch.extend_from_slice(msg);
+                scratch[SIG].fill(0);
+                let mut empty: [u8; 0] = [];
+                let tag = cipher
+                    .encrypt_inout_detached(&Nonce::from(nonce), scratch, (&mut empty[..]).into())
+                    .ok()?;
+                out.copy_from_slice(&tag);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// One-off form of [`Smb2Signer::sign`].
 pub fn smb2_signature(
     alg: Smb2Mac,
     key: &[u8; 16],
     msg: &[u8],
     scratch: &mut Vec<u8>,
 ) -> Option<[u8; 16]> {
-    if msg.len() < 64 {
-        return None;
-    }
-    let zero = [0u8; 16];
-    let mut out = [0u8; 16];
-    match alg {
-        Smb2Mac::HmacSha256 => {
-            let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
-            m.update(&msg[..SIG.start]);
-            m.update(&zero);
-            m.update(&msg[SIG.end..]);
-            out.copy_from_slice(&m.finalize().into_bytes()[..16]);
-        }
-        Smb2Mac::AesCmac => {
-            let mut m = <Cmac<Aes128> as KeyInit>::new_from_slice(key).ok()?;
-            m.update(&msg[..SIG.start]);
-            m.update(&zero);
-            m.update(&msg[SIG.end..]);
-            out.copy_from_slice(&m.finalize().into_bytes());
-        }
-        Smb2Mac::AesGmac => {
-            // Nonce: MessageId (LE64) || LE32(bit 0 = from the server,
-            // bit 1 = CANCEL request).
-            let message_id = &msg[24..32];
-            let flags = u32::from_le_bytes([msg[16], msg[17], msg[18], msg[19]]);
-            let command = u16::from_le_bytes([msg[12], msg[13]]);
-            let mut role = flags & 1;
-            if command == 0x000C && flags & 1 == 0 {
-                role |= 2;
-            }
-            let mut nonce = [0u8; 12];
-            nonce[..8].copy_from_slice(message_id);
-            nonce[8..].copy_from_slice(&role.to_le_bytes());
-            scratch.clear();
-            scratch.extend_from_slice(msg);
-            scratch[SIG].fill(0);
-            let cipher = Aes128Gcm::new_from_slice(key).ok()?;
-            let mut empty: [u8; 0] = [];
-            let tag = cipher
-                .encrypt_inout_detached(&Nonce::from(nonce), scratch, (&mut empty[..]).into())
-                .ok()?;
-            out.copy_from_slice(&tag);
-        }
-    }
-    Some(out)
+    Smb2Signer::new(alg, key).sign(msg, scratch)
 }
 
 /// SMB1 signature (MS-SMB 3.1.5.1): MD5(MACKey || message with the 8-byte
