@@ -23,7 +23,7 @@ const SIG: std::ops::Range<usize> = 48..64;
 #[derive(Clone)]
 pub enum Smb2Signer {
     HmacSha256(Hmac<Sha256>),
-    AesCmac(Cmac<Aes128>),
+    AesCmac(Box<Cmac<Aes128>>),
     AesGmac(Box<Aes128Gcm>),
 }
 
@@ -79,7 +79,7 @@ impl Smb2Signer {
                 out.copy_from_slice(&m.finalize().into_bytes()[..16]);
             }
             Smb2Signer::AesCmac(keyed) => {
-                let mut m = keyed.clone();
+                let mut m = (**keyed).clone();
                 m.update(&msg[..SIG.start]);
                 m.update(&zero);
                 m.update(&msg[SIG.end..]);
