@@ -44,9 +44,9 @@ impl Smb2Signer {
             Smb2Mac::HmacSha256 => Smb2Signer::HmacSha256(
                 <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length"),
             ),
-            Smb2Mac::AesCmac => Smb2Signer::AesCmac(
+            Smb2Mac::AesCmac => Smb2Signer::AesCmac(Box::new(
                 <Cmac<Aes128> as KeyInit>::new_from_slice(key).expect("16-byte key"),
-            ),
+            )),
             Smb2Mac::AesGmac => Smb2Signer::AesGmac(Box::new(
                 Aes128Gcm::new_from_slice(key).expect("16-byte key"),
             )),
