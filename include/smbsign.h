@@ -142,6 +142,8 @@ enum smbsign_finding_code
   SMBSIGN_FINDING_DECODE_ERROR = 9,
   SMBSIGN_FINDING_BAD_SIGNATURE = 10,
   SMBSIGN_FINDING_WRONG_CREDENTIALS = 11,
+  SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE = 12,
+  SMBSIGN_FINDING_TREE_CONNECT_DENIED = 13,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_finding_code;
@@ -385,6 +387,12 @@ smbsign_result smbsign_analyzer_feed(struct smbsign_analyzer *analyzer,
                                      struct smbsign_pdu_annotation *out,
                                      size_t out_cap,
                                      size_t *out_count);
+
+// Tell the analyzer that connection `conn_id` ended (TCP FIN or RST): the
+// KB's failure scenarios ("closed after negotiate") are judged on it. The
+// state stays until `smbsign_analyzer_close`. Returns SMBSIGN_NOT_FOUND for
+// an unknown id. Thread-safety: as for the analyzer.
+smbsign_result smbsign_analyzer_mark_ended(struct smbsign_analyzer *analyzer, uint64_t conn_id);
 
 // Forget connection `conn_id` (its id may then be reused for a new one).
 // Returns SMBSIGN_NOT_FOUND if it was not tracked.

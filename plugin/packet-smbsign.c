@@ -93,7 +93,7 @@ typedef struct {
     gchar algorithm[32];
     gboolean session_known, session_guest, session_anonymous;
     /* Finding messages (index = code - 1), for expert infos. */
-    gchar *finding_text[SMBSIGN_FINDING_WRONG_CREDENTIALS];
+    gchar *finding_text[SMBSIGN_FINDING_TREE_CONNECT_DENIED];
 } pdu_result_t;
 
 typedef struct {
@@ -117,7 +117,7 @@ static const char *finding_name(guint code)
         "signing-not-required", "signing-disabled", "signing-mismatch",
         "unsigned-while-required", "guest-session", "anonymous-session",
         "smb1-in-use", "encryption-in-use", "decode-error", "bad-signature",
-        "wrong-credentials",
+        "wrong-credentials", "closed-after-negotiate", "tree-connect-denied",
     };
     return code >= 1 && code <= G_N_ELEMENTS(names) ? names[code - 1] : "unknown";
 }
@@ -135,6 +135,8 @@ static expert_field *finding_expert(guint code)
     case SMBSIGN_FINDING_ENCRYPTION_IN_USE: return &ei_encryption_in_use;
     case SMBSIGN_FINDING_BAD_SIGNATURE: return &ei_bad_signature;
     case SMBSIGN_FINDING_WRONG_CREDENTIALS: return &ei_wrong_credentials;
+    case SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE:
+    case SMBSIGN_FINDING_TREE_CONNECT_DENIED: return &ei_signing_mismatch;
     default: return &ei_decode_error;
     }
 }
@@ -213,7 +215,7 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
         for (size_t f = 0; conn && msgs[k].finding_mask && f < info.finding_count; f++) {
             smbsign_finding finding;
             if (smbsign_connection_get_finding(conn, f, &finding) == SMBSIGN_OK &&
-                finding.code >= 1 && finding.code <= SMBSIGN_FINDING_WRONG_CREDENTIALS &&
+                finding.code >= 1 && finding.code <= SMBSIGN_FINDING_TREE_CONNECT_DENIED &&
                 (msgs[k].finding_mask & (1u << (finding.code - 1))) &&
                 !res.finding_text[finding.code - 1])
                 res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
@@ -274,7 +276,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
         proto_item_set_generated(
             proto_tree_add_boolean(st, hf_session_anonymous, tvb, 0, 0, res->session_anonymous));
     }
-    for (guint code = 1; code <= SMBSIGN_FINDING_WRONG_CREDENTIALS; code++) {
+    for (guint code = 1; code <= SMBSIGN_FINDING_TREE_CONNECT_DENIED; code++) {
         if (!(m->finding_mask & (1u << (code - 1))))
             continue;
         proto_item *fi = proto_tree_add_string(st, hf_finding, tvb, 0, 0, finding_name(code));

@@ -134,6 +134,8 @@ pub enum smbsign_finding_code {
     SMBSIGN_FINDING_DECODE_ERROR = 9,
     SMBSIGN_FINDING_BAD_SIGNATURE = 10,
     SMBSIGN_FINDING_WRONG_CREDENTIALS = 11,
+    SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE = 12,
+    SMBSIGN_FINDING_TREE_CONNECT_DENIED = 13,
 }
 
 /// Finding severities.
@@ -532,6 +534,8 @@ pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
         FindingCode::DecodeError => SMBSIGN_FINDING_DECODE_ERROR,
         FindingCode::BadSignature => SMBSIGN_FINDING_BAD_SIGNATURE,
         FindingCode::WrongCredentials => SMBSIGN_FINDING_WRONG_CREDENTIALS,
+        FindingCode::ClosedAfterNegotiate => SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE,
+        FindingCode::TreeConnectDenied => SMBSIGN_FINDING_TREE_CONNECT_DENIED,
     }
 }
 
@@ -786,6 +790,31 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
             SMBSIGN_MALFORMED
         } else {
             SMBSIGN_OK
+        }
+    })
+}
+
+/// Tell the analyzer that connection `conn_id` ended (TCP FIN or RST): the
+/// KB's failure scenarios ("closed after negotiate") are judged on it. The
+/// state stays until `smbsign_analyzer_close`. Returns SMBSIGN_NOT_FOUND for
+/// an unknown id. Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_mark_ended(
+    analyzer: *mut smbsign_analyzer,
+    conn_id: u64,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &mut *analyzer };
+        match a.conns.get_mut(&conn_id) {
+            Some(e) => {
+                e.conn.on_close();
+                SMBSIGN_OK
+            }
+            None => SMBSIGN_NOT_FOUND,
         }
     })
 }

@@ -127,6 +127,8 @@ static void segment(struct conn *c, int side, uint32_t seq, uint8_t flags,
             c->client = side;
         return;
     }
+    if (flags & 0x05) /* FIN or RST: the connection ended */
+        smbsign_analyzer_mark_ended(analyzer, c->id);
     if (len == 0)
         return;
     if (!d->seen) {

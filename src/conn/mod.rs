@@ -252,6 +252,7 @@ pub struct Connection {
     pub sessions_dropped: u64,
     pub negotiate_requests: u64,
     pub negotiate_responses: u64,
+    pub session_setup_requests: u64,
     pub signed_messages: u64,
     pub unsigned_messages: u64,
     /// The same messages split by direction (request / response bit).
@@ -736,6 +737,7 @@ impl Connection {
         ann: &mut MessageAnnotation,
     ) {
         if !h.is_response() {
+            self.session_setup_requests += 1;
             if self.smb1_client_flags2.is_none() {
                 self.smb1_client_flags2 = Some(h.flags2);
             }
@@ -998,6 +1000,7 @@ impl Connection {
         ann: &mut MessageAnnotation,
     ) {
         if !h.is_response() {
+            self.session_setup_requests += 1;
             let mut p = PendingSetup {
                 message_id: h.message_id,
                 ..Default::default()

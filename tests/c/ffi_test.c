@@ -68,6 +68,7 @@ int main(void)
     CHECK(smbsign_analyzer_feed(NULL, 1, 0, 1, buf, 10, NULL, 0, NULL) == SMBSIGN_NULL_PARAMETER,
           "feed NULL analyzer");
     CHECK(smbsign_analyzer_close(NULL, 1) == SMBSIGN_NULL_PARAMETER, "close NULL analyzer");
+    CHECK(smbsign_analyzer_mark_ended(NULL, 1) == SMBSIGN_NULL_PARAMETER, "mark_ended NULL analyzer");
     CHECK(smbsign_analyzer_connection_count(NULL) == 0, "count NULL analyzer");
     smbsign_posture posture;
     CHECK(smbsign_analyzer_get_posture(NULL, 1, &posture) == SMBSIGN_NULL_PARAMETER,
@@ -193,6 +194,8 @@ int main(void)
     CHECK(smbsign_connection_to_json(conn, &json) == SMBSIGN_OK && json && json[0] == '{', "json");
     smbsign_string_free(json);
     smbsign_connection_free(conn);
+    CHECK(smbsign_analyzer_mark_ended(a, 7) == SMBSIGN_OK, "mark ended");
+    CHECK(smbsign_analyzer_mark_ended(a, 31337) == SMBSIGN_NOT_FOUND, "mark ended unknown id");
     CHECK(smbsign_analyzer_close(a, 7) == SMBSIGN_OK, "close");
     CHECK(smbsign_analyzer_close(a, 7) == SMBSIGN_NOT_FOUND, "close twice");
     CHECK(smbsign_analyzer_feed(a, 7, 1, 3, negotiate_header, sizeof negotiate_header, ann, 4, &n)

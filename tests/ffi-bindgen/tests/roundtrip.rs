@@ -253,6 +253,9 @@ fn lab_captures_replayed_through_the_cdylib_match_the_rust_api() {
                     .iter()
                     .find(|r| r.first_frame == Some(frame))
                     .expect("a Rust report for every fed connection");
+                if report.closed {
+                    assert_eq!(lib.smbsign_analyzer_mark_ended(a, id), 0);
+                }
                 let client = CString::new(report.client.clone()).unwrap();
                 let server = CString::new(report.server.clone()).unwrap();
                 lib.smbsign_analyzer_set_endpoints(a, id, client.as_ptr(), server.as_ptr());

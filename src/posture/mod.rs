@@ -3,6 +3,8 @@
 //! severities, and the report object the CLI, the C API and the plugin share.
 #![forbid(unsafe_code)]
 
+pub mod kb;
+
 use crate::conn::{AuthMechanism, Connection, SigningSetting};
 use serde::Serialize;
 
@@ -49,10 +51,12 @@ pub enum FindingCode {
     DecodeError = 9,
     BadSignature = 10,
     WrongCredentials = 11,
+    ClosedAfterNegotiate = 12,
+    TreeConnectDenied = 13,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 11] = [
+    pub const ALL: [FindingCode; 13] = [
         FindingCode::SigningNotRequired,
         FindingCode::SigningDisabled,
         FindingCode::SigningMismatch,
@@ -64,6 +68,8 @@ impl FindingCode {
         FindingCode::DecodeError,
         FindingCode::BadSignature,
         FindingCode::WrongCredentials,
+        FindingCode::ClosedAfterNegotiate,
+        FindingCode::TreeConnectDenied,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -78,6 +84,8 @@ impl FindingCode {
             FindingCode::DecodeError => "decode-error",
             FindingCode::BadSignature => "bad-signature",
             FindingCode::WrongCredentials => "wrong-credentials",
+            FindingCode::ClosedAfterNegotiate => "closed-after-negotiate",
+            FindingCode::TreeConnectDenied => "tree-connect-denied",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -96,6 +104,8 @@ impl FindingCode {
             FindingCode::DecodeError => Severity::Warning,
             FindingCode::BadSignature => Severity::Error,
             FindingCode::WrongCredentials => Severity::Error,
+            FindingCode::ClosedAfterNegotiate => Severity::Error,
+            FindingCode::TreeConnectDenied => Severity::Error,
         }
     }
 }
@@ -111,7 +121,12 @@ impl Serialize for FindingCode {
 pub struct Finding {
     pub code: FindingCode,
     pub severity: Severity,
+    /// What was seen, and (when a setting explains it) what to change.
     pub message: String,
+    /// The setting to change, on which side: Group Policy name and registry
+    /// value (KB 887429), and Samba's equivalent. Null when no setting
+    /// explains the finding.
+    pub remediation: Option<String>,
 }
 
 impl Finding {
@@ -120,7 +135,17 @@ impl Finding {
             code,
             severity: code.severity(),
             message,
+            remediation: None,
         }
+    }
+
+    /// Attach a remediation; the message names it too (the plugin's
+    /// expert info shows the message).
+    fn fix(mut self, side: &str, what: String) -> Self {
+        let text = format!("on the {side}, {what}. {}", kb::POLICY_ADVICE);
+        self.message = format!("{} Fix: {text}", self.message);
+        self.remediation = Some(text);
+        self
     }
 }
 
@@ -193,31 +218,38 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
         && s != SigningSetting::Required
     {
         let mode = c.server_security_mode.unwrap_or(0);
-        f.push(Finding::new(
-            FindingCode::SigningNotRequired,
-            format!(
-                "the server does not require signing (security mode 0x{mode:02x}, signing {}): \
-                 sessions that do not sign can be relayed (NTLM relay) or tampered with",
-                s.as_str()
-            ),
-        ));
+        f.push(
+            Finding::new(
+                FindingCode::SigningNotRequired,
+                format!(
+                    "the server does not require signing (security mode 0x{mode:02x}, signing {}): \
+                 sessions that do not sign can be relayed (NTLM relay) or tampered with.",
+                    s.as_str()
+                ),
+            )
+            .fix("server", kb::require_signing_fix(kb::Side::Server)),
+        );
     }
     if smb1 {
         if server == Some(SigningSetting::Disabled) {
-            f.push(Finding::new(
-                FindingCode::SigningDisabled,
-                format!(
-                    "the server has SMB1 signing disabled (security mode {})",
-                    c.server_security_mode.unwrap_or(0)
-                ),
-            ));
+            f.push(
+                Finding::new(
+                    FindingCode::SigningDisabled,
+                    format!(
+                        "the server has SMB1 signing disabled (security mode {})",
+                        c.server_security_mode.unwrap_or(0)
+                    ),
+                )
+                .fix("server", kb::enable_signing_fix(kb::Side::Server)),
+            );
         }
         if client == Some(SigningSetting::Disabled) {
             f.push(Finding::new(
                 FindingCode::SigningDisabled,
                 "the client has SMB1 signing disabled (its SESSION_SETUP carries no signature flags)"
                     .into(),
-            ));
+            )
+        .fix("client", kb::enable_signing_fix(kb::Side::Client)));
         }
     }
     match (client, server) {
@@ -236,15 +268,66 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
         )),
         _ => {}
     }
-    if c.unsigned_while_required > 0 {
-        f.push(Finding::new(
-            FindingCode::UnsignedWhileRequired,
-            format!(
-                "{} message(s) were not signed although signing was in force, frames {}",
-                c.unsigned_while_required,
-                frame_list(&c.unsigned_while_required_frames, c.unsigned_while_required)
+    // The KB's failure scenarios, as they showed up on the wire.
+    if c.closed && c.negotiate_responses > 0 && c.session_setup_requests == 0 {
+        let (cause, fix) = match (server, smb1) {
+            (Some(SigningSetting::Disabled), true) => (
+                "the KB's scenario \"client requires signing, server has it disabled\": the client \
+                 closes the TCP session after negotiate and reports error 1240 \
+                 (ERROR_LOGIN_WKSTA_RESTRICTION)",
+                Some(("server", kb::enable_signing_fix(kb::Side::Server))),
             ),
-        ));
+            (Some(SigningSetting::Required), true) => (
+                "the server requires signing; a client with signing disabled gives up here (Samba's \
+                 smbclient: \"client[disabled] and server[required] mismatch\"; Windows clients go on \
+                 and get STATUS_ACCESS_DENIED on TREE_CONNECT)",
+                Some(("client", kb::enable_signing_fix(kb::Side::Client))),
+            ),
+            _ => (
+                "the client did not accept the negotiated dialect or security mode",
+                None,
+            ),
+        };
+        let finding = Finding::new(
+            FindingCode::ClosedAfterNegotiate,
+            format!(
+                "the connection was closed right after negotiate, with no SESSION_SETUP: {cause}."
+            ),
+        );
+        f.push(match fix {
+            Some((side, what)) => finding.fix(side, what),
+            None => finding,
+        });
+    }
+    if let Some(frame) = c.tree_connect_denied_frame
+        && server == Some(SigningSetting::Required)
+        && c.tree_connects_ok == 0
+    {
+        f.push(
+            Finding::new(
+                FindingCode::TreeConnectDenied,
+                format!(
+                    "TREE_CONNECT was answered STATUS_ACCESS_DENIED (frame {frame}) by a server that \
+                     requires signing: the KB's scenario \"server requires signing, client has it \
+                     disabled\" is the likely cause."
+                ),
+            )
+            .fix("client", kb::enable_signing_fix(kb::Side::Client)),
+        );
+    }
+    if c.unsigned_while_required > 0 {
+        f.push(
+            Finding::new(
+                FindingCode::UnsignedWhileRequired,
+                format!(
+                    "{} message(s) were not signed although signing was in force, frames {}",
+                    c.unsigned_while_required,
+                    frame_list(&c.unsigned_while_required_frames, c.unsigned_while_required)
+                ),
+            )
+            .fix("server", kb::enable_signing_fix(kb::Side::Server))
+            .fix("client", kb::enable_signing_fix(kb::Side::Client)),
+        );
     }
     for s in &c.sessions {
         let who = s.user.as_deref().unwrap_or("(no user name)");
@@ -400,6 +483,8 @@ pub struct ConnectionReport {
     pub gap_bytes: u64,
     pub resyncs: u64,
     pub decode_errors: u64,
+    /// The capture shows the TCP connection ending (FIN or RST).
+    pub closed: bool,
     /// Verification totals (null without credentials).
     pub verified_messages: Option<u64>,
     pub forged_messages: Option<u64>,
@@ -491,6 +576,7 @@ impl ConnectionReport {
             gap_bytes,
             resyncs,
             decode_errors: c.decode_errors,
+            closed: c.closed,
             verified_messages: c.verifies().then_some(c.verified_messages),
             forged_messages: c.verifies().then_some(c.forged_messages),
             no_key_messages: c.verifies().then_some(c.no_key_messages),
