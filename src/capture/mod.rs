@@ -348,6 +348,27 @@ impl Scanner {
                 return;
             }
         }
+        if seg.flags & packet::TCP_ACK != 0 {
+            // The other direction's hole, if this ACK shows it was delivered.
+            let Flow {
+                from_lo,
+                from_hi,
+                client_is_lo,
+                conn,
+                id,
+                ..
+            } = &mut *flow;
+            let other = if src_is_lo { from_hi } else { from_lo };
+            let mut sink = ConnSink {
+                conn,
+                client_is_lo,
+                sender_is_lo: !src_is_lo,
+                frame,
+                id: *id,
+                hook: self.hook.as_mut(),
+            };
+            other.peer_acked(seg.ack, &mut sink);
+        }
         if !seg.payload.is_empty() || seg.payload_len > 0 {
             let Flow {
                 from_lo,

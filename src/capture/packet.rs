@@ -56,6 +56,7 @@ pub struct TcpSegment<'a> {
     pub src: (IpAddr, u16),
     pub dst: (IpAddr, u16),
     pub seq: u32,
+    pub ack: u32,
     pub flags: u8,
     /// Payload bytes present in the capture.
     pub payload: &'a [u8],
@@ -227,6 +228,7 @@ fn decode_tcp(src: IpAddr, dst: IpAddr, b: &[u8], claimed: usize) -> Result<TcpS
     let sport = be16(b, 0).unwrap_or(0);
     let dport = be16(b, 2).unwrap_or(0);
     let seq = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+    let ack = u32::from_be_bytes([b[8], b[9], b[10], b[11]]);
     let data_off = (b[12] >> 4) as usize * 4;
     if data_off < 20 {
         return Err(Skip::Truncated);
@@ -240,6 +242,7 @@ fn decode_tcp(src: IpAddr, dst: IpAddr, b: &[u8], claimed: usize) -> Result<TcpS
         src: (src, sport),
         dst: (dst, dport),
         seq,
+        ack,
         flags,
         payload,
         payload_len,

@@ -139,6 +139,21 @@ impl Framer {
         self.resyncs += 1;
     }
 
+    /// End of the stream: hand over a message in progress as far as it was
+    /// read (the capture ended inside it).
+    pub fn flush(&mut self, sink: &mut dyn MessageSink) {
+        if let Frame::Body { total, buf, .. } = &self.state
+            && buf.len() >= 4
+        {
+            self.messages += 1;
+            sink.message(buf, *total);
+        }
+        self.state = Frame::Header {
+            hdr: [0; 4],
+            have: 0,
+        };
+    }
+
     /// Bytes the current state holds (for memory accounting).
     pub fn buffered(&self) -> usize {
         match &self.state {
@@ -494,9 +509,24 @@ impl Stream {
         self.drain(sink);
     }
 
-    /// End of capture or connection: flush what is held, skipping holes.
+    /// End of capture or connection: flush what is held, skipping holes, and
+    /// hand over a message cut short by the end of the capture as far as it
+    /// was read.
     pub fn finish(&mut self, sink: &mut dyn MessageSink) {
         while !self.ooo.is_empty() {
+            self.skip_hole(sink);
+        }
+        self.framer.flush(sink);
+    }
+
+    /// The peer acknowledged bytes up to `ack`: bytes before it that are
+    /// missing here were sent and received but not captured. Stop waiting
+    /// for them (requests must reach the analysis before their responses).
+    pub fn peer_acked(&mut self, ack: u32, sink: &mut dyn MessageSink) {
+        let Some(next) = self.next_seq else {
+            return;
+        };
+        if !self.ooo.is_empty() && seq_lt(next, ack) {
             self.skip_hole(sink);
         }
     }

@@ -1,0 +1,303 @@
+//! Hostile and broken captures: each gives the expected error or finding,
+//! never a panic, and connection state stays bounded.
+
+mod common;
+
+use smbsign::capture::{
+    CaptureError, MAX_FLOWS, Scanner, packet::LinkType, read_capture, scan_reader,
+};
+use smbsign::conn::{Connection, Direction};
+use smbsign::posture::FindingCode;
+
+/// A little-endian legacy pcap writer for synthetic frames.
+struct Pcap(Vec<u8>);
+
+impl Pcap {
+    fn new(linktype: u32, snaplen: u32) -> Self {
+        let mut v = Vec::new();
+        v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&snaplen.to_le_bytes());
+        v.extend_from_slice(&linktype.to_le_bytes());
+        Pcap(v)
+    }
+    fn record(&mut self, data: &[u8], caplen: u32, origlen: u32) {
+        self.0.extend_from_slice(&[0; 8]);
+        self.0.extend_from_slice(&caplen.to_le_bytes());
+        self.0.extend_from_slice(&origlen.to_le_bytes());
+        self.0.extend_from_slice(data);
+    }
+    fn frame(&mut self, data: &[u8]) {
+        self.record(data, data.len() as u32, data.len() as u32);
+    }
+}
+
+/// Ethernet + IPv4 + TCP frame.
+fn tcp(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = 20 + 20 + payload.len();
+    f.extend_from_slice(&[
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        0,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ]);
+    f.extend_from_slice(&src.0);
+    f.extend_from_slice(&dst.0);
+    f.extend_from_slice(&src.1.to_be_bytes());
+    f.extend_from_slice(&dst.1.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const PSH: u8 = 0x08;
+const FIN: u8 = 0x01;
+
+/// An SMB2 message with the given command, flags and body.
+fn smb2(command: u16, flags: u32, next: u32, body: &[u8]) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\xfeSMB");
+    h[4] = 64;
+    h[12..14].copy_from_slice(&command.to_le_bytes());
+    h[16..20].copy_from_slice(&flags.to_le_bytes());
+    h[20..24].copy_from_slice(&next.to_le_bytes());
+    h.extend_from_slice(body);
+    h
+}
+
+fn nbss(msg: &[u8]) -> Vec<u8> {
+    let mut v = vec![
+        0,
+        (msg.len() >> 16) as u8,
+        (msg.len() >> 8) as u8,
+        msg.len() as u8,
+    ];
+    v.extend_from_slice(msg);
+    v
+}
+
+const C: ([u8; 4], u16) = ([10, 0, 0, 1], 50000);
+const S: ([u8; 4], u16) = ([10, 0, 0, 2], 445);
+
+#[test]
+fn truncated_record_reports_what_was_read() {
+    let mut p = Pcap::new(1, 65535);
+    p.frame(&tcp(C, S, 0, SYN, &[]));
+    p.frame(&tcp(C, S, 1, ACK | PSH, &nbss(&smb2(5, 0, 0, &[0; 40]))));
+    let mut bytes = p.0.clone();
+    bytes.truncate(bytes.len() - 10);
+    let out = scan_reader(&bytes[..], |_| {});
+    assert!(
+        matches!(out.error, Some(CaptureError::Truncated { frames_read: 1 })),
+        "{:?}",
+        out.error
+    );
+    // A record header that claims more than the file holds.
+    let mut p2 = Pcap::new(1, 65535);
+    p2.record(&[0; 10], 5000, 5000);
+    let out = scan_reader(&p2.0[..], |_| {});
+    assert!(
+        matches!(out.error, Some(CaptureError::Truncated { .. })),
+        "{:?}",
+        out.error
+    );
+}
+
+#[test]
+fn zero_length_records_and_odd_snaplen_are_harmless() {
+    let mut p = Pcap::new(1, 16);
+    p.frame(&[]);
+    p.record(&[], 0, 1500);
+    p.frame(&tcp(C, S, 1, ACK, &nbss(&smb2(5, 0, 0, &[0; 8]))));
+    let out = scan_reader(&p.0[..], |_| {});
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(out.stats.frames, 3);
+    assert_eq!(out.stats.truncated_frames, 2);
+}
+
+#[test]
+fn unsupported_link_type_is_counted_not_decoded() {
+    let mut p = Pcap::new(147, 65535); // LINKTYPE_USER0
+    p.frame(&tcp(C, S, 1, ACK, &nbss(&smb2(5, 0, 0, &[0; 8]))));
+    let out = scan_reader(&p.0[..], |_| {});
+    assert!(out.error.is_none());
+    assert_eq!(out.stats.unsupported_link_frames, 1);
+    assert!(out.reports.is_empty());
+}
+
+#[test]
+fn nbss_length_past_the_end_keeps_the_header() {
+    let mut p = Pcap::new(1, 65535);
+    p.frame(&tcp(C, S, 0, SYN, &[]));
+    let mut msg = nbss(&smb2(8, 0, 0, &[0; 100]));
+    msg[1] = 0x7f; // claims ~8 MB
+    p.frame(&tcp(C, S, 1, ACK | PSH, &msg));
+    p.frame(&tcp(C, S, 1 + msg.len() as u32, ACK | FIN, &[]));
+    let out = scan_reader(&p.0[..], |_| {});
+    assert!(out.error.is_none());
+    assert_eq!(out.reports.len(), 1);
+    // The message never completes; the header was seen, nothing panicked.
+    assert!(out.reports[0].unsigned_messages <= 1);
+}
+
+#[test]
+fn next_command_backwards_past_the_end_and_looping() {
+    let mut c = Connection::new();
+    // Backwards (inside the header), past the end, and a chain of 2000
+    // minimal messages: all bounded, each reported.
+    c.on_pdu(Direction::ToServer, 1, &smb2(5, 0, 8, &[0; 8]), None);
+    c.on_pdu(
+        Direction::ToServer,
+        2,
+        &smb2(5, 0, 0xFFFF_FFF0, &[0; 8]),
+        None,
+    );
+    let mut chain = Vec::new();
+    for _ in 0..2000 {
+        chain.extend_from_slice(&smb2(5, 0, 64, &[]));
+    }
+    c.on_pdu(Direction::ToServer, 3, &chain, None);
+    assert!(c.decode_errors >= 1);
+    // The one pointing inside its own header is a decode error, not a message.
+    assert_eq!(c.smb2_messages, 1 + 2000);
+    let f = smbsign::posture::findings(&c);
+    assert!(f.iter().any(|f| f.code == FindingCode::DecodeError));
+}
+
+#[test]
+fn negotiate_contexts_with_bad_counts_and_lengths() {
+    // A 3.1.1 NEGOTIATE response whose context count runs past the message.
+    let mut body = vec![0u8; 64];
+    body[0] = 65; // StructureSize
+    body[2] = 3; // SecurityMode
+    body[4..6].copy_from_slice(&0x0311u16.to_le_bytes());
+    body[6..8].copy_from_slice(&500u16.to_le_bytes()); // context count
+    body[60..64].copy_from_slice(&128u32.to_le_bytes()); // context offset
+    let msg = smb2(0, 1, 0, &body);
+    let mut c = Connection::new();
+    c.on_pdu(Direction::ToClient, 1, &msg, None);
+    assert_eq!(c.decode_errors, 1);
+    assert!(c.dialect.is_none(), "a malformed negotiate sets nothing");
+}
+
+#[test]
+fn duplicate_and_conflicting_negotiates_last_one_wins() {
+    let neg = |mode: u8, dialect: u16| {
+        let mut body = vec![0u8; 64];
+        body[0] = 65;
+        body[2] = mode;
+        body[4..6].copy_from_slice(&dialect.to_le_bytes());
+        smb2(0, 1, 0, &body)
+    };
+    let mut c = Connection::new();
+    c.on_pdu(Direction::ToClient, 1, &neg(1, 0x0210), None);
+    c.on_pdu(Direction::ToClient, 2, &neg(3, 0x0302), None);
+    assert_eq!(c.server_security_mode, Some(3));
+    assert_eq!(
+        c.dialect.as_ref().map(|d| d.name()).as_deref(),
+        Some("3.0.2")
+    );
+    assert_eq!(c.negotiate_responses, 2);
+}
+
+#[test]
+fn ntlmssp_offsets_outside_the_blob() {
+    // SESSION_SETUP request carrying an AUTHENTICATE whose user name offset
+    // points far outside: no user, no panic.
+    let mut auth = b"NTLMSSP\0\x03\0\0\0".to_vec();
+    for _ in 0..6 {
+        auth.extend_from_slice(&[8, 0, 8, 0, 0xff, 0xff, 0, 0]);
+    }
+    auth.extend_from_slice(&[0; 8]);
+    let mut body = vec![0u8; 24];
+    body[0] = 25;
+    body[12..14].copy_from_slice(&88u16.to_le_bytes());
+    body[14..16].copy_from_slice(&(auth.len() as u16).to_le_bytes());
+    body.extend_from_slice(&auth);
+    let mut c = Connection::new();
+    c.on_pdu(Direction::ToServer, 1, &smb2(1, 0, 0, &body), None);
+    assert!(c.sessions.iter().all(|s| s.user.is_none()));
+}
+
+#[test]
+fn a_hundred_thousand_connections_stay_bounded() {
+    let mut scanner = Scanner::new();
+    let mut max_live = 0;
+    for k in 0..100_000u32 {
+        let client = (
+            [10, (k >> 16) as u8, (k >> 8) as u8, k as u8],
+            40000 + (k % 20000) as u16,
+        );
+        let syn = tcp(client, S, 0, SYN, &[]);
+        scanner.frame(LinkType::Ethernet, &syn);
+        let data = tcp(client, S, 1, ACK | PSH, &nbss(&smb2(5, 0, 0, &[0; 8])));
+        scanner.frame(LinkType::Ethernet, &data);
+        max_live = max_live.max(scanner.live_flows());
+    }
+    assert!(max_live <= MAX_FLOWS, "{max_live} live flows");
+    let reports = scanner.finish();
+    assert_eq!(reports.len(), 100_000);
+    assert!(scanner.stats.flows_evicted > 0);
+}
+
+#[test]
+fn smb1_sequence_out_of_step_is_not_forgery() {
+    // Drop one signed SMB1 request from a real capture (a TCP hole): the
+    // messages after it still verify (the sequence window), none is forged.
+    let bytes = std::fs::read(common::repo().join("tests/captures/smb1-mode15.pcap")).unwrap();
+    let mut frames = Vec::new();
+    let mut off = 24;
+    while off + 16 <= bytes.len() {
+        let caplen = u32::from_le_bytes(bytes[off + 8..off + 12].try_into().unwrap()) as usize;
+        frames.push(bytes[off..off + 16 + caplen].to_vec());
+        off += 16 + caplen;
+    }
+    // Frame 16 (index 15) is a client request after activation.
+    let mut cut = bytes[..24].to_vec();
+    for (k, f) in frames.iter().enumerate() {
+        if k != 15 {
+            cut.extend_from_slice(f);
+        }
+    }
+    let mut creds = smbsign::verify::Credentials::default();
+    creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
+    let out =
+        smbsign::capture::scan_reader_with(&cut[..], Some(std::sync::Arc::new(creds)), |_| {});
+    let r = &out.reports[0];
+    assert_eq!(
+        r.forged_messages,
+        Some(0),
+        "{}",
+        serde_json::to_string(r).unwrap()
+    );
+    assert!(r.verified_messages.unwrap() > 20);
+    assert!(r.gap_bytes > 0);
+}
+
+#[test]
+fn garbage_files_are_not_captures() {
+    for bytes in [
+        &b""[..],
+        b"\x0a\x0d\x0d\x0a",
+        b"\xd4\xc3\xb2\xa1\x02",
+        &[0xffu8; 4096][..],
+    ] {
+        let r = read_capture(bytes, |_, _| {}, |_| {});
+        assert!(r.is_err(), "{bytes:?}");
+    }
+}
