@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every fuzz target for a fixed budget (seconds each, default 20):
 #   bash fuzz/run.sh [SECONDS]
-# Installs cargo-fuzz when missing. Uses -s none: the stable toolchain has
+# Installs cargo-fuzz when missing. The committed seeds (fuzz/seeds/) are
+# copied into the working corpus (fuzz/corpus/, not committed). Uses -s none: the stable toolchain has
 # no sanitizers for Rust (smbsign's Rust is safe code outside src/ffi.rs;
 # the C side runs under valgrind in the tests). A crash leaves its input
 # in fuzz/artifacts/<target>/ and fails this script: copy it into
@@ -13,6 +14,7 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 for t in pdu conn_sequence capture ntlmssp verify ffi; do
   echo "== fuzz $t for ${budget}s"
   mkdir -p "corpus/$t"
+  cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
   cargo fuzz run "$t" -s none -- -max_total_time="$budget" -rss_limit_mb=1024 -max_len=65536 \
     2>&1 | grep -E "^Done|ERROR|panicked|Failing input|SUMMARY" || true
   if ls "artifacts/$t"/crash-* >/dev/null 2>&1 || ls "artifacts/$t"/oom-* >/dev/null 2>&1; then

@@ -1,5 +1,5 @@
-//! Replays every fuzz entry point (fuzz/targets.rs) over the stored fuzz
-//! corpus, the crash regressions, and every lab and corpus capture (as a
+//! Replays every fuzz entry point (fuzz/targets.rs) over the committed fuzz
+//! seeds, the crash regressions, and every lab and corpus capture (as a
 //! capture and PDU by PDU), on each `cargo test`: cheap, and no fuzzing
 //! toolchain needed.
 

@@ -542,3 +542,70 @@ fn plugin_verdicts_equal_the_cli_with_a_password() {
         }
     }
 }
+
+/// Every lab and corpus capture, mutated with `editcap -E` at several rates
+/// and seeds and cut short (≥ 1,000 files, made here, not committed):
+/// tshark with the plugin exits normally every time, and nothing from
+/// smbsign shows up as a dissector bug.
+#[test]
+fn mutated_captures_never_break_tshark_with_the_plugin() {
+    if !available() || !common::have_tool("editcap") {
+        return;
+    }
+    let e = env();
+    let dir = e.base.join("mutated");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut inputs = common::lab_captures();
+    inputs.extend(common::corpus_captures());
+    let mut files = Vec::new();
+    for (k, cap) in inputs.iter().enumerate() {
+        let src = readable(cap);
+        for (j, (rate, seed)) in [(0.001, 1), (0.01, 2), (0.02, 3), (0.05, 4), (0.1, 5), (0.01, 6), (0.05, 7), (0.2, 8), (0.005, 9), (0.03, 10), (0.15, 11), (0.3, 12)]
+            .iter()
+            .enumerate()
+        {
+            let out = dir.join(format!("{k}-{j}.pcapng"));
+            let st = Command::new("editcap")
+                .args(["-E", &rate.to_string(), "--seed", &seed.to_string()])
+                .arg(&src)
+                .arg(&out)
+                .output()
+                .unwrap();
+            if st.status.success() {
+                files.push(out);
+            }
+        }
+        // And the file cut at two thirds.
+        let bytes = std::fs::read(&src).unwrap();
+        let cut = dir.join(format!("{k}-cut.pcap"));
+        std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        files.push(cut);
+    }
+    Command::new("chmod").arg("-R").arg("a+rX").arg(&dir).status().unwrap();
+    assert!(files.len() >= 1000, "only {} mutated files", files.len());
+    // Two at a time (the machines have two cores).
+    let chunks: Vec<Vec<PathBuf>> = files.chunks(files.len().div_ceil(2)).map(|c| c.to_vec()).collect();
+    let problems: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    let mut bad = Vec::new();
+                    for f in chunk {
+                        let out = tshark(&e.home, &["-n", "-r", f.to_str().unwrap(), "-o", "smbsign.passwords:LAB\\smblab:Passw0rd!", "-T", "fields", "-e", "smbsign.signature_status"]);
+                        let stderr = String::from_utf8_lossy(&out.stderr);
+                        // tshark exits 2 for a cut file ("appears to have been cut short"): that is
+                        // its own report, not a crash. A signal or a dissector bug is a failure.
+                        let crashed = out.status.code().is_none();
+                        if crashed || stderr.contains("Dissector bug") || stderr.contains("smbsign") {
+                            bad.push(format!("{}: {:?} {}", f.display(), out.status, stderr.trim()));
+                        }
+                    }
+                    bad
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
