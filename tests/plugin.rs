@@ -296,7 +296,10 @@ fn compare(file: &Path, strict: bool, problems: &mut Vec<String>) {
         .collect();
     let (view, malformed, stderr) = plugin_view(&e.home, file, &ports);
     let name = file.display();
-    if stderr.contains("Dissector bug") || stderr.to_lowercase().contains("smbsign") {
+    if stderr.contains("Dissector bug")
+        || stderr.contains("packet-smbsign")
+        || stderr.contains("SMB Signing")
+    {
         problems.push(format!("{name}: tshark stderr: {stderr}"));
     }
     let (_, bare_malformed, _) = plugin_view(&e.bare_home, file, &ports);
@@ -560,9 +563,24 @@ fn mutated_captures_never_break_tshark_with_the_plugin() {
     let mut files = Vec::new();
     for (k, cap) in inputs.iter().enumerate() {
         let src = readable(cap);
-        for (j, (rate, seed)) in [(0.001, 1), (0.01, 2), (0.02, 3), (0.05, 4), (0.1, 5), (0.01, 6), (0.05, 7), (0.2, 8), (0.005, 9), (0.03, 10), (0.15, 11), (0.3, 12)]
-            .iter()
-            .enumerate()
+        for (j, (rate, seed)) in [
+            (0.001, 1),
+            (0.01, 2),
+            (0.02, 3),
+            (0.05, 4),
+            (0.1, 5),
+            (0.01, 6),
+            (0.05, 7),
+            (0.2, 8),
+            (0.005, 9),
+            (0.03, 10),
+            (0.15, 11),
+            (0.3, 12),
+            (0.04, 13),
+            (0.08, 14),
+        ]
+        .iter()
+        .enumerate()
         {
             let out = dir.join(format!("{k}-{j}.pcapng"));
             let st = Command::new("editcap")
@@ -581,10 +599,18 @@ fn mutated_captures_never_break_tshark_with_the_plugin() {
         std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
         files.push(cut);
     }
-    Command::new("chmod").arg("-R").arg("a+rX").arg(&dir).status().unwrap();
+    Command::new("chmod")
+        .arg("-R")
+        .arg("a+rX")
+        .arg(&dir)
+        .status()
+        .unwrap();
     assert!(files.len() >= 1000, "only {} mutated files", files.len());
     // Two at a time (the machines have two cores).
-    let chunks: Vec<Vec<PathBuf>> = files.chunks(files.len().div_ceil(2)).map(|c| c.to_vec()).collect();
+    let chunks: Vec<Vec<PathBuf>> = files
+        .chunks(files.len().div_ceil(2))
+        .map(|c| c.to_vec())
+        .collect();
     let problems: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .iter()
@@ -592,20 +618,43 @@ fn mutated_captures_never_break_tshark_with_the_plugin() {
                 s.spawn(move || {
                     let mut bad = Vec::new();
                     for f in chunk {
-                        let out = tshark(&e.home, &["-n", "-r", f.to_str().unwrap(), "-o", "smbsign.passwords:LAB\\smblab:Passw0rd!", "-T", "fields", "-e", "smbsign.signature_status"]);
+                        let out = tshark(
+                            &e.home,
+                            &[
+                                "-n",
+                                "-r",
+                                f.to_str().unwrap(),
+                                "-o",
+                                "smbsign.passwords:LAB\\smblab:Passw0rd!",
+                                "-T",
+                                "fields",
+                                "-e",
+                                "smbsign.signature_status",
+                            ],
+                        );
                         let stderr = String::from_utf8_lossy(&out.stderr);
                         // tshark exits 2 for a cut file ("appears to have been cut short"): that is
                         // its own report, not a crash. A signal or a dissector bug is a failure.
                         let crashed = out.status.code().is_none();
-                        if crashed || stderr.contains("Dissector bug") || stderr.contains("smbsign") {
-                            bad.push(format!("{}: {:?} {}", f.display(), out.status, stderr.trim()));
+                        let ours =
+                            stderr.contains("packet-smbsign") || stderr.contains("SMB Signing");
+                        if crashed || stderr.contains("Dissector bug") || ours {
+                            bad.push(format!(
+                                "{}: {:?} {}",
+                                f.display(),
+                                out.status,
+                                stderr.trim()
+                            ));
                         }
                     }
                     bad
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
