@@ -177,7 +177,7 @@ fn installed_library_builds_the_tool_with_pkg_config() {
         return;
     }
     let prefix = scratch().join("prefix");
-    let target = target_dir().parent().unwrap().join("install-test");
+    let target = target_dir().parent().unwrap().join("plugin-build");
     run(Command::new("bash")
         .arg(common::repo().join("tools/install.sh"))
         .arg(&prefix)

@@ -4,8 +4,9 @@
 # Installs what the tests need when it is missing (tshark for the
 # differential tests; libpcap, pkg-config and valgrind for the C API tests;
 # libclang for the bindgen round-trip; libwireshark-dev for the plugin), then runs formatting and lint checks
-# and the whole test suite. The lab that made tests/captures (tests/lab/lab.py)
-# is not rerun: its captures are committed.
+# and the whole test suite, then runs each fuzz target briefly
+# (SMBSIGN_FUZZ_SECONDS, default 10). The lab that made tests/captures
+# (tests/lab/lab.py) is not rerun: its captures are committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +29,5 @@ echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test --workspace"
 cargo test --workspace --all-targets
+echo "== fuzzing, ${SMBSIGN_FUZZ_SECONDS:-10}s per target"
+bash fuzz/run.sh "${SMBSIGN_FUZZ_SECONDS:-10}"
