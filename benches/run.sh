@@ -11,7 +11,7 @@ reps="${BENCH_REPS:-3}"
 work="$(mktemp -d /tmp/smbsign-bench.XXXXXX)"
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet --bin smbsign --example scale_capture --example mac_speed
+cargo build --release --quiet --bin smbsign --example scale_capture --example mac_speed --example ffi_speed
 bin=target/release/smbsign
 
 # best-of-N wall time in seconds
@@ -67,6 +67,19 @@ for pair in smb21-signed:hmac smb302-signed:cmac smb311-gmac:gmac; do
     if (( $(echo "$t < $t_mac" | bc -l) )); then t_mac=$t; fi
   done
   echo "| $name ($forged connections, none forged) | $alg | $(rate "$smb" "$t_verify") | $(rate "$smb" "$t_mac") | $(echo "scale=0; 100 * $t_mac / $t_verify" | bc -l)% |"
+done
+
+# C API cost per PDU against the Rust API.
+echo
+echo "C API: $(target/release/examples/ffi_speed tests/captures/smb311-gmac.pcap 500)"
+
+# Peak RSS at larger sizes (BENCH_BIG_GB="1 4" to run; needs that much disk).
+for gb in ${BENCH_BIG_GB:-}; do
+  big="$work/big-$gb.pcap"
+  target/release/examples/scale_capture tests/captures/smb311-gmac.pcap "$big" $((gb * 1000)) 64 2>/dev/null
+  r=$( { /usr/bin/time -f "%M %e" "$bin" scan --json --no-progress "$big" >/dev/null; } 2>&1 | tail -n1)
+  echo "peak RSS at $gb GB: $(echo "scale=1; ${r%% *} / 1024" | bc -l) MiB in ${r##* } s"
+  rm -f "$big"
 done
 
 # Several files on several cores.
