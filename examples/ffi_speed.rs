@@ -18,10 +18,15 @@ fn main() {
     let sink = pdus.clone();
     let mut scanner = Scanner::new();
     scanner.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
-        sink.borrow_mut().push((e.connection, e.direction, e.frame, e.pdu.to_vec()))
+        sink.borrow_mut()
+            .push((e.connection, e.direction, e.frame, e.pdu.to_vec()))
     }));
-    read_capture(std::fs::File::open(&args[1]).expect("capture"), |l, d| scanner.frame(l, d), |_| {})
-        .expect("read");
+    read_capture(
+        std::fs::File::open(&args[1]).expect("capture"),
+        |l, d| scanner.frame(l, d),
+        |_| {},
+    )
+    .expect("read");
     let pdus = pdus.borrow();
     let n = pdus.len() * rounds;
 
@@ -31,7 +36,10 @@ fn main() {
         let mut anns = Vec::new();
         for (id, dir, frame, pdu) in pdus.iter() {
             anns.clear();
-            conns.entry(*id).or_default().on_pdu(*dir, *frame, pdu, Some(&mut anns));
+            conns
+                .entry(*id)
+                .or_default()
+                .on_pdu(*dir, *frame, pdu, Some(&mut anns));
         }
     }
     let rust = start.elapsed().as_nanos() as f64 / n as f64;
@@ -45,12 +53,26 @@ fn main() {
             let d = if *dir == Direction::ToServer { 0 } else { 1 };
             // SAFETY: live buffers of the stated lengths.
             unsafe {
-                smbsign_analyzer_feed(a, *id, d, *frame, pdu.as_ptr(), pdu.len(), out.as_mut_ptr().cast(), 16, &mut count);
+                smbsign_analyzer_feed(
+                    a,
+                    *id,
+                    d,
+                    *frame,
+                    pdu.as_ptr(),
+                    pdu.len(),
+                    out.as_mut_ptr().cast(),
+                    16,
+                    &mut count,
+                );
             }
         }
         // SAFETY: made above.
         unsafe { smbsign_analyzer_free(a) };
     }
     let ffi = start.elapsed().as_nanos() as f64 / n as f64;
-    println!("{} PDUs x {rounds}: Rust API {rust:.0} ns/PDU, C API {ffi:.0} ns/PDU ({:.2}x)", pdus.len(), ffi / rust);
+    println!(
+        "{} PDUs x {rounds}: Rust API {rust:.0} ns/PDU, C API {ffi:.0} ns/PDU ({:.2}x)",
+        pdus.len(),
+        ffi / rust
+    );
 }

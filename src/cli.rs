@@ -247,31 +247,20 @@ fn scan(args: ScanArgs) -> i32 {
     for path in &args.files {
         let pb = progress_bar(path, args.no_progress);
         let mut last = 0u64;
-        let result = capture::scan_path_with(path, credentials.clone(), |n| {
+        let progress = |n: u64| {
             if let Some(pb) = &pb
                 && n - last > 4 << 20
             {
                 pb.set_position(n);
                 last = n;
             }
-        });
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
-        }
-        let outcome = match result {
-            Ok(o) => o,
-            Err(e) => {
-                eprintln!("smbsign: {}: {e}", path.display());
-                read_error = true;
-                continue;
-            }
         };
-        if let Some(e) = &outcome.error {
-            eprintln!("smbsign: {}: {e}", path.display());
-            read_error = true;
-        }
-        for r in &outcome.reports {
-            if matches_fail_on(r, &args.fail_on) {
+        // JSON lines stream out as connections end (flat memory on huge
+        // files); the table is for people and is printed per file.
+        let mut table_reports = Vec::new();
+        let mut stream_error: Option<std::io::Error> = None;
+        let result = capture::scan_path_streaming(path, credentials.clone(), progress, |r| {
+            if matches_fail_on(&r, &args.fail_on) {
                 fail = true;
             }
             let smb2 = r
@@ -284,14 +273,44 @@ fn scan(args: ScanArgs) -> i32 {
                 let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
                 exported.push(format!("{},{},\"\",\"\"", hex(&id.to_le_bytes()), hex(key)));
             }
+            if args.json {
+                if stream_error.is_none() {
+                    let w = serde_json::to_writer(&mut out, &r)
+                        .map_err(std::io::Error::other)
+                        .and_then(|_| writeln!(out));
+                    if let Err(e) = w {
+                        stream_error = Some(e);
+                    }
+                }
+            } else {
+                table_reports.push(r);
+            }
+        });
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
         }
-        let written = if args.json {
-            outcome.reports.iter().try_for_each(|r| {
-                serde_json::to_writer(&mut out, r).map_err(std::io::Error::other)?;
-                writeln!(out)
-            })
-        } else {
-            write_table(&mut out, path, &outcome)
+        let (stats, error) = match result {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("smbsign: {}: {e}", path.display());
+                read_error = true;
+                continue;
+            }
+        };
+        if let Some(e) = &error {
+            eprintln!("smbsign: {}: {e}", path.display());
+            read_error = true;
+        }
+        table_reports.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
+        let outcome = capture::ScanOutcome {
+            reports: table_reports,
+            stats,
+            error,
+        };
+        let written = match stream_error {
+            Some(e) => Err(e),
+            None if args.json => Ok(()),
+            None => write_table(&mut out, path, &outcome),
         };
         if let Err(e) = written {
             if e.kind() == std::io::ErrorKind::BrokenPipe {

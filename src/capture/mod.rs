@@ -725,6 +725,52 @@ pub fn scan_reader_with<R: Read + Send>(
     }
 }
 
+/// Scan a capture file, handing each connection's report to `on_report` as
+/// soon as the connection is over (not at the end): memory then stays flat
+/// however many connections the file holds. Reports come in the order the
+/// connections ended; those still open at the end follow in order of first
+/// appearance. Returns the counters and the error that stopped reading
+/// early, if any.
+pub fn scan_path_streaming(
+    path: &std::path::Path,
+    credentials: Option<std::sync::Arc<crate::verify::Credentials>>,
+    mut progress: impl FnMut(u64),
+    mut on_report: impl FnMut(ConnectionReport),
+) -> Result<(ScanStats, Option<CaptureError>), CaptureError> {
+    let f = std::fs::File::open(path).map_err(|e| CaptureError::Io(e.to_string()))?;
+    let mut scanner = Scanner::new();
+    if let Some(c) = credentials {
+        scanner.set_credentials(c);
+    }
+    let file = path.display().to_string();
+    let mut emit = |mut r: ConnectionReport| {
+        r.file = Some(file.clone());
+        on_report(r);
+    };
+    let result = read_capture(
+        std::io::BufReader::with_capacity(0, f),
+        |link, data| {
+            scanner.frame(link, data);
+            if scanner.frame.is_multiple_of(SWEEP_EVERY) {
+                for r in scanner.take_finished() {
+                    emit(r);
+                }
+            }
+        },
+        &mut progress,
+    );
+    match &result {
+        Err(e @ (CaptureError::NotACapture | CaptureError::Empty | CaptureError::Io(_))) => {
+            return Err(e.clone());
+        }
+        _ => {}
+    }
+    for r in scanner.finish() {
+        emit(r);
+    }
+    Ok((scanner.stats.clone(), result.err()))
+}
+
 /// Scan a capture file by path.
 pub fn scan_path(
     path: &std::path::Path,
