@@ -13,13 +13,18 @@ use std::process::{Command, Output};
 /// target/<profile>, where cargo put libsmbsign.so for this test run.
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        dir.join("libsmbsign.so").is_file(),
-        "libsmbsign.so not built in {}",
-        dir.display()
+    let deps = exe.parent().unwrap().to_path_buf();
+    // `cargo build` puts it in target/<profile>; `cargo test` alone leaves
+    // it in target/<profile>/deps.
+    for dir in [deps.parent().unwrap().to_path_buf(), deps.clone()] {
+        if dir.join("libsmbsign.so").is_file() {
+            return dir;
+        }
+    }
+    panic!(
+        "libsmbsign.so not built in {} or its parent",
+        deps.display()
     );
-    dir
 }
 
 fn scratch() -> PathBuf {
@@ -177,7 +182,7 @@ fn installed_library_builds_the_tool_with_pkg_config() {
         return;
     }
     let prefix = scratch().join("prefix");
-    let target = target_dir().parent().unwrap().join("plugin-build");
+    let target = common::repo().join("target/plugin-build");
     run(Command::new("bash")
         .arg(common::repo().join("tools/install.sh"))
         .arg(&prefix)

@@ -27,6 +27,8 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo build (the C tests link target/debug/libsmbsign.so)"
+cargo build --workspace
 echo "== cargo test --workspace"
 cargo test --workspace --all-targets
 echo "== fuzzing, ${SMBSIGN_FUZZ_SECONDS:-10}s per target"

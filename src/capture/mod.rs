@@ -759,11 +759,10 @@ pub fn scan_path_streaming(
         },
         &mut progress,
     );
-    match &result {
-        Err(e @ (CaptureError::NotACapture | CaptureError::Empty | CaptureError::Io(_))) => {
-            return Err(e.clone());
-        }
-        _ => {}
+    if let Err(e @ (CaptureError::NotACapture | CaptureError::Empty | CaptureError::Io(_))) =
+        &result
+    {
+        return Err(e.clone());
     }
     for r in scanner.finish() {
         emit(r);

@@ -156,9 +156,14 @@ fn repo() -> PathBuf {
 
 fn library() -> c::Smbsign {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("libsmbsign.so");
-    assert!(path.is_file(), "{} not built", path.display());
+    let deps = exe.parent().unwrap();
+    let path = [
+        deps.parent().unwrap().join("libsmbsign.so"),
+        deps.join("libsmbsign.so"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| panic!("libsmbsign.so not built near {}", deps.display()));
     // SAFETY: loading our own library, whose initialisers are Rust std's.
     unsafe { c::Smbsign::new(&path) }.expect("load libsmbsign.so")
 }
