@@ -11,10 +11,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// Connection id, direction, frame, bytes.
+type Pdu = (u64, Direction, u64, Vec<u8>);
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let rounds: usize = args.get(2).map_or(20, |r| r.parse().expect("ROUNDS"));
-    let pdus: Rc<RefCell<Vec<(u64, Direction, u64, Vec<u8>)>>> = Rc::default();
+    let pdus: Rc<RefCell<Vec<Pdu>>> = Rc::default();
     let sink = pdus.clone();
     let mut scanner = Scanner::new();
     scanner.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
