@@ -666,11 +666,7 @@ impl Connection {
                 self.on_smb1_session_setup(frame, &h, body, &mut ann);
             }
             Smb1Command::TreeConnectAndx if h.is_response() => {
-                if h.status == NtStatus::AccessDenied {
-                    self.tree_connect_denied_frame.get_or_insert(frame);
-                } else if !h.status.is_error() {
-                    self.tree_connects_ok += 1;
-                }
+                self.on_tree_connect_response(frame, h.status)
             }
             _ => {}
         }
@@ -889,11 +885,7 @@ impl Connection {
                 self.on_smb2_session_setup(frame, &h, msg, &mut ann);
             }
             Smb2Command::TreeConnect if h.is_response() => {
-                if h.status == NtStatus::AccessDenied {
-                    self.tree_connect_denied_frame.get_or_insert(frame);
-                } else if !h.status.is_error() {
-                    self.tree_connects_ok += 1;
-                }
+                self.on_tree_connect_response(frame, h.status)
             }
             _ => {}
         }
@@ -1096,6 +1088,16 @@ impl Connection {
             s.signing_required = (required || setup_requires) && !s.guest && !s.anonymous;
         } else if h.status != NtStatus::MoreProcessingRequired {
             s.failed_status = Some(h.status);
+        }
+    }
+
+    /// TREE_CONNECT response (SMB1 or SMB2): STATUS_ACCESS_DENIED is the
+    /// KB's "server requires, client disabled" symptom.
+    fn on_tree_connect_response(&mut self, frame: u64, status: NtStatus) {
+        if status == NtStatus::AccessDenied {
+            self.tree_connect_denied_frame.get_or_insert(frame);
+        } else if !status.is_error() {
+            self.tree_connects_ok += 1;
         }
     }
 

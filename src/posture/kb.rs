@@ -333,24 +333,21 @@ pub fn predict(protocol: Protocol, client: SigningSetting, server: SigningSettin
 /// What to change so that `side` requires signing (the fix for relay
 /// exposure), in the article's terms plus Samba's.
 pub fn require_signing_fix(side: Side) -> String {
-    let p = policy(side, Knob::Require);
-    let samba = match side {
-        Side::Server => "server signing = mandatory",
-        Side::Client => "client signing = required",
-    };
-    format!(
-        "enable Group Policy \"{}\" (Windows 2000: \"{}\"), which sets {}\\{} = 1 (REG_DWORD); \
-         on Samba set \"{samba}\"",
-        p.policy_xp_2003, p.policy_2000, p.registry_key, p.value_name
-    )
+    signing_fix(side, Knob::Require)
 }
 
 /// What to change so that `side` enables signing.
 pub fn enable_signing_fix(side: Side) -> String {
-    let p = policy(side, Knob::Enable);
-    let samba = match side {
-        Side::Server => "server signing = auto",
-        Side::Client => "client signing = if_required",
+    signing_fix(side, Knob::Enable)
+}
+
+fn signing_fix(side: Side, knob: Knob) -> String {
+    let p = policy(side, knob);
+    let samba = match (side, knob) {
+        (Side::Server, Knob::Require) => "server signing = mandatory",
+        (Side::Server, Knob::Enable) => "server signing = auto",
+        (Side::Client, Knob::Require) => "client signing = required",
+        (Side::Client, Knob::Enable) => "client signing = if_required",
     };
     format!(
         "enable Group Policy \"{}\" (Windows 2000: \"{}\"), which sets {}\\{} = 1 (REG_DWORD); \
