@@ -38,7 +38,7 @@ fn stored_corpus_and_regressions_replay() {
     let fuzz = common::repo().join("fuzz");
     let mut n = 0;
     for (name, target) in TARGETS {
-        for f in files(&fuzz.join("corpus").join(name))
+        for f in files(&fuzz.join("seeds").join(name))
             .iter()
             .chain(files(&fuzz.join("regressions").join(name)).iter())
         {
