@@ -227,6 +227,42 @@ pub struct MessageAnnotation {
     pub expected_signature: Option<[u8; 16]>,
 }
 
+impl MessageAnnotation {
+    /// An annotation from a message header, before the command is looked at.
+    #[allow(clippy::too_many_arguments)]
+    fn header(
+        family: SmbFamily,
+        command: u16,
+        is_response: bool,
+        status: NtStatus,
+        (message_id, session_id): (u64, u64),
+        signed: bool,
+        signature: &[u8],
+        (offset, length): (usize, usize),
+    ) -> Self {
+        MessageAnnotation {
+            family,
+            command,
+            is_response,
+            status,
+            message_id,
+            session_id,
+            signed,
+            signature: sig16(signature),
+            signature_len: signature.len().min(16) as u8,
+            security_mode: None,
+            dialect: None,
+            session_flags: None,
+            unsigned_while_required: false,
+            exempt: false,
+            offset,
+            length,
+            verdict: Verdict::NotVerified,
+            expected_signature: None,
+        }
+    }
+}
+
 /// Everything known about one SMB connection.
 #[derive(Debug, Clone, Default)]
 pub struct Connection {
@@ -593,26 +629,16 @@ impl Connection {
         msg: &[u8],
     ) -> Result<MessageAnnotation, WireError> {
         let (body, h) = smb1::parse_smb1_header(msg).map_err(crate::wire::flatten)?;
-        let mut ann = MessageAnnotation {
-            family: SmbFamily::Smb1,
-            command: h.command.0 as u16,
-            is_response: h.is_response(),
-            status: h.status,
-            message_id: h.mid as u64,
-            session_id: h.uid as u64,
-            signed: h.is_signed(),
-            signature: sig16(h.signature),
-            signature_len: h.signature.len().min(16) as u8,
-            security_mode: None,
-            dialect: None,
-            session_flags: None,
-            unsigned_while_required: false,
-            exempt: false,
-            offset: 0,
-            length: msg.len(),
-            verdict: Verdict::NotVerified,
-            expected_signature: None,
-        };
+        let mut ann = MessageAnnotation::header(
+            SmbFamily::Smb1,
+            h.command.0 as u16,
+            h.is_response(),
+            h.status,
+            (h.mid as u64, h.uid as u64),
+            h.is_signed(),
+            h.signature,
+            (0, msg.len()),
+        );
         let _ = dir;
         if h.command == Smb1Command::Negotiate {
             ann.exempt = true;
@@ -852,26 +878,16 @@ impl Connection {
     ) -> Result<MessageAnnotation, WireError> {
         let (_, h) = smb2::parse_smb2_header(msg).map_err(crate::wire::flatten)?;
         let _ = dir;
-        let mut ann = MessageAnnotation {
-            family: SmbFamily::Smb2,
-            command: h.command.0,
-            is_response: h.is_response(),
-            status: h.status,
-            message_id: h.message_id,
-            session_id: h.session_id,
-            signed: h.is_signed(),
-            signature: sig16(h.signature),
-            signature_len: h.signature.len().min(16) as u8,
-            security_mode: None,
-            dialect: None,
-            session_flags: None,
-            unsigned_while_required: false,
-            exempt: false,
-            offset,
-            length: msg.len(),
-            verdict: Verdict::NotVerified,
-            expected_signature: None,
-        };
+        let mut ann = MessageAnnotation::header(
+            SmbFamily::Smb2,
+            h.command.0,
+            h.is_response(),
+            h.status,
+            (h.message_id, h.session_id),
+            h.is_signed(),
+            h.signature,
+            (offset, msg.len()),
+        );
         if h.command == Smb2Command::Negotiate {
             ann.exempt = true;
             ann.verdict = Verdict::Exempt;
