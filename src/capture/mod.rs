@@ -90,6 +90,32 @@ pub struct PduEvent<'a> {
 /// Callback receiving every reassembled PDU.
 pub type PduHook = Box<dyn FnMut(PduEvent<'_>)>;
 
+impl Flow {
+    /// The stream sent by one side, and a sink that feeds its messages to
+    /// this flow's analysis.
+    fn stream_and_sink<'a>(
+        &'a mut self,
+        sender_is_lo: bool,
+        frame: u64,
+        hook: Option<&'a mut PduHook>,
+    ) -> (&'a mut Stream, ConnSink<'a>) {
+        let st = if sender_is_lo {
+            &mut self.from_lo
+        } else {
+            &mut self.from_hi
+        };
+        let sink = ConnSink {
+            conn: &mut self.conn,
+            client_is_lo: &mut self.client_is_lo,
+            sender_is_lo,
+            frame,
+            id: self.id,
+            hook,
+        };
+        (st, sink)
+    }
+}
+
 /// Sink that routes framed messages into the connection analysis.
 struct ConnSink<'a> {
     conn: &'a mut Connection,
@@ -350,43 +376,11 @@ impl Scanner {
         }
         if seg.flags & packet::TCP_ACK != 0 {
             // The other direction's hole, if this ACK shows it was delivered.
-            let Flow {
-                from_lo,
-                from_hi,
-                client_is_lo,
-                conn,
-                id,
-                ..
-            } = &mut *flow;
-            let other = if src_is_lo { from_hi } else { from_lo };
-            let mut sink = ConnSink {
-                conn,
-                client_is_lo,
-                sender_is_lo: !src_is_lo,
-                frame,
-                id: *id,
-                hook: self.hook.as_mut(),
-            };
+            let (other, mut sink) = flow.stream_and_sink(!src_is_lo, frame, self.hook.as_mut());
             other.peer_acked(seg.ack, &mut sink);
         }
         if !seg.payload.is_empty() || seg.payload_len > 0 {
-            let Flow {
-                from_lo,
-                from_hi,
-                client_is_lo,
-                conn,
-                id,
-                ..
-            } = flow;
-            let st = if src_is_lo { from_lo } else { from_hi };
-            let mut sink = ConnSink {
-                conn,
-                client_is_lo,
-                sender_is_lo: src_is_lo,
-                frame,
-                id: *id,
-                hook: self.hook.as_mut(),
-            };
+            let (st, mut sink) = flow.stream_and_sink(src_is_lo, frame, self.hook.as_mut());
             // A SYN can carry data (TFO); its payload starts at seq+1.
             let seq = if syn {
                 seg.seq.wrapping_add(1)
@@ -456,23 +450,7 @@ impl Scanner {
             return;
         }
         for from_lo in [true, false] {
-            let Flow {
-                from_lo: lo,
-                from_hi: hi,
-                client_is_lo,
-                conn,
-                id,
-                ..
-            } = &mut flow;
-            let st = if from_lo { lo } else { hi };
-            let mut sink = ConnSink {
-                conn,
-                client_is_lo,
-                sender_is_lo: from_lo,
-                frame: self.frame,
-                id: *id,
-                hook: self.hook.as_mut(),
-            };
+            let (st, mut sink) = flow.stream_and_sink(from_lo, self.frame, self.hook.as_mut());
             st.finish(&mut sink);
         }
         if flow.conn.first_frame.is_none() {

@@ -168,6 +168,27 @@ fn library() -> c::Smbsign {
     unsafe { c::Smbsign::new(&path) }.expect("load libsmbsign.so")
 }
 
+/// Every PDU of a capture (via the scanner's hook) and the Rust API's
+/// reports for it.
+fn replay(path: &std::path::Path) -> (Vec<Pdu>, Vec<smbsign::posture::ConnectionReport>) {
+    let pdus: Rc<RefCell<Vec<Pdu>>> = Rc::default();
+    let sink = pdus.clone();
+    let mut scanner = Scanner::new();
+    scanner.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
+        sink.borrow_mut().push(Pdu {
+            connection: e.connection,
+            direction: e.direction,
+            frame: e.frame,
+            bytes: e.pdu.to_vec(),
+        })
+    }));
+    let file = std::fs::File::open(path).unwrap();
+    read_capture(file, |link, data| scanner.frame(link, data), |_| {}).unwrap();
+    let reports = scanner.finish();
+    let pdus = pdus.take();
+    (pdus, reports)
+}
+
 struct Pdu {
     connection: u64,
     direction: Direction,
@@ -195,27 +216,14 @@ fn lab_captures_replayed_through_the_cdylib_match_the_rust_api() {
     captures.sort();
     assert!(captures.len() >= 20);
     for cap in &captures {
-        let pdus: Rc<RefCell<Vec<Pdu>>> = Rc::default();
-        let sink = pdus.clone();
-        let mut scanner = Scanner::new();
-        scanner.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
-            sink.borrow_mut().push(Pdu {
-                connection: e.connection,
-                direction: e.direction,
-                frame: e.frame,
-                bytes: e.pdu.to_vec(),
-            })
-        }));
-        let file = std::fs::File::open(cap).unwrap();
-        read_capture(file, |link, data| scanner.frame(link, data), |_| {}).unwrap();
-        let reports = scanner.finish();
+        let (pdus, reports) = replay(cap);
 
         // SAFETY: the bound functions follow the header's contracts below.
         unsafe {
             let a = lib.smbsign_analyzer_new();
             assert!(!a.is_null());
             let mut first_frame = std::collections::BTreeMap::new();
-            for p in pdus.borrow().iter() {
+            for p in pdus.iter() {
                 first_frame.entry(p.connection).or_insert(p.frame);
                 let dir = match p.direction {
                     Direction::ToServer => c::smbsign_direction_SMBSIGN_TO_SERVER,
@@ -340,30 +348,14 @@ fn verdicts_through_the_cdylib_match_the_rust_api_on_a_tampered_capture() {
         .unwrap()
         .reports;
 
-    let pdus: Rc<RefCell<Vec<Pdu>>> = Rc::default();
-    let sink = pdus.clone();
-    let mut scanner = Scanner::new();
-    scanner.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
-        sink.borrow_mut().push(Pdu {
-            connection: e.connection,
-            direction: e.direction,
-            frame: e.frame,
-            bytes: e.pdu.to_vec(),
-        })
-    }));
-    read_capture(
-        std::fs::File::open(&path).unwrap(),
-        |l, d| scanner.frame(l, d),
-        |_| {},
-    )
-    .unwrap();
+    let (pdus, _) = replay(&path);
     // SAFETY: the bound functions follow the header's contracts.
     unsafe {
         let a = lib.smbsign_analyzer_new();
         let text = CString::new("password LAB\\smblab:Passw0rd!").unwrap();
         assert_eq!(lib.smbsign_analyzer_add_credentials(a, text.as_ptr()), 0);
         let (mut valid, mut forged) = (0u64, Vec::new());
-        for p in pdus.borrow().iter() {
+        for p in pdus.iter() {
             let mut anns = [std::mem::zeroed::<c::smbsign_pdu_annotation>(); 8];
             let mut n = 0usize;
             let dir = match p.direction {
