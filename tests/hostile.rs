@@ -179,6 +179,99 @@ fn next_command_backwards_past_the_end_and_looping() {
     assert!(f.iter().any(|f| f.code == FindingCode::DecodeError));
 }
 
+/// An SMB1 response: header, then blocks given as (WordCount words, bytes).
+fn smb1_response(command: u8, status: u32, blocks: &[&[u8]]) -> Vec<u8> {
+    let mut m = vec![0u8; 32];
+    m[..4].copy_from_slice(b"\xffSMB");
+    m[4] = command;
+    m[5..9].copy_from_slice(&status.to_le_bytes());
+    m[9] = 0x98; // reply
+    m[10..12].copy_from_slice(&0xc843u16.to_le_bytes()); // NT status, unicode
+    for b in blocks {
+        m.extend_from_slice(b);
+    }
+    m
+}
+
+/// A LOGOFF_ANDX block (WordCount 2) naming the next command and offset.
+fn logoff_andx(next: u8, offset: u16) -> Vec<u8> {
+    let mut b = vec![2, next, 0];
+    b.extend_from_slice(&offset.to_le_bytes());
+    b.extend_from_slice(&[0, 0]); // ByteCount
+    b
+}
+
+#[test]
+fn smb1_andx_offsets_that_loop_are_reported_and_end_the_walk() {
+    // Each block 7 bytes; the second points back at the first (a loop a
+    // naive walker would follow forever), at itself, or past the end.
+    for (second_offset, why) in [
+        (32u16, "backwards"),
+        (39, "backwards"),
+        (0xFFF0, "past the end"),
+    ] {
+        let msg = smb1_response(
+            0x74,
+            0,
+            &[&logoff_andx(0x74, 39), &logoff_andx(0x74, second_offset)],
+        );
+        let mut c = Connection::new();
+        c.on_pdu(Direction::ToClient, 1, &msg, None);
+        assert_eq!(c.decode_errors, 1, "{why}");
+        let (frame, e) = c.first_decode_error.clone().unwrap();
+        assert_eq!(frame, 1);
+        assert!(e.to_string().contains(why), "{e}");
+        assert_eq!(c.smb1_messages, 1, "the message itself still counts");
+    }
+    // A forward chain longer than the cap stops there.
+    let mut blocks = Vec::new();
+    for k in 0..40u16 {
+        blocks.push(logoff_andx(0x74, 32 + 7 * (k + 1)));
+    }
+    let refs: Vec<&[u8]> = blocks.iter().map(|b| b.as_slice()).collect();
+    let mut c = Connection::new();
+    c.on_pdu(Direction::ToClient, 1, &smb1_response(0x74, 0, &refs), None);
+    assert_eq!(c.decode_errors, 1);
+    assert!(
+        c.first_decode_error
+            .clone()
+            .unwrap()
+            .1
+            .to_string()
+            .contains("too long")
+    );
+}
+
+#[test]
+fn smb1_chained_tree_connect_denied_is_the_kb_scenario() {
+    // SESSION_SETUP_ANDX response (WordCount 3) + TREE_CONNECT_ANDX
+    // (WordCount 0, an error) with STATUS_ACCESS_DENIED in the header.
+    let mut setup = vec![3, 0x75, 0];
+    setup.extend_from_slice(&41u16.to_le_bytes()); // 32 + 1 + 6 + 2
+    setup.extend_from_slice(&[0, 0, 0, 0]); // Action, ByteCount
+    let msg = smb1_response(0x73, 0xC000_0022, &[&setup, &[0, 0, 0]]);
+    // First a NEGOTIATE response (NT LM 0.12, WordCount 17) with Security
+    // Mode 15: signing required.
+    let mut neg = vec![17u8, 0, 0, 0x0F];
+    neg.extend_from_slice(&[0; 31]);
+    neg.extend_from_slice(&[0, 0]);
+    let mut c = Connection::new();
+    c.on_pdu(
+        Direction::ToClient,
+        2,
+        &smb1_response(0x72, 0, &[&neg]),
+        None,
+    );
+    assert_eq!(c.server_security_mode, Some(15));
+    c.on_pdu(Direction::ToClient, 7, &msg, None);
+    assert_eq!(c.decode_errors, 0);
+    let f = smbsign::posture::findings(&c);
+    assert!(
+        f.iter().any(|f| f.code == FindingCode::TreeConnectDenied),
+        "{f:?}"
+    );
+}
+
 #[test]
 fn negotiate_contexts_with_bad_counts_and_lengths() {
     // A 3.1.1 NEGOTIATE response whose context count runs past the message.

@@ -696,6 +696,23 @@ impl Connection {
             }
             _ => {}
         }
+        // Chained commands: old clients send TREE_CONNECT_ANDX behind
+        // SESSION_SETUP_ANDX. Most messages end their chain at once (AndXCommand
+        // 0xFF), so only those that do not are walked.
+        let chained = h.command.is_andx()
+            && body.first().is_some_and(|&wc| wc >= 2)
+            && body.get(1).is_some_and(|&c| c != smb1::SMB1_ANDX_NONE);
+        if chained {
+            let chain = smb1::parse_smb1_andx_chain(msg);
+            for link in chain.links.iter().skip(1) {
+                if link.command == Smb1Command::TreeConnectAndx && h.is_response() {
+                    self.on_tree_connect_response(frame, h.status);
+                }
+            }
+            if let Some(e) = chain.error {
+                self.note_decode_error(frame, e);
+            }
+        }
 
         // Oplock break notifications from the server are never signed
         // (MS-CIFS 3.3.4.1): LOCKING_ANDX request with MID 0xFFFF.

@@ -458,6 +458,105 @@ pub fn parse_smb1_response_session_setup(
     ))
 }
 
+impl Smb1Command {
+    /// Commands whose parameter words begin with AndXCommand, AndXReserved
+    /// and AndXOffset (MS-CIFS 2.2.3.4), so another command can follow.
+    pub fn is_andx(self) -> bool {
+        matches!(
+            self.0,
+            0x24 | 0x2D | 0x2E | 0x2F | 0x73 | 0x74 | 0x75 | 0xA2
+        )
+    }
+}
+
+/// AndXCommand value that ends a chain.
+pub const SMB1_ANDX_NONE: u8 = 0xFF;
+
+/// Longest chain followed. Real clients chain two or three commands (a
+/// LOCKING_ANDX + WRITE_ANDX + CLOSE, a SESSION_SETUP + TREE_CONNECT); the
+/// cap bounds the work a hostile message can ask for.
+pub const SMB1_MAX_ANDX_CHAIN: usize = 16;
+
+/// One command of an AndX chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Smb1AndxLinkRecord<'a> {
+    pub command: Smb1Command,
+    /// Offset of its WordCount from the `FF 'SMB'` magic.
+    pub offset: usize,
+    /// Its block: WordCount, words, ByteCount and bytes (cut at the end of
+    /// the message).
+    pub block: &'a [u8],
+}
+
+/// The commands of one SMB1 message, the header's own first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smb1AndxChainRecord<'a> {
+    pub links: Vec<Smb1AndxLinkRecord<'a>>,
+    /// Why the walk stopped early: an AndXOffset pointing backwards, at its
+    /// own block (a loop), past the end of the message, or a chain longer
+    /// than [`SMB1_MAX_ANDX_CHAIN`]. The links before it are still good.
+    pub error: Option<WireError>,
+}
+
+/// Walk the AndX chain of a whole message (`msg` starts at the magic).
+/// Each AndXOffset must point forward, past the words of the block that
+/// names it, so the walk always ends (Wireshark's packet-smb.c refuses a
+/// backwards offset for the same reason).
+pub fn parse_smb1_andx_chain(msg: &[u8]) -> Smb1AndxChainRecord<'_> {
+    let mut links = Vec::new();
+    let Ok((_, h)) = parse_smb1_header(msg) else {
+        return Smb1AndxChainRecord {
+            links,
+            error: Some(WireError::Truncated),
+        };
+    };
+    let mut command = h.command;
+    let mut offset = SMB1_HEADER_LEN;
+    loop {
+        let block = &msg[offset..];
+        links.push(Smb1AndxLinkRecord {
+            command,
+            offset,
+            block,
+        });
+        // A response with WordCount 0 (an error) or a command without
+        // AndX words ends the chain.
+        let word_count = block.first().copied().unwrap_or(0) as usize;
+        if !command.is_andx() || word_count < 2 {
+            return Smb1AndxChainRecord { links, error: None };
+        }
+        let andx: WireResult<'_, (u8, u8, u16)> =
+            (le_u8, le_u8, le_u16).parse(block.get(1..).unwrap_or(&[]));
+        let next = match andx {
+            Ok((_, (SMB1_ANDX_NONE, _, _))) => None,
+            Ok((_, (cmd, _reserved, off))) => Some((Smb1Command(cmd), off as usize)),
+            Err(e) => {
+                return Smb1AndxChainRecord {
+                    links,
+                    error: Some(super::flatten(e)),
+                };
+            }
+        };
+        let Some((next_command, next_offset)) = next else {
+            return Smb1AndxChainRecord { links, error: None };
+        };
+        let error = if next_offset <= offset + 1 + word_count * 2 {
+            Some(WireError::Malformed("SMB1 AndXOffset points backwards"))
+        } else if next_offset >= msg.len() {
+            Some(WireError::Malformed("SMB1 AndXOffset past the end"))
+        } else if links.len() >= SMB1_MAX_ANDX_CHAIN {
+            Some(WireError::Malformed("SMB1 AndX chain too long"))
+        } else {
+            None
+        };
+        if error.is_some() {
+            return Smb1AndxChainRecord { links, error };
+        }
+        command = next_command;
+        offset = next_offset;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,6 +571,50 @@ mod tests {
     // tests/captures/impacket-smb1.pcap frame 8: impacket's extended
     // security SESSION_SETUP_ANDX request carrying NTLMSSP NEGOTIATE.
     const SESSION_SETUP_REQUEST: &str = "ff534d427300000000180548000000000000000000000000ffff1c31000000000cff00000000f0020001000000000042000000000044c000804d00604006062b0601050502a0363034a00e300c060a2b06010401823702020aa22204204e544c4d5353500001000000358288e000000000000000000000000000000000556e69780053616d626100";
+
+    // suricata-verify smb-eicar-andx/smbandx.pcap frame 24 (NBSS payload):
+    // a LOCKING_ANDX + WRITE_ANDX + CLOSE response chain.
+    const ANDX_CHAIN_RESPONSE: &str = "ff534d4224000000009843c80000000000000000000000000308090403080600022f002700000006040036004400ffff000000000000000000";
+
+    #[test]
+    fn andx_chain_of_three() {
+        let msg = unhex(ANDX_CHAIN_RESPONSE);
+        let chain = parse_smb1_andx_chain(&msg);
+        assert_eq!(chain.error, None);
+        let got: Vec<_> = chain.links.iter().map(|l| (l.command, l.offset)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Smb1Command::LockingAndx, 32),
+                (Smb1Command::WriteAndx, 39),
+                (Smb1Command::Close, 54),
+            ]
+        );
+        for cut in 0..msg.len() {
+            let c = parse_smb1_andx_chain(&msg[..cut]);
+            assert!(c.links.len() <= 3);
+        }
+    }
+
+    #[test]
+    fn andx_offsets_that_loop_or_leave_the_message_stop_the_walk() {
+        let msg = unhex(ANDX_CHAIN_RESPONSE);
+        // WRITE_ANDX's AndXOffset (message offset 42) pointed at itself,
+        // back at the first block, just inside its own words, and past the end.
+        for (off, why) in [
+            (39u16, "SMB1 AndXOffset points backwards"),
+            (32, "SMB1 AndXOffset points backwards"),
+            (52, "SMB1 AndXOffset points backwards"),
+            (57, "SMB1 AndXOffset past the end"),
+            (0xFFFF, "SMB1 AndXOffset past the end"),
+        ] {
+            let mut m = msg.clone();
+            m[42..44].copy_from_slice(&off.to_le_bytes());
+            let chain = parse_smb1_andx_chain(&m);
+            assert_eq!(chain.links.len(), 2, "offset {off}");
+            assert_eq!(chain.error, Some(WireError::Malformed(why)), "offset {off}");
+        }
+    }
 
     #[test]
     fn negotiate_request_dialects() {
