@@ -218,7 +218,7 @@ fn smb1_andx_offsets_that_loop_are_reported_and_end_the_walk() {
         let mut c = Connection::new();
         c.on_pdu(Direction::ToClient, 1, &msg, None);
         assert_eq!(c.decode_errors, 1, "{why}");
-        let (frame, e) = c.first_decode_error.clone().unwrap();
+        let (frame, e) = c.first_decode_error.unwrap();
         assert_eq!(frame, 1);
         assert!(e.to_string().contains(why), "{e}");
         assert_eq!(c.smb1_messages, 1, "the message itself still counts");
@@ -234,7 +234,6 @@ fn smb1_andx_offsets_that_loop_are_reported_and_end_the_walk() {
     assert_eq!(c.decode_errors, 1);
     assert!(
         c.first_decode_error
-            .clone()
             .unwrap()
             .1
             .to_string()
