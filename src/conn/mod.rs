@@ -320,6 +320,9 @@ pub struct Connection {
     pub forged_frames: Vec<u64>,
     /// The PDU being processed is whole (not a prefix kept by the capture).
     complete: bool,
+    /// Full length of the PDU being processed (more than its bytes when
+    /// only a prefix was kept).
+    message_total: usize,
     pending: Vec<PendingSetup>,
     client_dialect_request_mid: Option<u64>,
 }
@@ -543,6 +546,7 @@ impl Connection {
         mut out: Option<&mut Vec<MessageAnnotation>>,
     ) {
         self.complete = pdu.len() >= total;
+        self.message_total = total;
         if self.first_frame.is_none() {
             self.first_frame = Some(frame);
         }
@@ -703,7 +707,7 @@ impl Connection {
             && body.first().is_some_and(|&wc| wc >= 2)
             && body.get(1).is_some_and(|&c| c != smb1::SMB1_ANDX_NONE);
         if chained {
-            let chain = smb1::parse_smb1_andx_chain(msg);
+            let chain = smb1::parse_smb1_andx_chain(msg, self.message_total);
             for link in chain.links.iter().skip(1) {
                 if link.command == Smb1Command::TreeConnectAndx && h.is_response() {
                     self.on_tree_connect_response(frame, h.status);

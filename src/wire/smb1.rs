@@ -498,11 +498,14 @@ pub struct Smb1AndxChainRecord<'a> {
     pub error: Option<WireError>,
 }
 
-/// Walk the AndX chain of a whole message (`msg` starts at the magic).
-/// Each AndXOffset must point forward, past the words of the block that
-/// names it, so the walk always ends (Wireshark's packet-smb.c refuses a
-/// backwards offset for the same reason).
-pub fn parse_smb1_andx_chain(msg: &[u8]) -> Smb1AndxChainRecord<'_> {
+/// Walk the AndX chain of a message (`msg` starts at the magic; it may be
+/// a prefix of a message `total` bytes long, when the capture path kept
+/// only the start of a bulk WRITE: the walk then stops quietly where the
+/// prefix does). Each AndXOffset must point forward, past the words of the
+/// block that names it, so the walk always ends (Wireshark's packet-smb.c
+/// refuses a backwards offset for the same reason).
+pub fn parse_smb1_andx_chain(msg: &[u8], total: usize) -> Smb1AndxChainRecord<'_> {
+    let total = total.max(msg.len());
     let mut links = Vec::new();
     let Ok((_, h)) = parse_smb1_header(msg) else {
         return Smb1AndxChainRecord {
@@ -530,6 +533,8 @@ pub fn parse_smb1_andx_chain(msg: &[u8]) -> Smb1AndxChainRecord<'_> {
         let next = match andx {
             Ok((_, (SMB1_ANDX_NONE, _, _))) => None,
             Ok((_, (cmd, _reserved, off))) => Some((Smb1Command(cmd), off as usize)),
+            // Words cut by the end of a kept prefix: the rest was not kept.
+            Err(_) if msg.len() < total => return Smb1AndxChainRecord { links, error: None },
             Err(e) => {
                 return Smb1AndxChainRecord {
                     links,
@@ -542,8 +547,10 @@ pub fn parse_smb1_andx_chain(msg: &[u8]) -> Smb1AndxChainRecord<'_> {
         };
         let error = if next_offset <= offset + 1 + word_count * 2 {
             Some(WireError::Malformed("SMB1 AndXOffset points backwards"))
-        } else if next_offset >= msg.len() {
+        } else if next_offset >= total {
             Some(WireError::Malformed("SMB1 AndXOffset past the end"))
+        } else if next_offset >= msg.len() {
+            return Smb1AndxChainRecord { links, error: None };
         } else if links.len() >= SMB1_MAX_ANDX_CHAIN {
             Some(WireError::Malformed("SMB1 AndX chain too long"))
         } else {
@@ -579,7 +586,7 @@ mod tests {
     #[test]
     fn andx_chain_of_three() {
         let msg = unhex(ANDX_CHAIN_RESPONSE);
-        let chain = parse_smb1_andx_chain(&msg);
+        let chain = parse_smb1_andx_chain(&msg, msg.len());
         assert_eq!(chain.error, None);
         let got: Vec<_> = chain.links.iter().map(|l| (l.command, l.offset)).collect();
         assert_eq!(
@@ -591,7 +598,7 @@ mod tests {
             ]
         );
         for cut in 0..msg.len() {
-            let c = parse_smb1_andx_chain(&msg[..cut]);
+            let c = parse_smb1_andx_chain(&msg[..cut], cut);
             assert!(c.links.len() <= 3);
         }
     }
@@ -610,10 +617,18 @@ mod tests {
         ] {
             let mut m = msg.clone();
             m[42..44].copy_from_slice(&off.to_le_bytes());
-            let chain = parse_smb1_andx_chain(&m);
+            let chain = parse_smb1_andx_chain(&m, m.len());
             assert_eq!(chain.links.len(), 2, "offset {off}");
             assert_eq!(chain.error, Some(WireError::Malformed(why)), "offset {off}");
         }
+        // Only a 40-byte prefix of the 57-byte message was kept: the walk
+        // stops after the first link, without an error.
+        let chain = parse_smb1_andx_chain(&msg[..40], msg.len());
+        assert_eq!(chain.links.len(), 2);
+        assert_eq!(chain.error, None);
+        let chain = parse_smb1_andx_chain(&msg[..38], msg.len());
+        assert_eq!(chain.links.len(), 1);
+        assert_eq!(chain.error, None);
     }
 
     #[test]
