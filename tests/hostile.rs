@@ -4,7 +4,7 @@
 mod common;
 
 use smbsign::capture::{
-    CaptureError, MAX_FLOWS, Scanner, packet::LinkType, read_capture, scan_reader,
+    CaptureError, MAX_FLOWS, MAX_HELD_BYTES, Scanner, packet::LinkType, read_capture, scan_reader,
 };
 use smbsign::conn::{Connection, Direction};
 use smbsign::posture::FindingCode;
@@ -351,6 +351,86 @@ fn a_hundred_thousand_connections_stay_bounded() {
     let reports = scanner.finish();
     assert_eq!(reports.len(), 100_000);
     assert!(scanner.stats.flows_evicted > 0);
+}
+
+/// 40 connections, each opening with a hole: its first 1,000 bytes never
+/// captured, then 100 segments of 1,400 bytes held waiting for them (5.6 MB
+/// in all). Returns the peak of held reassembly bytes and the reports.
+fn many_holes(scanner: &mut Scanner) -> (usize, Vec<smbsign::posture::ConnectionReport>) {
+    let mut peak = 0;
+    for k in 0..40u8 {
+        let client = ([10, 1, 0, k], 50000);
+        scanner.frame(LinkType::Ethernet, &tcp(client, S, 0, SYN, &[]));
+        for j in 0..100u32 {
+            let seq = 1 + 1000 + j * 1400;
+            let f = tcp(client, S, seq, PSH, &[0x41; 1400]);
+            scanner.frame(LinkType::Ethernet, &f);
+            peak = peak.max(scanner.held_bytes());
+        }
+    }
+    (peak, scanner.finish())
+}
+
+#[test]
+fn reassembly_memory_is_capped_across_connections() {
+    // Without a tight budget the holes are all held (the accounting sees it).
+    let (peak, _) = many_holes(&mut Scanner::new());
+    assert!(peak >= 5_000_000, "peak {peak}");
+    // With a 1 MiB budget the total never passes it by more than one
+    // segment, the connections that gave up their holes count the gap, and
+    // every connection is still reported.
+    let budget = 1 << 20;
+    let mut scanner = Scanner::with_limits(MAX_FLOWS, budget);
+    let (peak, reports) = many_holes(&mut scanner);
+    assert!(peak <= budget + 1400, "peak {peak}");
+    assert!(scanner.stats.memory_sheds > 0);
+    assert_eq!(scanner.held_bytes(), 0, "all released at the end");
+    assert_eq!(reports.len(), 0, "no SMB message in the filler");
+}
+
+#[test]
+fn verifying_scan_keeps_bounded_prefixes_of_huge_messages() {
+    // With credentials whole messages are kept. 20 connections each start
+    // a WRITE claiming 16 MiB and send 600 KB of it: 12 MB held unless the
+    // budget (1 MiB here) makes them keep only headers.
+    let mut creds = smbsign::verify::Credentials::default();
+    creds.add_password("user:secret").unwrap();
+    let creds = std::sync::Arc::new(creds);
+    let run = |budget: usize| {
+        let mut scanner = Scanner::with_limits(MAX_FLOWS, budget);
+        scanner.set_credentials(creds.clone());
+        let mut peak = 0;
+        for k in 0..20u8 {
+            let client = ([10, 2, 0, k], 50000);
+            scanner.frame(LinkType::Ethernet, &tcp(client, S, 0, SYN, &[]));
+            let mut msg = vec![0x00, 0xff, 0xff, 0xff];
+            msg.extend_from_slice(&smb2(9, 0, 0, &[0; 48]));
+            let mut seq = 1;
+            let f = tcp(client, S, seq, PSH, &msg);
+            seq += msg.len() as u32;
+            scanner.frame(LinkType::Ethernet, &f);
+            for _ in 0..430 {
+                let f = tcp(client, S, seq, PSH, &[0x42; 1400]);
+                seq += 1400;
+                scanner.frame(LinkType::Ethernet, &f);
+                peak = peak.max(scanner.held_bytes());
+            }
+        }
+        let reports = scanner.finish();
+        (peak, scanner.stats.memory_sheds, reports)
+    };
+    let (peak, sheds, reports) = run(MAX_HELD_BYTES);
+    assert!(peak >= 12_000_000, "peak {peak}");
+    assert_eq!(sheds, 0);
+    assert_eq!(reports.len(), 20);
+    let (peak, sheds, reports) = run(1 << 20);
+    assert!(peak <= (1 << 20) + 128 * 1024, "peak {peak}");
+    assert!(sheds > 0);
+    assert_eq!(reports.len(), 20, "every connection still reported");
+    assert!(
+        reports.iter().all(|r| r.requests == 1),
+        "the WRITE still counted"
+    );
 }
 
 #[test]

@@ -20,6 +20,13 @@ use stream::{MessageSink, Stream};
 /// Live connections tracked at once; past this the least recently active
 /// tenth is reported and dropped (a hostile capture can open millions).
 pub const MAX_FLOWS: usize = 65_536;
+/// Reassembly memory (out-of-order segments and messages being framed)
+/// held across all connections. Past it, the connection whose segment
+/// pushed the total over gives up its holes and keeps only the header of
+/// the message in progress (its signature then goes unchecked): one
+/// hostile or very lossy capture cannot make the host process grow without
+/// bound, whatever the number of connections.
+pub const MAX_HELD_BYTES: usize = 128 * 1024 * 1024;
 /// Closed connections are reported after this many more frames.
 const CLOSED_LINGER: u64 = 4096;
 /// How often (in frames) closed connections are swept.
@@ -73,6 +80,8 @@ struct Flow {
     closed_frame: Option<u64>,
     /// Sequential id (order of first appearance).
     id: u64,
+    /// Reassembly bytes this flow holds, as counted in `Scanner::held`.
+    held: usize,
 }
 
 /// One SMB PDU as reassembled from the capture, for callers that feed
@@ -176,6 +185,9 @@ pub struct ScanStats {
     pub truncated_frames: u64,
     pub unsupported_link_frames: u64,
     pub flows_evicted: u64,
+    /// Times a connection had to drop held data to keep the reassembly
+    /// memory within its budget.
+    pub memory_sheds: u64,
 }
 
 /// Feeds frames in capture order and produces one report per SMB connection.
@@ -191,6 +203,9 @@ pub struct Scanner {
     hook: Option<PduHook>,
     /// Credentials for signature verification (whole messages are kept).
     credentials: Option<std::sync::Arc<crate::verify::Credentials>>,
+    /// Reassembly bytes held by all flows, and the budget for them.
+    held: usize,
+    max_held: usize,
 }
 
 impl Default for Scanner {
@@ -212,6 +227,11 @@ impl Scanner {
     }
 
     pub fn with_max_flows(max_flows: usize) -> Self {
+        Self::with_limits(max_flows, MAX_HELD_BYTES)
+    }
+
+    /// A scanner with other bounds than `MAX_FLOWS` and `MAX_HELD_BYTES`.
+    pub fn with_limits(max_flows: usize, max_held: usize) -> Self {
         Scanner {
             flows: HashMap::default(),
             finished: Vec::new(),
@@ -222,7 +242,14 @@ impl Scanner {
             next_id: 0,
             hook: None,
             credentials: None,
+            held: 0,
+            max_held,
         }
+    }
+
+    /// Reassembly bytes held now, across all connections.
+    pub fn held_bytes(&self) -> usize {
+        self.held
     }
 
     /// Verify signatures with these credentials. Whole messages are then
@@ -324,6 +351,7 @@ impl Scanner {
                     rst: false,
                     closed_frame: None,
                     id: self.next_id,
+                    held: 0,
                 })
             }
         };
@@ -371,6 +399,11 @@ impl Scanner {
                 FlowKind::Probing(n + 1)
             };
             if flow.kind == FlowKind::NotSmb {
+                // Nothing of it will be read again.
+                flow.from_lo = Stream::new();
+                flow.from_hi = Stream::new();
+                self.held -= flow.held;
+                flow.held = 0;
                 return;
             }
         }
@@ -388,6 +421,21 @@ impl Scanner {
                 seg.seq
             };
             st.segment(seq, seg.payload, seg.payload_len, &mut sink);
+        }
+        let held = flow.from_lo.buffered() + flow.from_hi.buffered();
+        if held != flow.held {
+            self.held = self.held - flow.held + held;
+            flow.held = held;
+            if self.held > self.max_held {
+                self.stats.memory_sheds += 1;
+                for from_lo in [true, false] {
+                    let (st, mut sink) = flow.stream_and_sink(from_lo, frame, self.hook.as_mut());
+                    st.shed(&mut sink);
+                }
+                let held = flow.from_lo.buffered() + flow.from_hi.buffered();
+                self.held = self.held - flow.held + held;
+                flow.held = held;
+            }
         }
         if seg.flags & TCP_RST != 0 {
             flow.rst = true;
@@ -446,6 +494,7 @@ impl Scanner {
     }
 
     fn retire(&mut self, key: FlowKey, mut flow: Flow) {
+        self.held -= flow.held;
         if flow.kind != FlowKind::Smb {
             return;
         }

@@ -59,6 +59,8 @@ pub struct Framer {
     spare: Vec<u8>,
 }
 
+/// Most buffer reserved for a message before its bytes arrive.
+const RESERVE_AHEAD: usize = 64 * 1024;
 /// Bytes of the message start needed to decide how much of it to keep.
 const DECIDE_AT: usize = 24;
 /// Prefix kept of a message nobody needs the body of: its header and the
@@ -154,6 +156,20 @@ impl Framer {
             hdr: [0; 4],
             have: 0,
         };
+    }
+
+    /// Over the memory budget: keep only the header of the message in
+    /// progress (it is handed over as a prefix, its signature unchecked)
+    /// and let go of the spare buffer.
+    pub fn shed(&mut self) {
+        if let Frame::Body { keep, buf, .. } = &mut self.state {
+            if let Some(k) = keep.as_mut() {
+                *k = (*k).min(KEEP_HEADER);
+            }
+            buf.truncate(KEEP_HEADER);
+            buf.shrink_to(KEEP_HEADER);
+        }
+        self.spare = Vec::new();
     }
 
     /// Bytes the current state holds (for memory accounting).
@@ -276,8 +292,11 @@ impl Framer {
                         if keep.is_none() && buf.len() >= DECIDE_AT.min(*total) {
                             *keep = Some((*total).min(KEEP_HEADER));
                         }
+                        // Room for what is kept, but no more ahead of the
+                        // data than a segment train: the length field is the
+                        // sender's word, the bytes may never come.
                         if let Some(k) = *keep {
-                            buf.reserve(k.saturating_sub(buf.len()));
+                            buf.reserve(k.saturating_sub(buf.len()).min(RESERVE_AHEAD));
                         }
                     }
                     if let Some(k) = *keep {
@@ -509,6 +528,15 @@ impl Stream {
         self.framer.gap(sink);
         self.next_seq = Some(seq);
         self.drain(sink);
+    }
+
+    /// Over the memory budget: stop waiting for every hole (what is held is
+    /// delivered now) and keep only the header of the message in progress.
+    pub fn shed(&mut self, sink: &mut dyn MessageSink) {
+        while !self.ooo.is_empty() {
+            self.skip_hole(sink);
+        }
+        self.framer.shed();
     }
 
     /// End of capture or connection: flush what is held, skipping holes, and
