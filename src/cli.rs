@@ -301,6 +301,22 @@ fn scan(args: ScanArgs) -> i32 {
             eprintln!("smbsign: {}: {e}", path.display());
             read_error = true;
         }
+        if stats.flows_evicted > 0 {
+            eprintln!(
+                "smbsign: {}: {} connection(s) reported before their end: more than {} were open at once",
+                path.display(),
+                stats.flows_evicted,
+                capture::MAX_FLOWS
+            );
+        }
+        if stats.memory_sheds > 0 {
+            eprintln!(
+                "smbsign: {}: reassembly memory reached {} MiB {} time(s): those connections stopped waiting for lost segments (counted in gap_bytes) and kept message headers only",
+                path.display(),
+                capture::MAX_HELD_BYTES >> 20,
+                stats.memory_sheds
+            );
+        }
         table_reports.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
         let outcome = capture::ScanOutcome {
             reports: table_reports,
