@@ -287,6 +287,8 @@ impl smbsign_pdu_annotation {
                 V::NoKey => SMBSIGN_VERDICT_NO_KEY,
                 V::NotSigned => SMBSIGN_VERDICT_NOT_SIGNED,
                 V::Unverifiable => SMBSIGN_VERDICT_UNVERIFIABLE,
+                // The C API verifies in line; it never defers.
+                V::Deferred => SMBSIGN_VERDICT_NOT_VERIFIED,
             }
         };
         if let Some(e) = a.expected_signature {

@@ -172,3 +172,116 @@ fn one_flipped_byte_is_exactly_one_forged_message_at_its_frame() {
         );
     }
 }
+
+/// Reports of a capture scanned with the MACs in line or on a second thread.
+fn scan_both_ways(path: &Path, password: &str) -> (String, String) {
+    let bytes = std::fs::read(path).unwrap();
+    let run = |parallel: bool| {
+        let mut s = smbsign::capture::Scanner::new();
+        s.set_credentials(creds(password));
+        if parallel {
+            s.set_parallel_macs();
+        }
+        smbsign::capture::read_capture(&bytes[..], |l, d| s.frame(l, d), |_| {}).unwrap();
+        serde_json::to_string(&s.finish()).unwrap()
+    };
+    (run(false), run(true))
+}
+
+#[test]
+fn macs_on_a_second_thread_give_the_same_reports() {
+    assert!(
+        std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 || !common::in_ci(),
+        "CI machines have two cores: the parallel path must be exercised"
+    );
+    for name in SIGNED {
+        let (inline, parallel) = scan_both_ways(&lab(name), "Passw0rd!");
+        assert_eq!(inline, parallel, "{name}");
+        assert!(inline.contains("\"verified_messages\":"), "{name}");
+        // A wrong password: no key, no verdicts, same both ways.
+        let (inline, parallel) = scan_both_ways(&lab(name), "wrong");
+        assert_eq!(inline, parallel, "{name} (wrong password)");
+    }
+}
+
+/// `copies` copies of a lab capture's connection, 16 interleaved at a time,
+/// each with its own client port (as `examples/scale_capture.rs` does).
+fn replicated(name: &str, copies: u32) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(lab(name)).unwrap();
+    let mut frames = Vec::new();
+    smbsign::capture::read_capture(&bytes[..], |_, d| frames.push(d.to_vec()), |_| {}).unwrap();
+    let mut out = Vec::new();
+    for first in (0..copies).step_by(16) {
+        for f in &frames {
+            for c in first..(first + 16).min(copies) {
+                let mut f = f.clone();
+                let off = 14 + (f[14] & 0x0f) as usize * 4; // Ethernet + IPv4
+                for p in [off, off + 2] {
+                    let port = u16::from_be_bytes([f[p], f[p + 1]]);
+                    if port != 445 {
+                        let np = 1024 + (port as u32 + c * 7) % 64_000;
+                        f[p..p + 2].copy_from_slice(&(np as u16).to_be_bytes());
+                    }
+                }
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn second_thread_macs_survive_sweeps_evictions_and_a_forgery() {
+    // 300 connections through a table of 24: closed connections linger
+    // 4,096 frames (about 4 groups of 16 here), so the table overflows and
+    // evicts, and the sweep retires others, while verdicts may still be out
+    // on the worker.
+    for name in [
+        "smb21-signed.pcap",
+        "smb311-gmac.pcap",
+        "smb302-signed.pcap",
+    ] {
+        let mut frames = replicated(name, 300);
+        // Tamper with one byte of one copy's READ data.
+        let marker = b"hello from the smbsign lab";
+        let k = frames
+            .iter()
+            .position(|f| memchr::memmem::find(f, marker).is_some())
+            .unwrap();
+        let at = memchr::memmem::find(&frames[k + 7], marker).unwrap();
+        frames[k + 7][at + 3] ^= 0x20;
+        let run = |parallel: bool| {
+            let mut s = smbsign::capture::Scanner::with_max_flows(24);
+            s.set_credentials(creds("Passw0rd!"));
+            if parallel {
+                s.set_parallel_macs();
+            }
+            let mut peak = 0;
+            for f in &frames {
+                s.frame(smbsign::capture::packet::LinkType::Ethernet, f);
+                peak = peak.max(s.live_flows());
+            }
+            assert!(peak <= 24, "{name}: {peak} live");
+            let mut reports = s.take_finished();
+            reports.extend(s.finish());
+            reports
+        };
+        let inline = run(false);
+        let parallel = run(true);
+        assert_eq!(inline.len(), 300, "{name}");
+        assert_eq!(parallel.len(), 300, "{name}");
+        for (a, b) in inline.iter().zip(&parallel) {
+            let (a, b) = (
+                serde_json::to_string(a).unwrap(),
+                serde_json::to_string(b).unwrap(),
+            );
+            assert!(a == b, "{name}: in line {a}\nsecond thread {b}");
+        }
+        let forged: u64 = parallel.iter().map(|r| r.forged_messages.unwrap()).sum();
+        assert_eq!(forged, 1, "{name}");
+        assert!(
+            parallel.iter().all(|r| r.verified_messages.unwrap() >= 25),
+            "{name}"
+        );
+    }
+}

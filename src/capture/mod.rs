@@ -4,11 +4,12 @@
 //! live connections, not with the capture's size.
 #![forbid(unsafe_code)]
 
+pub mod macs;
 pub mod netxray;
 pub mod packet;
 pub mod stream;
 
-use crate::conn::{Connection, Direction};
+use crate::conn::{Connection, Direction, MacBatch};
 use crate::posture::ConnectionReport;
 use packet::{LinkType, Skip, TCP_FIN, TCP_RST, TCP_SYN, TcpSegment};
 use std::collections::HashMap;
@@ -82,6 +83,8 @@ struct Flow {
     id: u64,
     /// Reassembly bytes this flow holds, as counted in `Scanner::held`.
     held: usize,
+    /// MACs of this flow out on the worker thread.
+    macs_out: u32,
 }
 
 /// One SMB PDU as reassembled from the capture, for callers that feed
@@ -206,6 +209,13 @@ pub struct Scanner {
     /// Reassembly bytes held by all flows, and the budget for them.
     held: usize,
     max_held: usize,
+    /// SMB2 MACs computed on a second thread (`set_parallel_macs`): the
+    /// worker, the batch being filled with the flow of each message, and
+    /// emptied batches for reuse.
+    macs: Option<macs::MacWorker<Vec<FlowKey>>>,
+    batch: MacBatch,
+    batch_keys: Vec<FlowKey>,
+    spare_batches: Vec<macs::Answered<Vec<FlowKey>>>,
 }
 
 impl Default for Scanner {
@@ -244,6 +254,77 @@ impl Scanner {
             credentials: None,
             held: 0,
             max_held,
+            macs: None,
+            batch: MacBatch::default(),
+            batch_keys: Vec::new(),
+            spare_batches: Vec::new(),
+        }
+    }
+
+    /// Compute SMB2 MACs on a second thread while the capture is read (with
+    /// credentials set, on a machine with more than one core). Verdicts and
+    /// reports are the same as in line; only the time differs.
+    pub fn set_parallel_macs(&mut self) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if self.credentials.is_some() && cores > 1 && self.macs.is_none() {
+            self.macs = macs::MacWorker::spawn();
+        }
+    }
+
+    /// Hand the batch being filled to the worker.
+    fn flush_macs(&mut self) {
+        let Some(w) = self.macs.as_mut() else {
+            return;
+        };
+        if self.batch.is_empty() {
+            return;
+        }
+        let (batch, keys, verdicts) = self.spare_batches.pop().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.batch, batch);
+        let keys = std::mem::replace(&mut self.batch_keys, keys);
+        if let Err((batch, keys, mut verdicts)) = w.send(batch, keys, verdicts) {
+            // The worker is gone: compute them here.
+            verdicts.clear();
+            batch.run(&mut Vec::new(), &mut verdicts);
+            self.apply_macs((batch, keys, verdicts));
+        }
+    }
+
+    /// Count the verdicts of an answered batch.
+    fn apply_macs(&mut self, (mut batch, mut keys, mut verdicts): macs::Answered<Vec<FlowKey>>) {
+        for ((job, key), v) in batch.jobs().iter().zip(&keys).zip(&verdicts) {
+            if let Some(flow) = self.flows.get_mut(key) {
+                flow.macs_out -= 1;
+                flow.conn.apply_mac_verdict(job.frame, job.session, *v);
+            }
+        }
+        batch.clear();
+        keys.clear();
+        verdicts.clear();
+        if self.spare_batches.len() < 4 {
+            self.spare_batches.push((batch, keys, verdicts));
+        }
+    }
+
+    /// Count the verdicts that came back; when `all` (before a flow leaves
+    /// the table) hand over the partial batch and wait for every verdict,
+    /// and wait too while too many batches are out.
+    fn collect_macs(&mut self, all: bool) {
+        if self.macs.is_none() {
+            return;
+        }
+        if all
+            || self.batch.byte_len() >= macs::BATCH_BYTES
+            || self.batch.len() >= macs::BATCH_MESSAGES
+        {
+            self.flush_macs();
+        }
+        while let Some(w) = self.macs.as_mut() {
+            let block = all || w.over_budget();
+            let Some(answered) = w.next(block) else {
+                return;
+            };
+            self.apply_macs(answered);
         }
     }
 
@@ -286,6 +367,9 @@ impl Scanner {
             Ok(seg) => {
                 self.stats.tcp_segments += 1;
                 self.segment(seg);
+                if self.macs.is_some() {
+                    self.collect_macs(false);
+                }
             }
             Err(Skip::NotIp) => self.stats.non_ip += 1,
             Err(Skip::NotTcp) => self.stats.non_tcp += 1,
@@ -300,16 +384,13 @@ impl Scanner {
         // A client SYN with a new ISN on a known 4-tuple starts a new
         // connection (port reuse): report the old one first.
         if seg.flags & (TCP_SYN | packet::TCP_ACK) == TCP_SYN
-            && let Some(flow) = self.flows.get(&key)
+            && self.flows.get(&key).is_some_and(|f| {
+                let st = if src_is_lo { &f.from_lo } else { &f.from_hi };
+                st.is_new_syn(seg.seq)
+            })
         {
-            let st = if src_is_lo {
-                &flow.from_lo
-            } else {
-                &flow.from_hi
-            };
-            if st.is_new_syn(seg.seq)
-                && let Some(old) = self.flows.remove(&key)
-            {
+            self.collect_macs(true);
+            if let Some(old) = self.flows.remove(&key) {
                 if old.closed_frame.is_some() {
                     self.closed -= 1;
                 }
@@ -352,6 +433,7 @@ impl Scanner {
                     closed_frame: None,
                     id: self.next_id,
                     held: 0,
+                    macs_out: 0,
                 })
             }
         };
@@ -407,6 +489,10 @@ impl Scanner {
                 return;
             }
         }
+        let lend = self.macs.is_some();
+        if lend {
+            flow.conn.lend_mac_batch(std::mem::take(&mut self.batch));
+        }
         if seg.flags & packet::TCP_ACK != 0 {
             // The other direction's hole, if this ACK shows it was delivered.
             let (other, mut sink) = flow.stream_and_sink(!src_is_lo, frame, self.hook.as_mut());
@@ -437,6 +523,13 @@ impl Scanner {
                 flow.held = held;
             }
         }
+        if lend {
+            let batch = flow.conn.return_mac_batch();
+            let added = batch.len() - self.batch_keys.len();
+            self.batch_keys.extend(std::iter::repeat_n(key, added));
+            flow.macs_out += added as u32;
+            self.batch = batch;
+        }
         if seg.flags & TCP_RST != 0 {
             flow.rst = true;
         }
@@ -462,12 +555,25 @@ impl Scanner {
     /// Report and drop connections closed more than `CLOSED_LINGER` frames ago.
     fn sweep_closed(&mut self) {
         let now = self.frame;
-        let done: Vec<FlowKey> = self
+        let mut waiting = false;
+        let mut done: Vec<(u64, u64, FlowKey)> = self
             .flows
             .iter()
-            .filter(|(_, f)| f.closed_frame.is_some_and(|c| c + CLOSED_LINGER < now))
-            .map(|(k, _)| *k)
+            .filter_map(|(k, f)| {
+                let c = f.closed_frame.filter(|c| c + CLOSED_LINGER < now)?;
+                // A flow with verdicts still out waits for the next sweep
+                // (never a stall of the reader).
+                waiting |= f.macs_out > 0;
+                (f.macs_out == 0).then_some((c, f.id, *k))
+            })
             .collect();
+        if waiting {
+            self.flush_macs();
+        }
+        // Reports in the order the connections closed, whatever the hash
+        // table's order: the same output on every run.
+        done.sort_unstable_by_key(|&(closed, id, _)| (closed, id));
+        let done: Vec<FlowKey> = done.into_iter().map(|(_, _, k)| k).collect();
         for key in done {
             if let Some(flow) = self.flows.remove(&key) {
                 self.closed -= 1;
@@ -477,6 +583,7 @@ impl Scanner {
     }
 
     fn evict(&mut self) {
+        self.collect_macs(true);
         let mut by_age: Vec<(u64, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.last_frame, *k)).collect();
         by_age.sort_unstable_by_key(|x| x.0);
@@ -531,6 +638,7 @@ impl Scanner {
     /// End of input: report every connection still open, in order of
     /// first appearance.
     pub fn finish(&mut self) -> Vec<ConnectionReport> {
+        self.collect_macs(true);
         let mut rest: Vec<(FlowKey, Flow)> = self.flows.drain().collect();
         self.closed = 0;
         rest.sort_by_key(|(_, f)| f.conn.first_frame.unwrap_or(u64::MAX));
@@ -742,6 +850,7 @@ pub fn scan_reader_with<R: Read + Send>(
     let mut scanner = Scanner::new();
     if let Some(c) = credentials {
         scanner.set_credentials(c);
+        scanner.set_parallel_macs();
     }
     let result = read_capture(input, |link, data| scanner.frame(link, data), progress);
     let reports = scanner.finish();
@@ -768,6 +877,7 @@ pub fn scan_path_streaming(
     let mut scanner = Scanner::new();
     if let Some(c) = credentials {
         scanner.set_credentials(c);
+        scanner.set_parallel_macs();
     }
     let file = path.display().to_string();
     let mut emit = |mut r: ConnectionReport| {

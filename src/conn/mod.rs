@@ -325,6 +325,79 @@ pub struct Connection {
     message_total: usize,
     pending: Vec<PendingSetup>,
     client_dialect_request_mid: Option<u64>,
+    /// Where SMB2 MACs go instead of being computed here (see
+    /// `lend_mac_batch`).
+    mac_batch: Option<MacBatch>,
+}
+
+/// SMB2 messages whose MAC is left to another thread: copies of the whole
+/// messages in one buffer, each with its session's keyed signer. One buffer
+/// for many messages keeps the hand-over cheap (most signed messages are
+/// small: one allocation and one channel send per batch, not per message).
+#[derive(Debug, Clone, Default)]
+pub struct MacBatch {
+    bytes: Vec<u8>,
+    jobs: Vec<MacJob>,
+}
+
+/// One message of a `MacBatch`.
+#[derive(Debug, Clone)]
+pub struct MacJob {
+    pub frame: u64,
+    pub session: u64,
+    signer: Arc<crate::verify::mac::Smb2Signer>,
+    range: std::ops::Range<usize>,
+}
+
+impl MacBatch {
+    fn push(
+        &mut self,
+        frame: u64,
+        session: u64,
+        signer: Arc<crate::verify::mac::Smb2Signer>,
+        msg: &[u8],
+    ) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(msg);
+        self.jobs.push(MacJob {
+            frame,
+            session,
+            signer,
+            range: start..self.bytes.len(),
+        });
+    }
+
+    /// Messages in the batch.
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// Message bytes in the batch.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn jobs(&self) -> &[MacJob] {
+        &self.jobs
+    }
+
+    /// Compute every verdict, in order, into `out`.
+    pub fn run(&self, scratch: &mut Vec<u8>, out: &mut Vec<Verdict>) {
+        for j in &self.jobs {
+            let msg = &self.bytes[j.range.clone()];
+            out.push(signing::smb2_verdict(&j.signer, msg, scratch).0);
+        }
+    }
+
+    /// Empty it, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.jobs.clear();
+    }
 }
 
 impl Connection {
@@ -361,6 +434,11 @@ impl Connection {
     ) {
         ann.verdict = verdict;
         ann.expected_signature = expected;
+        self.tally_verdict(frame, session, verdict);
+    }
+
+    /// Count a verdict in the connection's and its session's totals.
+    fn tally_verdict(&mut self, frame: u64, session: u64, verdict: Verdict) {
         match verdict {
             Verdict::Valid => self.verified_messages += 1,
             Verdict::Forged => {
@@ -519,6 +597,26 @@ impl Connection {
             .iter()
             .position(|p| p.message_id == message_id)?;
         Some(self.pending.remove(k))
+    }
+
+    /// Until `return_mac_batch`, append signed SMB2 messages with a known
+    /// key to `batch` (their annotation says `Verdict::Deferred`) instead of
+    /// computing their MAC; the caller computes them, on another thread if
+    /// it likes, and hands each verdict back with `apply_mac_verdict`. SMB1
+    /// MACs depend on sequence numbers guessed in order and stay in line.
+    pub fn lend_mac_batch(&mut self, batch: MacBatch) {
+        self.mac_batch = Some(batch);
+    }
+
+    /// Take back the batch lent with `lend_mac_batch`; MACs are computed in
+    /// line again.
+    pub fn return_mac_batch(&mut self) -> MacBatch {
+        self.mac_batch.take().unwrap_or_default()
+    }
+
+    /// Count the verdict of a MAC computed elsewhere.
+    pub fn apply_mac_verdict(&mut self, frame: u64, session: u64, verdict: Verdict) {
+        self.tally_verdict(frame, session, verdict);
     }
 
     /// Feed one SMB PDU (the NBSS payload; possibly only a prefix of it when
@@ -952,9 +1050,19 @@ impl Connection {
             };
             let algorithm = self.signing_algorithm;
             let complete = self.complete;
-            match self.signing.as_mut() {
-                Some(sg) => sg.verify_smb2(h.session_id, msg, complete, dialect, algorithm),
-                None => (Verdict::NotVerified, None),
+            match (self.signing.as_mut(), self.mac_batch.as_mut()) {
+                (Some(sg), Some(batch)) => {
+                    match sg.smb2_signer(h.session_id, complete, dialect, algorithm) {
+                        Ok(signer) => {
+                            batch.push(frame, h.session_id, signer, msg);
+                            ann.verdict = Verdict::Deferred;
+                            return Ok(ann);
+                        }
+                        Err(v) => (v, None),
+                    }
+                }
+                (Some(sg), None) => sg.verify_smb2(h.session_id, msg, complete, dialect, algorithm),
+                (None, _) => (Verdict::NotVerified, None),
             }
         } else {
             Self::unsigned_verdict(&ann)

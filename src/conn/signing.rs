@@ -33,6 +33,9 @@ pub enum Verdict {
     NotSigned,
     /// Signed, key known, but the capture holds only part of the message.
     Unverifiable,
+    /// The MAC was left to another thread (`Connection::lend_mac_batch`);
+    /// the verdict is counted when it comes back.
+    Deferred,
 }
 
 impl Verdict {
@@ -46,6 +49,7 @@ impl Verdict {
             Verdict::NoKey => "no-key",
             Verdict::NotSigned => "not-signed",
             Verdict::Unverifiable => "unverifiable",
+            Verdict::Deferred => "deferred",
         }
     }
 }
@@ -112,7 +116,7 @@ pub struct Signing {
     smb1_responses: HashMap<(u32, u16), u32>,
     pub smb1_seq_adjusted: u64,
     /// Keyed MACs per session, prepared on first use.
-    signers: HashMap<u64, Smb2Signer>,
+    signers: HashMap<u64, Arc<Smb2Signer>>,
     scratch: Vec<u8>,
 }
 
@@ -303,12 +307,27 @@ impl Signing {
         dialect: Option<Smb2Dialect>,
         algorithm: Option<SigningAlgorithm>,
     ) -> (Verdict, Option<[u8; 16]>) {
+        match self.smb2_signer(session, complete, dialect, algorithm) {
+            Ok(signer) => smb2_verdict(&signer, msg, &mut self.scratch),
+            Err(v) => (v, None),
+        }
+    }
+
+    /// The keyed signer for a signed SMB2 message of this session, or the
+    /// verdict when there is nothing to compute (no key, only a prefix).
+    pub fn smb2_signer(
+        &mut self,
+        session: u64,
+        complete: bool,
+        dialect: Option<Smb2Dialect>,
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Arc<Smb2Signer>, Verdict> {
         let key = match self.secrets.get(&session).map(|s| &s.key) {
             Some(KeyState::Ready { signing_key, .. }) => *signing_key,
-            _ => return (Verdict::NoKey, None),
+            _ => return Err(Verdict::NoKey),
         };
         if !complete {
-            return (Verdict::Unverifiable, None);
+            return Err(Verdict::Unverifiable);
         }
         let alg = match dialect {
             Some(Smb2Dialect::Smb202 | Smb2Dialect::Smb210) => Smb2Mac::HmacSha256,
@@ -318,7 +337,7 @@ impl Signing {
                 _ => Smb2Mac::AesCmac,
             },
             Some(_) => Smb2Mac::AesCmac,
-            None => return (Verdict::NoKey, None),
+            None => return Err(Verdict::NoKey),
         };
         let signer = match self.signers.get(&session) {
             Some(s) if s.algorithm() == alg => s,
@@ -326,18 +345,12 @@ impl Signing {
                 if self.signers.len() >= MAX_SECRETS {
                     self.signers.clear();
                 }
-                self.signers.insert(session, Smb2Signer::new(alg, &key));
+                self.signers
+                    .insert(session, Arc::new(Smb2Signer::new(alg, &key)));
                 &self.signers[&session]
             }
         };
-        let Some(expected) = signer.sign(msg, &mut self.scratch) else {
-            return (Verdict::Unverifiable, None);
-        };
-        if mac_eq(&expected, &msg[48..64]) {
-            (Verdict::Valid, None)
-        } else {
-            (Verdict::Forged, Some(expected))
-        }
+        Ok(signer.clone())
     }
 
     /// SMB1: the successful SESSION_SETUP that activates signing (MS-CIFS
@@ -464,4 +477,21 @@ fn derive_session_key(
     } else {
         KeyState::NoKey("no credentials for this user")
     })
+}
+
+/// Verdict on a whole signed SMB2 message with its session's signer: a pure
+/// function of the two, so it can run on any thread.
+pub fn smb2_verdict(
+    signer: &Smb2Signer,
+    msg: &[u8],
+    scratch: &mut Vec<u8>,
+) -> (Verdict, Option<[u8; 16]>) {
+    let Some(expected) = signer.sign(msg, scratch) else {
+        return (Verdict::Unverifiable, None);
+    };
+    if mac_eq(&expected, &msg[48..64]) {
+        (Verdict::Valid, None)
+    } else {
+        (Verdict::Forged, Some(expected))
+    }
 }
