@@ -59,14 +59,19 @@ pub fn conn_sequence(data: &[u8]) {
 }
 
 /// Bytes as a capture file, through the reader, TCP reassembly and
-/// analysis (with and without verification).
+/// analysis (with and without verification; the MACs on a second thread
+/// for inputs of odd length, in line for the others).
 pub fn capture(data: &[u8]) {
     for verify in [false, true] {
         let mut scanner = Scanner::with_max_flows(64);
         if verify {
             let mut creds = Credentials::default();
             let _ = creds.add_password("smblab:Passw0rd!");
+            let _ = creds.add_password("LAB\\smblab:Passw0rd!");
             scanner.set_credentials(Arc::new(creds));
+            if data.len() % 2 == 1 {
+                scanner.set_parallel_macs();
+            }
         }
         let _ = read_capture(data, |link, frame| scanner.frame(link, frame), |_| {});
         let _ = scanner.finish();
