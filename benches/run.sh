@@ -51,22 +51,25 @@ for name in smb311-gmac smb302-signed smb21-signed smb1-mode15 smb311-encrypted;
 done
 
 # Verification: smbsign with the lab password against the raw MAC
-# primitive over the same number of bytes.
+# primitive (examples/mac_speed.rs), keyed once, no capture parsing: over
+# the capture's own signed messages, and over the file's length in 64 KiB
+# messages (the primitive's best case).
 echo
-echo "| verification input | algorithm | smbsign --password MB/s | raw MAC MB/s | smbsign / raw MAC |"
-echo "|---|---|---|---|---|"
+echo "| verification input | algorithm | smbsign --password MB/s | raw MAC, same messages, MB/s | smbsign / raw (same messages) | raw MAC, 64 KiB messages, MB/s | smbsign / raw (64 KiB) |"
+echo "|---|---|---|---|---|---|---|"
 for pair in smb21-signed:hmac smb302-signed:cmac smb311-gmac:gmac; do
   name=${pair%%:*}; alg=${pair##*:}
   f="$work/$name-$mb.pcap"
   size=$(stat -c %s "$f"); smb=$(echo "scale=1; $size / 1000000" | bc -l)
   t_verify=$(best "$bin" scan --json --no-progress --password 'LAB\smblab:Passw0rd!' "$f")
   forged=$("$bin" scan --json --no-progress --password 'LAB\smblab:Passw0rd!' "$f" | grep -c '"forged_messages":0' || true)
-  t_mac=1000
+  t_msg=1000; t_bulk=1000
   for _ in $(seq "$reps"); do
-    t=$(target/release/examples/mac_speed "$f" "$alg" | cut -d' ' -f1)
-    if (( $(echo "$t < $t_mac" | bc -l) )); then t_mac=$t; fi
+    read -r a b _ < <(target/release/examples/mac_speed "$f" "$alg")
+    if (( $(echo "$a < $t_msg" | bc -l) )); then t_msg=$a; fi
+    if (( $(echo "$b < $t_bulk" | bc -l) )); then t_bulk=$b; fi
   done
-  echo "| $name ($forged connections, none forged) | $alg | $(rate "$smb" "$t_verify") | $(rate "$smb" "$t_mac") | $(echo "scale=0; 100 * $t_mac / $t_verify" | bc -l)% |"
+  echo "| $name ($forged connections, none forged) | $alg | $(rate "$smb" "$t_verify") | $(rate "$smb" "$t_msg") | $(echo "scale=0; 100 * $t_msg / $t_verify" | bc -l)% | $(rate "$smb" "$t_bulk") | $(echo "scale=0; 100 * $t_bulk / $t_verify" | bc -l)% |"
 done
 
 # C API cost per PDU against the Rust API.
