@@ -116,6 +116,62 @@ fn bad_input_tests_in_c() {
     );
 }
 
+/// The same C tests and the C tool built with AddressSanitizer (with its
+/// leak checker) and UndefinedBehaviorSanitizer: any report fails the run.
+#[test]
+fn c_tests_and_tool_under_asan_and_ubsan() {
+    let san = [
+        "-fsanitize=address,undefined",
+        "-fno-omit-frame-pointer",
+        "-fno-sanitize-recover=all",
+    ];
+    let asan = |bin: &Path, args: &[&str]| {
+        let out = run(Command::new(bin)
+            .args(args)
+            .env(
+                "ASAN_OPTIONS",
+                "detect_leaks=1:abort_on_error=0:exitcode=98",
+            )
+            .env(
+                "UBSAN_OPTIONS",
+                "print_stacktrace=1:halt_on_error=1:exitcode=99",
+            ));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("Sanitizer") && !err.contains("runtime error"),
+            "{}: {err}",
+            bin.display()
+        );
+        out
+    };
+    let bin = scratch().join("ffi_test_asan");
+    cc("tests/c/ffi_test.c", &bin, &san);
+    let text = String::from_utf8_lossy(&asan(&bin, &[]).stdout).into_owned();
+    assert!(
+        text.lines().last().unwrap().ends_with(" 0 failed"),
+        "{text}"
+    );
+
+    if !common::have_tool("pkg-config") {
+        return;
+    }
+    let pcap = run(Command::new("pkg-config").args(["--libs", "libpcap"]));
+    let pcap_libs = String::from_utf8_lossy(&pcap.stdout).trim().to_string();
+    let tool = scratch().join("smbsign-pcap-asan");
+    let mut args = san.to_vec();
+    args.extend(pcap_libs.split_whitespace());
+    cc("examples/c/smbsign-pcap.c", &tool, &args);
+    for cap in common::lab_captures() {
+        let out = asan(&tool, &[cap.to_str().unwrap()]);
+        let mut got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        got.sort();
+        assert_eq!(got, expected_lines(&cap), "{}", cap.display());
+    }
+}
+
 /// What the C tool prints, computed from the Rust API.
 fn expected_lines(capture: &Path) -> Vec<String> {
     let out = scan_path(capture, |_| {}).unwrap();

@@ -2,7 +2,8 @@
 # Every smbsign test, on a fresh Debian 12 machine with Rust:
 #   bash tests/run.sh
 # Installs what the tests need when it is missing (tshark for the
-# differential tests; libpcap, pkg-config and valgrind for the C API tests;
+# differential tests; libpcap, pkg-config, valgrind and gcc's ASan/UBSan
+# runtimes for the C API tests;
 # libclang for the bindgen round-trip; libwireshark-dev for the plugin), then runs formatting and lint checks
 # and the whole test suite, then runs each fuzz target briefly
 # (SMBSIGN_FUZZ_SECONDS, default 10). The lab that made tests/captures
@@ -10,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libclang-dev)
+packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
