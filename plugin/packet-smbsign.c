@@ -43,6 +43,7 @@ WS_DLL_PUBLIC void plugin_register(void);
 static int proto_smbsign = -1;
 static int proto_smb = -1;
 static int proto_smb2 = -1;
+static int proto_tcp = -1;
 
 static int hf_server_signing = -1;
 static int hf_client_signing = -1;
@@ -81,6 +82,8 @@ static const char *pref_credentials_file = "";
 
 static dissector_handle_t smbsign_handle;
 static smbsign_analyzer *analyzer;
+/* Connections whose end (FIN/RST) was already told to the analyzer. */
+static wmem_map_t *ended_conns;
 
 /* What one PDU looked like after it was fed (first pass), kept per frame. */
 typedef struct {
@@ -94,6 +97,8 @@ typedef struct {
     gboolean session_known, session_guest, session_anonymous;
     /* Finding messages (index = code - 1), for expert infos. */
     gchar *finding_text[SMBSIGN_FINDING_TREE_CONNECT_DENIED];
+    /* Not a PDU: the TCP FIN/RST that ended the connection. */
+    gboolean is_end;
 } pdu_result_t;
 
 typedef struct {
@@ -225,11 +230,26 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
     smbsign_connection_free(conn);
 }
 
+/* The findings that concern this message (or this connection end). */
+static void add_findings(tvbuff_t *tvb, packet_info *pinfo, proto_tree *st, const pdu_result_t *res)
+{
+    const smbsign_pdu_annotation *m = &res->msg;
+    for (guint code = 1; code <= SMBSIGN_FINDING_TREE_CONNECT_DENIED; code++) {
+        if (!(m->finding_mask & (1u << (code - 1))))
+            continue;
+        proto_item *fi = proto_tree_add_string(st, hf_finding, tvb, 0, 0, finding_name(code));
+        proto_item_set_generated(fi);
+        const char *text = res->finding_text[code - 1];
+        expert_add_info_format(pinfo, fi, finding_expert(code), "%s: %s", finding_name(code),
+                               text ? text : finding_name(code));
+    }
+}
+
 static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pdu_result_t *res)
 {
     const smbsign_pdu_annotation *m = &res->msg;
     proto_item *ti = proto_tree_add_item(tree, proto_smbsign, tvb, 0, 0, ENC_NA);
-    proto_item_append_text(ti, ", %s", signature_status(m));
+    proto_item_append_text(ti, ", %s", res->is_end ? "connection ended" : signature_status(m));
     proto_tree *st = proto_item_add_subtree(ti, ett_smbsign);
     const char *ss = signing_name(res->server_signing);
     const char *cs = signing_name(res->client_signing);
@@ -251,6 +271,10 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
     if (res->algorithm[0])
         proto_item_set_generated(
             proto_tree_add_string(st, hf_signing_algorithm, tvb, 0, 0, res->algorithm));
+    if (res->is_end) {
+        add_findings(tvb, pinfo, st, res);
+        return;
+    }
     proto_item_set_generated(proto_tree_add_boolean(st, hf_signed, tvb, 0, 0, m->flags_signed));
     proto_item *status =
         proto_tree_add_string(st, hf_signature_status, tvb, 0, 0, signature_status(m));
@@ -276,15 +300,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
         proto_item_set_generated(
             proto_tree_add_boolean(st, hf_session_anonymous, tvb, 0, 0, res->session_anonymous));
     }
-    for (guint code = 1; code <= SMBSIGN_FINDING_TREE_CONNECT_DENIED; code++) {
-        if (!(m->finding_mask & (1u << (code - 1))))
-            continue;
-        proto_item *fi = proto_tree_add_string(st, hf_finding, tvb, 0, 0, finding_name(code));
-        proto_item_set_generated(fi);
-        const char *text = res->finding_text[code - 1];
-        expert_add_info_format(pinfo, fi, finding_expert(code), "%s: %s", finding_name(code),
-                               text ? text : finding_name(code));
-    }
+    add_findings(tvb, pinfo, st, res);
 }
 
 static void collect(packet_info *pinfo, proto_tree *tree, int proto_id, guint64 conn_id,
@@ -306,20 +322,84 @@ static void collect(packet_info *pinfo, proto_tree *tree, int proto_id, guint64 
     }
 }
 
+/* A TCP FIN or RST on a connection the analyzer was fed: tell it the
+ * connection ended (once), so the KB's "closed right after NEGOTIATE"
+ * scenario is judged, and show that finding on this frame. */
+static void on_tcp_end(packet_info *pinfo, proto_tree *tree, wmem_array_t *out)
+{
+    GPtrArray *items = proto_tcp > 0 ? proto_get_finfo_ptr_array(tree, proto_tcp) : NULL;
+    if (!items || items->len == 0)
+        return;
+    field_info *fi = (field_info *)g_ptr_array_index(items, items->len - 1);
+    /* TCP header: flags byte at offset 13 (FIN 0x01, RST 0x04). */
+    if (!fi || !fi->ds_tvb || fi->length < 14 ||
+        tvb_captured_length_remaining(fi->ds_tvb, fi->start) < 14)
+        return;
+    if (!(tvb_get_guint8(fi->ds_tvb, fi->start + 13) & 0x05))
+        return;
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+    if (!conv)
+        return;
+    guint64 conn_id = conv->conv_index;
+    if (wmem_map_contains(ended_conns, &conn_id) ||
+        smbsign_analyzer_mark_ended(analyzer, conn_id) != SMBSIGN_OK)
+        return; /* told before, or not an SMB connection */
+    guint64 *key = wmem_new(wmem_file_scope(), guint64);
+    *key = conn_id;
+    wmem_map_insert(ended_conns, key, key);
+
+    smbsign_connection *conn = NULL;
+    smbsign_connection_info info;
+    smbsign_posture posture;
+    if (smbsign_analyzer_get_posture(analyzer, conn_id, &posture) != SMBSIGN_OK ||
+        smbsign_analyzer_connection(analyzer, conn_id, &conn) != SMBSIGN_OK ||
+        smbsign_connection_get_info(conn, &info) != SMBSIGN_OK) {
+        smbsign_connection_free(conn);
+        return;
+    }
+    for (size_t f = 0; f < info.finding_count; f++) {
+        smbsign_finding finding;
+        if (smbsign_connection_get_finding(conn, f, &finding) != SMBSIGN_OK ||
+            finding.code != SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE)
+            continue;
+        pdu_result_t res;
+        memset(&res, 0, sizeof res);
+        res.is_end = TRUE;
+        res.msg.finding_mask = 1u << (finding.code - 1);
+        res.server_signing = posture.server_signing;
+        res.client_signing = posture.client_signing;
+        res.has_server_mode = posture.has_server_security_mode;
+        res.server_mode = posture.server_security_mode;
+        res.has_client_mode = posture.has_client_security_mode;
+        res.client_mode = posture.client_security_mode;
+        g_strlcpy(res.dialect, posture.dialect, sizeof res.dialect);
+        g_strlcpy(res.algorithm, posture.signing_algorithm, sizeof res.algorithm);
+        res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
+        wmem_array_append_one(out, res);
+        break;
+    }
+    smbsign_connection_free(conn);
+}
+
 static int dissect_smbsign(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     if (!analyzer || !tree)
         return 0;
     frame_result_t *fr = (frame_result_t *)p_get_proto_data(wmem_file_scope(), pinfo, proto_smbsign, 0);
     if (!fr && !PINFO_FD_VISITED(pinfo)) {
-        if (!proto_is_frame_protocol(pinfo->layers, "smb") &&
-            !proto_is_frame_protocol(pinfo->layers, "smb2"))
-            return 0;
-        conversation_t *conv = find_or_create_conversation(pinfo);
-        guint64 conn_id = conv ? conv->conv_index : 0;
+        gboolean smb = proto_is_frame_protocol(pinfo->layers, "smb") ||
+                       proto_is_frame_protocol(pinfo->layers, "smb2");
         wmem_array_t *results = wmem_array_new(pinfo->pool, sizeof(pdu_result_t));
-        collect(pinfo, tree, proto_smb, conn_id, results);
-        collect(pinfo, tree, proto_smb2, conn_id, results);
+        if (smb) {
+            conversation_t *conv = find_or_create_conversation(pinfo);
+            guint64 conn_id = conv ? conv->conv_index : 0;
+            collect(pinfo, tree, proto_smb, conn_id, results);
+            collect(pinfo, tree, proto_smb2, conn_id, results);
+        }
+        if (proto_is_frame_protocol(pinfo->layers, "tcp"))
+            on_tcp_end(pinfo, tree, results);
+        if (!smb && wmem_array_get_count(results) == 0)
+            return 0;
         fr = wmem_new0(wmem_file_scope(), frame_result_t);
         fr->count = wmem_array_get_count(results);
         if (fr->count)
@@ -447,6 +527,8 @@ static void proto_register_smbsign(void)
     prefs_register_filename_preference(prefs, "credentials_file", "Credentials file",
         "File of 'password USER:PASS', 'nt-hash USER:HEX32', 'session-key ID:HEX' lines",
         &pref_credentials_file, FALSE);
+    ended_conns = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_int64_hash,
+                                         g_int64_equal);
     register_init_routine(smbsign_init);
     register_cleanup_routine(smbsign_cleanup);
     smbsign_handle = register_dissector("smbsign", dissect_smbsign, proto_smbsign);
@@ -457,11 +539,14 @@ static void proto_reg_handoff_smbsign(void)
 {
     proto_smb = proto_get_id_by_filter_name("smb");
     proto_smb2 = proto_get_id_by_filter_name("smb2");
+    proto_tcp = proto_get_id_by_filter_name("tcp");
     GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
     if (proto_smb > 0)
         g_array_append_val(wanted, proto_smb);
     if (proto_smb2 > 0)
         g_array_append_val(wanted, proto_smb2);
+    if (proto_tcp > 0)
+        g_array_append_val(wanted, proto_tcp);
     set_postdissector_wanted_hfids(smbsign_handle, wanted);
 }
 

@@ -660,3 +660,49 @@ fn mutated_captures_never_break_tshark_with_the_plugin() {
     });
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn closed_after_negotiate_shows_on_the_frame_that_ends_the_connection() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let mut files = common::lab_captures();
+    files.extend(common::corpus_captures());
+    let mut seen = 0;
+    let mut problems = Vec::new();
+    for file in files {
+        let Ok(scan) = scan_path(&file, |_| {}) else {
+            continue;
+        };
+        let want = scan
+            .reports
+            .iter()
+            .filter(|r| {
+                r.findings
+                    .iter()
+                    .any(|f| f.code.as_str() == "closed-after-negotiate")
+            })
+            .count();
+        let filter = "smbsign.finding == \"closed-after-negotiate\"";
+        let got = frames(&e.home, &file, filter);
+        let ends = frames(
+            &e.home,
+            &file,
+            &format!("({filter}) && (tcp.flags.fin == 1 || tcp.flags.reset == 1)"),
+        );
+        if got.len() != want || ends != got {
+            problems.push(format!(
+                "{}: smbsign scan has {want} connection(s) closed after negotiate; the plugin \
+                 marks frames {got:?}, of which FIN/RST {ends:?}",
+                file.display()
+            ));
+        }
+        seen += want;
+    }
+    assert!(
+        seen >= 2,
+        "only {seen} closed-after-negotiate connections exercised"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -269,7 +269,10 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
         _ => {}
     }
     // The KB's failure scenarios, as they showed up on the wire.
-    if c.closed && c.negotiate_responses > 0 && c.session_setup_requests == 0 {
+    // Nothing at all after the negotiate exchange (a SESSION_SETUP response
+    // with its request lost from the capture still counts as going on).
+    let after_negotiate = c.requests + c.responses + c.encrypted_messages + c.compressed_messages;
+    if c.closed && c.negotiate_responses > 0 && after_negotiate == 0 {
         let (cause, fix) = match (server, smb1) {
             (Some(SigningSetting::Disabled), true) => (
                 "the KB's scenario \"client requires signing, server has it disabled\": the client \
