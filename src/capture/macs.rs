@@ -13,10 +13,12 @@ use std::thread::JoinHandle;
 pub const BATCH_BYTES: usize = 512 * 1024;
 /// …or this many messages.
 pub const BATCH_MESSAGES: usize = 1024;
-/// Batches handed over and not yet answered. Past it the reader waits for
-/// verdicts, so memory stays bounded (about 16 × 512 KiB, plus one message
-/// past the threshold each) when the MAC is the slower side.
+/// Batches handed over and not yet answered, and their message bytes. Past
+/// either the reader waits for verdicts, so memory stays bounded when the
+/// MAC is the slower side (large messages make large batches: the byte
+/// bound is the one that holds then).
 pub const MAX_BATCHES_OUT: usize = 16;
+pub const MAX_BYTES_OUT: usize = 16 * 1024 * 1024;
 
 /// A batch coming back: its messages, the caller's tag, one verdict per
 /// message.
@@ -28,6 +30,7 @@ pub struct MacWorker<T: Send + 'static> {
     results: mpsc::Receiver<Answered<T>>,
     thread: Option<JoinHandle<()>>,
     out: usize,
+    bytes_out: usize,
 }
 
 impl<T: Send + 'static> MacWorker<T> {
@@ -54,6 +57,7 @@ impl<T: Send + 'static> MacWorker<T> {
             results: res_rx,
             thread: Some(thread),
             out: 0,
+            bytes_out: 0,
         })
     }
 
@@ -68,9 +72,11 @@ impl<T: Send + 'static> MacWorker<T> {
         let Some(tx) = self.jobs.as_ref() else {
             return Err((batch, tag, verdicts));
         };
+        let bytes = batch.byte_len();
         match tx.send((batch, tag, verdicts)) {
             Ok(()) => {
                 self.out += 1;
+                self.bytes_out += bytes;
                 Ok(())
             }
             Err(mpsc::SendError(back)) => Err(back),
@@ -79,7 +85,7 @@ impl<T: Send + 'static> MacWorker<T> {
 
     /// True when the reader should wait for verdicts before sending more.
     pub fn over_budget(&self) -> bool {
-        self.out > MAX_BATCHES_OUT
+        self.out > MAX_BATCHES_OUT || self.bytes_out > MAX_BYTES_OUT
     }
 
     /// Batches out and not yet answered.
@@ -100,8 +106,14 @@ impl<T: Send + 'static> MacWorker<T> {
             self.results.try_recv().ok()
         };
         match &r {
-            Some(_) => self.out -= 1,
-            None if block => self.out = 0,
+            Some((batch, _, _)) => {
+                self.out -= 1;
+                self.bytes_out -= batch.byte_len();
+            }
+            None if block => {
+                self.out = 0;
+                self.bytes_out = 0;
+            }
             None => {}
         }
         r

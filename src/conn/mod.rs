@@ -393,9 +393,12 @@ impl MacBatch {
         }
     }
 
-    /// Empty it, keeping the buffers.
+    /// Empty it, keeping the buffers (unless a very large message grew them).
     pub fn clear(&mut self) {
         self.bytes.clear();
+        if self.bytes.capacity() > 4 * 1024 * 1024 {
+            self.bytes = Vec::new();
+        }
         self.jobs.clear();
     }
 }
