@@ -684,13 +684,44 @@ fn closed_after_negotiate_shows_on_the_frame_that_ends_the_connection() {
                     .any(|f| f.code.as_str() == "closed-after-negotiate")
             })
             .count();
-        let filter = "smbsign.finding == \"closed-after-negotiate\"";
-        let got = frames(&e.home, &file, filter);
-        let ends = frames(
+        // One tshark run: the marked frames, with their FIN and RST flags.
+        let readable = readable(&file);
+        let out = tshark(
             &e.home,
-            &file,
-            &format!("({filter}) && (tcp.flags.fin == 1 || tcp.flags.reset == 1)"),
+            &[
+                "-n",
+                "-r",
+                readable.to_str().unwrap(),
+                "-Y",
+                "smbsign.finding == \"closed-after-negotiate\"",
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+                "-e",
+                "tcp.flags.fin",
+                "-e",
+                "tcp.flags.reset",
+            ],
         );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let set = |v: Option<&str>| matches!(v, Some("1" | "True"));
+        let mut got = Vec::new();
+        let mut ends = Vec::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let c: Vec<&str> = line.split('\t').collect();
+            let Ok(frame) = c[0].trim().parse::<u64>() else {
+                continue;
+            };
+            got.push(frame);
+            if set(c.get(1).copied()) || set(c.get(2).copied()) {
+                ends.push(frame);
+            }
+        }
         if got.len() != want || ends != got {
             problems.push(format!(
                 "{}: smbsign scan has {want} connection(s) closed after negotiate; the plugin \
