@@ -101,9 +101,16 @@ if pkg-config --exists wireshark 2>/dev/null; then
   pf="$work/plugin-input.pcap"
   target/release/examples/scale_capture tests/captures/smb311-gmac.pcap "$pf" "${BENCH_PLUGIN_MB:-30}" 16 2>/dev/null
   chmod a+r "$pf"
-  reps=$(( reps < 5 ? 5 : reps ))
-  t_without=$(best as_user "$bare" tshark -r "$pf" -T fields -e smb2.sec_mode -e smb2.flags.signature)
-  t_with=$(best as_user "$home" tshark -r "$pf" -T fields -e smb2.sec_mode -e smb2.flags.signature)
+  reps=$(( reps < 7 ? 7 : reps ))
+  # Runs with and without alternate, so a slow spell of the machine hits
+  # both; best of each.
+  t_without=""; t_with=""
+  for _ in $(seq "$reps"); do
+    a=$(once as_user "$bare" tshark -r "$pf" -T fields -e smb2.sec_mode -e smb2.flags.signature)
+    b=$(once as_user "$home" tshark -r "$pf" -T fields -e smb2.sec_mode -e smb2.flags.signature)
+    if [ -z "$t_without" ] || (( $(echo "$a < $t_without" | bc -l) )); then t_without=$a; fi
+    if [ -z "$t_with" ] || (( $(echo "$b < $t_with" | bc -l) )); then t_with=$b; fi
+  done
   echo
   echo "Plugin overhead on $(echo "scale=1; $(stat -c %s "$pf") / 1000000" | bc -l) MB (smb311-gmac replayed): tshark without the plugin $(printf %.2f "$t_without") s, with it $(printf %.2f "$t_with") s: $(echo "scale=3; $t_with / $t_without" | bc -l)x."
 fi
