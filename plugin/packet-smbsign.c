@@ -172,6 +172,19 @@ static const char *kb_reading(const smbsign_pdu_annotation *m)
     return "SMB2+ SecurityMode: signing enabled, not required (SMB2+ always allows signing)";
 }
 
+/* The connection posture a result shows. */
+static void set_posture(pdu_result_t *res, const smbsign_posture *posture)
+{
+    res->server_signing = posture->server_signing;
+    res->client_signing = posture->client_signing;
+    res->has_server_mode = posture->has_server_security_mode;
+    res->server_mode = posture->server_security_mode;
+    res->has_client_mode = posture->has_client_security_mode;
+    res->client_mode = posture->client_security_mode;
+    g_strlcpy(res->dialect, posture->dialect, sizeof res->dialect);
+    g_strlcpy(res->algorithm, posture->signing_algorithm, sizeof res->algorithm);
+}
+
 /* Feed one PDU (first pass) and record the result. */
 static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, guint len,
                      wmem_array_t *out)
@@ -200,14 +213,7 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
         pdu_result_t res;
         memset(&res, 0, sizeof res);
         res.msg = msgs[k];
-        res.server_signing = posture.server_signing;
-        res.client_signing = posture.client_signing;
-        res.has_server_mode = posture.has_server_security_mode;
-        res.server_mode = posture.server_security_mode;
-        res.has_client_mode = posture.has_client_security_mode;
-        res.client_mode = posture.client_security_mode;
-        g_strlcpy(res.dialect, posture.dialect, sizeof res.dialect);
-        g_strlcpy(res.algorithm, posture.signing_algorithm, sizeof res.algorithm);
+        set_posture(&res, &posture);
         res.session_known = msgs[k].session_known;
         res.session_guest = msgs[k].session_guest;
         res.session_anonymous = msgs[k].session_anonymous;
@@ -366,14 +372,7 @@ static void on_tcp_end(packet_info *pinfo, proto_tree *tree, wmem_array_t *out)
         memset(&res, 0, sizeof res);
         res.is_end = TRUE;
         res.msg.finding_mask = 1u << (finding.code - 1);
-        res.server_signing = posture.server_signing;
-        res.client_signing = posture.client_signing;
-        res.has_server_mode = posture.has_server_security_mode;
-        res.server_mode = posture.server_security_mode;
-        res.has_client_mode = posture.has_client_security_mode;
-        res.client_mode = posture.client_security_mode;
-        g_strlcpy(res.dialect, posture.dialect, sizeof res.dialect);
-        g_strlcpy(res.algorithm, posture.signing_algorithm, sizeof res.algorithm);
+        set_posture(&res, &posture);
         res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
         wmem_array_append_one(out, res);
         break;
