@@ -103,6 +103,18 @@ pub struct PduEvent<'a> {
 pub type PduHook = Box<dyn FnMut(PduEvent<'_>)>;
 
 impl Flow {
+    /// Reassembly bytes its two streams hold.
+    fn buffered(&self) -> usize {
+        self.from_lo.buffered() + self.from_hi.buffered()
+    }
+
+    /// Bring its share of the scanner's `held` total up to date.
+    fn account(&mut self, total: &mut usize) {
+        let now = self.buffered();
+        *total = *total - self.held + now;
+        self.held = now;
+    }
+
     /// The stream sent by one side, and a sink that feeds its messages to
     /// this flow's analysis.
     fn stream_and_sink<'a>(
@@ -508,19 +520,15 @@ impl Scanner {
             };
             st.segment(seq, seg.payload, seg.payload_len, &mut sink);
         }
-        let held = flow.from_lo.buffered() + flow.from_hi.buffered();
-        if held != flow.held {
-            self.held = self.held - flow.held + held;
-            flow.held = held;
+        if flow.buffered() != flow.held {
+            flow.account(&mut self.held);
             if self.held > self.max_held {
                 self.stats.memory_sheds += 1;
                 for from_lo in [true, false] {
                     let (st, mut sink) = flow.stream_and_sink(from_lo, frame, self.hook.as_mut());
                     st.shed(&mut sink);
                 }
-                let held = flow.from_lo.buffered() + flow.from_hi.buffered();
-                self.held = self.held - flow.held + held;
-                flow.held = held;
+                flow.account(&mut self.held);
             }
         }
         if lend {
