@@ -20,6 +20,7 @@ impl debug Smb1Command {
     LockingAndx = 0x24,
     Transaction = 0x25,
     Transaction2 = 0x32,
+    OpenAndx = 0x2D,
     ReadAndx = 0x2E,
     WriteAndx = 0x2F,
     TreeDisconnect = 0x71,
