@@ -464,8 +464,15 @@ impl Smb1Command {
     /// and AndXOffset (MS-CIFS 2.2.3.4), so another command can follow.
     pub fn is_andx(self) -> bool {
         matches!(
-            self.0,
-            0x24 | 0x2D | 0x2E | 0x2F | 0x73 | 0x74 | 0x75 | 0xA2
+            self,
+            Smb1Command::LockingAndx
+                | Smb1Command::OpenAndx
+                | Smb1Command::ReadAndx
+                | Smb1Command::WriteAndx
+                | Smb1Command::SessionSetupAndx
+                | Smb1Command::LogoffAndx
+                | Smb1Command::TreeConnectAndx
+                | Smb1Command::NtCreateAndx
         )
     }
 }
