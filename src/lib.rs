@@ -6,7 +6,6 @@
 #![deny(unsafe_code)]
 
 pub mod capture;
-pub mod cli;
 pub mod conn;
 #[allow(unsafe_code)]
 pub mod ffi;

@@ -1,0 +1,133 @@
+//! Command-line arguments of `scan` and `explain`.
+
+use smbsign::posture::{FindingCode, Severity};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// A SecurityMode value (decimal or 0x hex) from a NEGOTIATE response.
+    #[arg(long, value_name = "N", value_parser = parse_number)]
+    pub security_mode: Option<u16>,
+    /// The value / scenario is SMB2 or SMB3 (16-bit SecurityMode).
+    #[arg(long, conflicts_with = "smb1")]
+    pub smb2: bool,
+    /// The scenario is SMB1 (the default for --security-mode).
+    #[arg(long)]
+    pub smb1: bool,
+    /// Client signing setting: disabled, enabled or required.
+    #[arg(long, value_name = "SETTING", value_parser = parse_setting, requires = "server")]
+    pub client: Option<smbsign::conn::SigningSetting>,
+    /// Server signing setting: disabled, enabled or required.
+    #[arg(long, value_name = "SETTING", value_parser = parse_setting, requires = "client")]
+    pub server: Option<smbsign::conn::SigningSetting>,
+    /// A system from the KB: "Windows 98", "Windows NT 4.0", "Windows 2000",
+    /// "Windows XP", "Windows Server 2003" (short forms like "2003" work).
+    #[arg(long, value_name = "SYSTEM")]
+    pub os: Option<String>,
+    /// With --os: dc (domain controller) or member.
+    #[arg(long, value_name = "ROLE", default_value = "any")]
+    pub role: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_number(s: &str) -> Result<u16, String> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u16::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    v.map_err(|_| format!("'{s}' is not a number (decimal or 0x hex, 0-65535)"))
+}
+
+fn parse_setting(s: &str) -> Result<smbsign::conn::SigningSetting, String> {
+    use smbsign::conn::SigningSetting::*;
+    match s.to_ascii_lowercase().as_str() {
+        "disabled" | "off" => Ok(Disabled),
+        "enabled" | "on" | "auto" => Ok(Enabled),
+        "required" | "mandatory" => Ok(Required),
+        _ => Err(format!("'{s}' is not one of disabled, enabled, required")),
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// pcap or pcapng files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print JSON lines (one object per connection) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when a finding of this severity or worse (info, warning,
+    /// error), or with this code (e.g. signing-not-required), is present.
+    #[arg(long, value_name = "LEVEL|CODE", value_parser = parse_fail_on)]
+    pub fail_on: Vec<FailOn>,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Verify signatures of NTLM sessions of USER (DOMAIN\user or user)
+    /// with this password. Repeatable.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub password: Vec<String>,
+    /// As --password, with the NT hash (32 hex digits). Repeatable.
+    #[arg(long, value_name = "USER:HEX32")]
+    pub nt_hash: Vec<String>,
+    /// Session key (16 or 32 bytes hex) for a session id as the JSON shows
+    /// it; needed for Kerberos sessions. Repeatable.
+    #[arg(long, value_name = "SESSIONID:HEX")]
+    pub session_key: Vec<String>,
+    /// Read secrets from a file instead of the command line: lines
+    /// "password USER:PASS", "nt-hash USER:HEX32", "session-key ID:HEX".
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Write the SMB2/3 session keys derived while verifying to FILE, one
+    /// line per session in Wireshark's "SMB2 session keys" table format
+    /// (session id as on the wire, key), for decrypting in Wireshark.
+    #[arg(long, value_name = "FILE")]
+    pub export_keys: Option<PathBuf>,
+}
+
+impl ScanArgs {
+    /// The credentials given, or None when there are none.
+    pub fn credentials(
+        &self,
+    ) -> Result<Option<std::sync::Arc<smbsign::verify::Credentials>>, String> {
+        let mut c = smbsign::verify::Credentials::default();
+        for p in &self.password {
+            c.add_password(p).map_err(|e| e.to_string())?;
+        }
+        for h in &self.nt_hash {
+            c.add_nt_hash(h).map_err(|e| e.to_string())?;
+        }
+        for k in &self.session_key {
+            c.add_session_key(k).map_err(|e| e.to_string())?;
+        }
+        if let Some(path) = &self.credentials {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            c.add_file_text(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok((!c.is_empty()).then(|| std::sync::Arc::new(c)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Severity(Severity),
+    Code(FindingCode),
+}
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if let Some(sev) = Severity::parse(s) {
+        return Ok(FailOn::Severity(sev));
+    }
+    if let Some(code) = FindingCode::parse(s) {
+        return Ok(FailOn::Code(code));
+    }
+    let codes: Vec<&str> = FindingCode::ALL.iter().map(|c| c.as_str()).collect();
+    Err(format!(
+        "'{s}' is neither a severity (info, warning, error) nor a finding code ({})",
+        codes.join(", ")
+    ))
+}

@@ -1,0 +1,251 @@
+//! `smbsign scan`: reports per connection, as a table or JSON lines.
+
+use crate::args::{FailOn, ScanArgs};
+use smbsign::capture::{self, CaptureError};
+use smbsign::posture::ConnectionReport;
+use std::io::{IsTerminal, Write};
+
+fn matches_fail_on(r: &ConnectionReport, rules: &[FailOn]) -> bool {
+    r.findings.iter().any(|f| {
+        rules.iter().any(|rule| match rule {
+            FailOn::Severity(s) => f.severity >= *s,
+            FailOn::Code(c) => f.code == *c,
+        })
+    })
+}
+
+fn progress_bar(path: &std::path::Path, no_progress: bool) -> Option<indicatif::ProgressBar> {
+    const MIN_SIZE: u64 = 64 * 1024 * 1024;
+    if no_progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let size = std::fs::metadata(path).ok()?.len();
+    if size < MIN_SIZE {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(size);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .ok()?
+        .progress_chars("=> "),
+    );
+    pb.set_message(path.display().to_string());
+    Some(pb)
+}
+
+pub fn scan(args: ScanArgs) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut read_error = false;
+    let mut fail = false;
+    let credentials = match args.credentials() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("smbsign: {e}");
+            return 2;
+        }
+    };
+    if args.export_keys.is_some() && credentials.is_none() {
+        eprintln!(
+            "smbsign: --export-keys needs credentials (--password, --nt-hash, --session-key or --credentials)"
+        );
+        return 2;
+    }
+    let mut exported: Vec<String> = Vec::new();
+    for path in &args.files {
+        let pb = progress_bar(path, args.no_progress);
+        let mut last = 0u64;
+        let progress = |n: u64| {
+            if let Some(pb) = &pb
+                && n - last > 4 << 20
+            {
+                pb.set_position(n);
+                last = n;
+            }
+        };
+        // JSON lines stream out as connections end (flat memory on huge
+        // files); the table is for people and is printed per file.
+        let mut table_reports = Vec::new();
+        let mut stream_error: Option<std::io::Error> = None;
+        let result = capture::scan_path_streaming(path, credentials.clone(), progress, |r| {
+            if matches_fail_on(&r, &args.fail_on) {
+                fail = true;
+            }
+            let smb2 = r
+                .dialect
+                .as_deref()
+                .is_some_and(|d| d.starts_with(char::is_numeric));
+            for (id, key) in r.session_keys.iter().filter(|_| smb2) {
+                // Wireshark's smb2_seskey_list: session id bytes as on the
+                // wire (little-endian), the session key, no cipher keys.
+                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+                exported.push(format!("{},{},\"\",\"\"", hex(&id.to_le_bytes()), hex(key)));
+            }
+            if args.json {
+                if stream_error.is_none() {
+                    let w = serde_json::to_writer(&mut out, &r)
+                        .map_err(std::io::Error::other)
+                        .and_then(|_| writeln!(out));
+                    if let Err(e) = w {
+                        stream_error = Some(e);
+                    }
+                }
+            } else {
+                table_reports.push(r);
+            }
+        });
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        let (stats, error) = match result {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("smbsign: {}: {e}", path.display());
+                read_error = true;
+                continue;
+            }
+        };
+        if let Some(e) = &error {
+            eprintln!("smbsign: {}: {e}", path.display());
+            read_error = true;
+        }
+        if stats.flows_evicted > 0 {
+            eprintln!(
+                "smbsign: {}: {} connection(s) reported before their end: more than {} were open at once",
+                path.display(),
+                stats.flows_evicted,
+                capture::MAX_FLOWS
+            );
+        }
+        if stats.memory_sheds > 0 {
+            eprintln!(
+                "smbsign: {}: reassembly memory reached {} MiB {} time(s): those connections stopped waiting for lost segments (counted in gap_bytes) and kept message headers only",
+                path.display(),
+                capture::MAX_HELD_BYTES >> 20,
+                stats.memory_sheds
+            );
+        }
+        table_reports.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
+        let outcome = capture::ScanOutcome {
+            reports: table_reports,
+            stats,
+            error,
+        };
+        let written = match stream_error {
+            Some(e) => Err(e),
+            None if args.json => Ok(()),
+            None => write_table(&mut out, path, &outcome),
+        };
+        if let Err(e) = written {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return if read_error { 2 } else { i32::from(fail) };
+            }
+            eprintln!("smbsign: writing output: {e}");
+            return 2;
+        }
+    }
+    if out.flush().is_err() {
+        return 2;
+    }
+    if let Some(path) = &args.export_keys {
+        exported.dedup();
+        let text: String = exported.iter().map(|l| format!("{l}\n")).collect();
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("smbsign: {}: {e}", path.display());
+            return 2;
+        }
+    }
+    if read_error { 2 } else { i32::from(fail) }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn write_table(
+    out: &mut impl Write,
+    path: &std::path::Path,
+    o: &capture::ScanOutcome,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}: {} frames, {} SMB connection(s){}",
+        path.display(),
+        o.stats.frames,
+        o.reports.len(),
+        match &o.error {
+            Some(CaptureError::Truncated { .. }) => " (capture truncated; reported as far as read)",
+            Some(_) => " (read stopped early)",
+            None => "",
+        }
+    )?;
+    if o.reports.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<24} {:<24} {:<11} {:<16} {:<16} {:>7} {:>8} {:>5}",
+        "CLIENT",
+        "SERVER",
+        "DIALECT",
+        "SERVER SIGNING",
+        "CLIENT SIGNING",
+        "SIGNED",
+        "UNSIGNED",
+        "ENC"
+    )?;
+    for r in &o.reports {
+        let side = |s: Option<&str>, m: Option<u16>| match (s, m) {
+            (Some(s), Some(m)) => format!("{s} (0x{m:02x})"),
+            (Some(s), None) => s.to_string(),
+            _ => "-".into(),
+        };
+        writeln!(
+            out,
+            "{:<24} {:<24} {:<11} {:<16} {:<16} {:>7} {:>8} {:>5}",
+            r.client,
+            r.server,
+            opt(r.dialect.as_deref()),
+            side(r.server_signing, r.server_security_mode),
+            side(r.client_signing, r.client_security_mode),
+            r.signed_messages,
+            r.unsigned_messages,
+            r.encrypted_messages
+        )?;
+        for s in &r.sessions {
+            let verified = match (s.verified, s.forged, s.no_key) {
+                (Some(v), Some(f), Some(n)) => format!(
+                    " signatures: {v} valid, {f} forged, {n} without key{}",
+                    s.key
+                        .as_deref()
+                        .map(|k| format!(" (key {k})"))
+                        .unwrap_or_default()
+                ),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                "    session {} {} {}{}{}{}{}",
+                s.session_id,
+                s.user.as_deref().unwrap_or("-"),
+                s.mechanism,
+                if s.guest { " guest" } else { "" },
+                if s.anonymous { " anonymous" } else { "" },
+                if s.encrypted { " encrypted" } else { "" },
+                verified,
+            )?;
+        }
+        for f in &r.findings {
+            writeln!(
+                out,
+                "    {:<7} {}: {}",
+                f.severity.as_str(),
+                f.code.as_str(),
+                f.message
+            )?;
+        }
+    }
+    Ok(())
+}
