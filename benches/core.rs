@@ -5,8 +5,9 @@
 //!     cargo bench --bench core
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use smbsign::capture::{PduEvent, Scanner, read_capture};
+use smbsign::capture::read_capture;
 use smbsign::conn::{Connection, Direction};
+use smbsign::scan::{PduEvent, Scanner};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -25,10 +26,11 @@ fn lab(name: &str) -> Vec<u8> {
 }
 
 fn scan(bytes: &[u8], creds: Option<Arc<smbsign::verify::Credentials>>) -> usize {
-    let mut s = Scanner::new();
-    if let Some(c) = creds {
-        s.set_credentials(c);
-    }
+    let mut s = Scanner::new(smbsign::scan::ScanOptions {
+        credentials: creds,
+        ..Default::default()
+    })
+    .engine();
     read_capture(bytes, |l, d| s.frame(l, d), |_| {}).expect("capture");
     s.finish().len()
 }
@@ -48,7 +50,7 @@ fn benches(c: &mut Criterion) {
         // The PDUs alone through the connection analysis.
         let pdus: Rc<RefCell<Vec<Pdu>>> = Rc::default();
         let sink = pdus.clone();
-        let mut s = Scanner::new();
+        let mut s = Scanner::default().engine();
         s.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
             sink.borrow_mut()
                 .push((e.connection, e.direction, e.frame, e.pdu.to_vec()))

@@ -4,9 +4,10 @@
 //!
 //!     cargo run --release --example ffi_speed -- CAPTURE [ROUNDS]
 
-use smbsign::capture::{PduEvent, Scanner, read_capture};
+use smbsign::capture::read_capture;
 use smbsign::conn::{Connection, Direction};
 use smbsign::ffi::*;
+use smbsign::scan::{PduEvent, Scanner};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -19,7 +20,7 @@ fn main() {
     let rounds: usize = args.get(2).map_or(20, |r| r.parse().expect("ROUNDS"));
     let pdus: Rc<RefCell<Vec<Pdu>>> = Rc::default();
     let sink = pdus.clone();
-    let mut scanner = Scanner::new();
+    let mut scanner = Scanner::default().engine();
     scanner.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
         sink.borrow_mut()
             .push((e.connection, e.direction, e.frame, e.pdu.to_vec()))

@@ -10,33 +10,29 @@
 //!    primitive's best case: no per-message cost, and more bytes than are
 //!    signed, since the file also holds pcap, IP and TCP headers).
 
-use smbsign::capture::Scanner;
-use smbsign::verify::mac::{Smb2Mac, Smb2Signer};
+use smbsign::scan::{ScanOptions, Scanner};
+use smbsign::verify::mac::Smb2Signer;
+use smbsign::wire::MacAlgorithm;
 use std::sync::{Arc, Mutex};
-
-/// SMB2 header flag: the message is signed.
-const SMB2_FLAGS_SIGNED: u32 = 0x08;
 
 /// Every signed SMB2 message of the capture, compounds split.
 fn signed_messages(path: &str) -> Vec<Vec<u8>> {
     let out = Arc::new(Mutex::new(Vec::new()));
     let sink = out.clone();
-    let mut scanner = Scanner::new();
     // Whole messages, as verification keeps them.
     let mut creds = smbsign::verify::Credentials::default();
     creds.add_password("x:x").expect("credential");
-    scanner.set_credentials(Arc::new(creds));
+    let mut scanner = Scanner::new(ScanOptions::with_credentials(Arc::new(creds))).engine();
     scanner.set_pdu_hook(Box::new(move |ev| {
         let mut pdu = ev.pdu;
-        while pdu.len() >= 64 && pdu.starts_with(b"\xfeSMB") {
-            let flags = u32::from_le_bytes([pdu[16], pdu[17], pdu[18], pdu[19]]);
-            let next = u32::from_le_bytes([pdu[20], pdu[21], pdu[22], pdu[23]]) as usize;
+        while let Some(h) = smbsign::wire::Smb2Header::peek(pdu) {
+            let next = h.next_command() as usize;
             let len = if next >= 64 && next <= pdu.len() {
                 next
             } else {
                 pdu.len()
             };
-            if flags & SMB2_FLAGS_SIGNED != 0 {
+            if h.is_signed() {
                 sink.lock().expect("lock").push(pdu[..len].to_vec());
             }
             pdu = &pdu[len..];
@@ -56,12 +52,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let len = std::fs::metadata(&args[1]).expect("file").len() as usize;
     let alg = match args.get(2).map(String::as_str) {
-        Some("hmac") => Smb2Mac::HmacSha256,
-        Some("gmac") => Smb2Mac::AesGmac,
-        _ => Smb2Mac::AesCmac,
+        Some("hmac") => MacAlgorithm::HmacSha256,
+        Some("gmac") => MacAlgorithm::AesGmac,
+        _ => MacAlgorithm::AesCmac,
     };
     // Keyed once, as the verifier keys each session once.
-    let signer = Smb2Signer::new(alg, &[7u8; 16]);
+    let signer = Smb2Signer::new(alg, &[7u8; 16]).expect("an SMB2 MAC");
     let mut scratch = Vec::new();
     let mut acc = 0u8;
 

@@ -4,8 +4,9 @@
 //! input: no panic, no unbounded allocation.
 #![allow(dead_code)]
 
-use smbsign::capture::{Scanner, read_capture};
+use smbsign::capture::read_capture;
 use smbsign::conn::{Connection, Direction};
+use smbsign::scan::{ScanOptions, Scanner};
 use smbsign::verify::Credentials;
 use std::sync::Arc;
 
@@ -54,8 +55,7 @@ pub fn conn_sequence(data: &[u8]) {
         rest = &rest[3 + n..];
     }
     let _ = smbsign::posture::findings(&plain);
-    let _ =
-        smbsign::posture::ConnectionReport::build(&verifying, String::new(), String::new(), 0, 0);
+    let _ = smbsign::posture::ConnectionReport::build(&verifying, Default::default());
 }
 
 /// Bytes as a capture file, through the reader, TCP reassembly and
@@ -63,16 +63,18 @@ pub fn conn_sequence(data: &[u8]) {
 /// for inputs of odd length, in line for the others).
 pub fn capture(data: &[u8]) {
     for verify in [false, true] {
-        let mut scanner = Scanner::with_max_flows(64);
+        let mut options = ScanOptions {
+            max_flows: 64,
+            parallel_macs: data.len() % 2 == 1,
+            ..ScanOptions::default()
+        };
         if verify {
             let mut creds = Credentials::default();
             let _ = creds.add_password("smblab:Passw0rd!");
             let _ = creds.add_password("LAB\\smblab:Passw0rd!");
-            scanner.set_credentials(Arc::new(creds));
-            if data.len() % 2 == 1 {
-                scanner.set_parallel_macs();
-            }
+            options.credentials = Some(Arc::new(creds));
         }
+        let mut scanner = Scanner::new(options).engine();
         let _ = read_capture(data, |link, frame| scanner.frame(link, frame), |_| {});
         let _ = scanner.finish();
     }
@@ -95,10 +97,15 @@ pub fn ntlmssp(data: &[u8]) {
 
 /// Every MAC over arbitrary messages, and the credential text parser.
 pub fn verify(data: &[u8]) {
-    use smbsign::verify::mac::{Smb2Mac, smb1_signature, smb2_signature};
+    use smbsign::verify::mac::{smb1_signature, smb2_signature};
+    use smbsign::wire::MacAlgorithm;
     let key = [0x11u8; 16];
     let mut scratch = Vec::new();
-    for alg in [Smb2Mac::HmacSha256, Smb2Mac::AesCmac, Smb2Mac::AesGmac] {
+    for alg in [
+        MacAlgorithm::HmacSha256,
+        MacAlgorithm::AesCmac,
+        MacAlgorithm::AesGmac,
+    ] {
         let _ = smb2_signature(alg, &key, data, &mut scratch);
     }
     let _ = smb1_signature(&key, data, 7);

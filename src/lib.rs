@@ -10,5 +10,6 @@ pub mod conn;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod posture;
+pub mod scan;
 pub mod verify;
 pub mod wire;

@@ -6,7 +6,6 @@
 
 mod common;
 
-use smbsign::capture::scan_path;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -174,9 +173,9 @@ fn c_tests_and_tool_under_asan_and_ubsan() {
 
 /// What the C tool prints, computed from the Rust API.
 fn expected_lines(capture: &Path) -> Vec<String> {
-    let out = scan_path(capture, |_| {}).unwrap();
+    let out = smbsign::scan::Scanner::default().scan(capture).unwrap();
     let mut v: Vec<String> = out
-        .reports
+        .connections
         .iter()
         .map(|r| {
             let codes: Vec<&str> = r.findings.iter().map(|f| f.code.as_str()).collect();
@@ -184,9 +183,13 @@ fn expected_lines(capture: &Path) -> Vec<String> {
                 "{} {} {} {} {} {} {} {}",
                 r.client,
                 r.server,
-                r.dialect.as_deref().unwrap_or("-"),
-                r.server_signing.unwrap_or("-"),
-                r.client_signing.unwrap_or("-"),
+                r.dialect
+                    .as_ref()
+                    .map(|d| d.name())
+                    .as_deref()
+                    .unwrap_or("-"),
+                r.server_signing.map(|s| s.as_str()).unwrap_or("-"),
+                r.client_signing.map(|s| s.as_str()).unwrap_or("-"),
                 r.signed_messages,
                 r.unsigned_messages,
                 if codes.is_empty() {

@@ -1,4 +1,4 @@
-//! include/smbsign.h is what cbindgen generates from src/ffi.rs (regenerate
+//! include/smbsign.h is what cbindgen generates from src/ffi/ (regenerate
 //! with `SMBSIGN_REGEN_HEADER=1 cargo test --test header`), its version
 //! macros match Cargo.toml, and it compiles cleanly as C99 and C++.
 
@@ -12,8 +12,9 @@ fn generate() -> String {
     let config = cbindgen::Config::from_file(repo.join("cbindgen.toml")).expect("cbindgen.toml");
     // Only the FFI module: the rest of the crate's public constants are
     // Rust API, not C API.
+    // cbindgen follows the `mod` items of src/ffi/mod.rs into its files.
     let bindings = cbindgen::Builder::new()
-        .with_src(repo.join("src/ffi.rs"))
+        .with_src(repo.join("src/ffi/mod.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen generates the header");

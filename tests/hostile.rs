@@ -3,11 +3,10 @@
 
 mod common;
 
-use smbsign::capture::{
-    CaptureError, MAX_FLOWS, MAX_HELD_BYTES, Scanner, packet::LinkType, read_capture, scan_reader,
-};
+use smbsign::capture::{CaptureError, MAX_FLOWS, MAX_HELD_BYTES, packet::LinkType, read_capture};
 use smbsign::conn::{Connection, Direction};
 use smbsign::posture::FindingCode;
+use smbsign::scan::{Engine, ScanOptions, Scanner};
 
 /// A little-endian legacy pcap writer for synthetic frames.
 struct Pcap(Vec<u8>);
@@ -101,7 +100,7 @@ fn truncated_record_reports_what_was_read() {
     p.frame(&tcp(C, S, 1, ACK | PSH, &nbss(&smb2(5, 0, 0, &[0; 40]))));
     let mut bytes = p.0.clone();
     bytes.truncate(bytes.len() - 10);
-    let out = scan_reader(&bytes[..], |_| {});
+    let out = smbsign::scan::Scanner::default().scan(&bytes[..]).unwrap();
     assert!(
         matches!(out.error, Some(CaptureError::Truncated { frames_read: 1 })),
         "{:?}",
@@ -110,7 +109,7 @@ fn truncated_record_reports_what_was_read() {
     // A record header that claims more than the file holds.
     let mut p2 = Pcap::new(1, 65535);
     p2.record(&[0; 10], 5000, 5000);
-    let out = scan_reader(&p2.0[..], |_| {});
+    let out = smbsign::scan::Scanner::default().scan(&p2.0[..]).unwrap();
     assert!(
         matches!(out.error, Some(CaptureError::Truncated { .. })),
         "{:?}",
@@ -124,7 +123,7 @@ fn zero_length_records_and_odd_snaplen_are_harmless() {
     p.frame(&[]);
     p.record(&[], 0, 1500);
     p.frame(&tcp(C, S, 1, ACK, &nbss(&smb2(5, 0, 0, &[0; 8]))));
-    let out = scan_reader(&p.0[..], |_| {});
+    let out = smbsign::scan::Scanner::default().scan(&p.0[..]).unwrap();
     assert!(out.error.is_none(), "{:?}", out.error);
     assert_eq!(out.stats.frames, 3);
     assert_eq!(out.stats.truncated_frames, 2);
@@ -134,10 +133,10 @@ fn zero_length_records_and_odd_snaplen_are_harmless() {
 fn unsupported_link_type_is_counted_not_decoded() {
     let mut p = Pcap::new(147, 65535); // LINKTYPE_USER0
     p.frame(&tcp(C, S, 1, ACK, &nbss(&smb2(5, 0, 0, &[0; 8]))));
-    let out = scan_reader(&p.0[..], |_| {});
+    let out = smbsign::scan::Scanner::default().scan(&p.0[..]).unwrap();
     assert!(out.error.is_none());
     assert_eq!(out.stats.unsupported_link_frames, 1);
-    assert!(out.reports.is_empty());
+    assert!(out.connections.is_empty());
 }
 
 #[test]
@@ -148,11 +147,11 @@ fn nbss_length_past_the_end_keeps_the_header() {
     msg[1] = 0x7f; // claims ~8 MB
     p.frame(&tcp(C, S, 1, ACK | PSH, &msg));
     p.frame(&tcp(C, S, 1 + msg.len() as u32, ACK | FIN, &[]));
-    let out = scan_reader(&p.0[..], |_| {});
+    let out = smbsign::scan::Scanner::default().scan(&p.0[..]).unwrap();
     assert!(out.error.is_none());
-    assert_eq!(out.reports.len(), 1);
+    assert_eq!(out.connections.len(), 1);
     // The message never completes; the header was seen, nothing panicked.
-    assert!(out.reports[0].unsigned_messages <= 1);
+    assert!(out.connections[0].unsigned_messages <= 1);
 }
 
 #[test]
@@ -174,7 +173,7 @@ fn next_command_backwards_past_the_end_and_looping() {
     c.on_pdu(Direction::ToServer, 3, &chain, None);
     assert!(c.decode_errors >= 1);
     // The one pointing inside its own header is a decode error, not a message.
-    assert_eq!(c.smb2_messages, 1 + 2000);
+    assert_eq!(c.counts.smb2, 1 + 2000);
     let f = smbsign::posture::findings(&c);
     assert!(f.iter().any(|f| f.code == FindingCode::DecodeError));
 }
@@ -221,7 +220,7 @@ fn smb1_andx_offsets_that_loop_are_reported_and_end_the_walk() {
         let (frame, e) = c.first_decode_error.unwrap();
         assert_eq!(frame, 1);
         assert!(e.to_string().contains(why), "{e}");
-        assert_eq!(c.smb1_messages, 1, "the message itself still counts");
+        assert_eq!(c.counts.smb1, 1, "the message itself still counts");
     }
     // The capture layer kept only a prefix of a long message whose chain
     // continues past it: not an error.
@@ -267,7 +266,7 @@ fn smb1_chained_tree_connect_denied_is_the_kb_scenario() {
         &smb1_response(0x72, 0, &[&neg]),
         None,
     );
-    assert_eq!(c.server_security_mode, Some(15));
+    assert_eq!(c.server.security_mode.map(|m| m.raw()), Some(15));
     c.on_pdu(Direction::ToClient, 7, &msg, None);
     assert_eq!(c.decode_errors, 0);
     let f = smbsign::posture::findings(&c);
@@ -305,12 +304,12 @@ fn duplicate_and_conflicting_negotiates_last_one_wins() {
     let mut c = Connection::new();
     c.on_pdu(Direction::ToClient, 1, &neg(1, 0x0210), None);
     c.on_pdu(Direction::ToClient, 2, &neg(3, 0x0302), None);
-    assert_eq!(c.server_security_mode, Some(3));
+    assert_eq!(c.server.security_mode.map(|m| m.raw()), Some(3));
     assert_eq!(
         c.dialect.as_ref().map(|d| d.name()).as_deref(),
         Some("3.0.2")
     );
-    assert_eq!(c.negotiate_responses, 2);
+    assert_eq!(c.counts.negotiate_responses, 2);
 }
 
 #[test]
@@ -334,7 +333,7 @@ fn ntlmssp_offsets_outside_the_blob() {
 
 #[test]
 fn a_hundred_thousand_connections_stay_bounded() {
-    let mut scanner = Scanner::new();
+    let mut scanner = Scanner::default().engine();
     let mut max_live = 0;
     for k in 0..100_000u32 {
         let client = (
@@ -350,13 +349,13 @@ fn a_hundred_thousand_connections_stay_bounded() {
     assert!(max_live <= MAX_FLOWS, "{max_live} live flows");
     let reports = scanner.finish();
     assert_eq!(reports.len(), 100_000);
-    assert!(scanner.stats.flows_evicted > 0);
+    assert!(scanner.stats().flows_evicted > 0);
 }
 
 /// 40 connections, each opening with a hole: its first 1,000 bytes never
 /// captured, then 100 segments of 1,400 bytes held waiting for them (5.6 MB
 /// in all). Returns the peak of held reassembly bytes and the reports.
-fn many_holes(scanner: &mut Scanner) -> (usize, Vec<smbsign::posture::ConnectionReport>) {
+fn many_holes(scanner: &mut Engine) -> (usize, Vec<smbsign::posture::ConnectionReport>) {
     let mut peak = 0;
     for k in 0..40u8 {
         let client = ([10, 1, 0, k], 50000);
@@ -374,16 +373,20 @@ fn many_holes(scanner: &mut Scanner) -> (usize, Vec<smbsign::posture::Connection
 #[test]
 fn reassembly_memory_is_capped_across_connections() {
     // Without a tight budget the holes are all held (the accounting sees it).
-    let (peak, _) = many_holes(&mut Scanner::new());
+    let (peak, _) = many_holes(&mut Scanner::default().engine());
     assert!(peak >= 5_000_000, "peak {peak}");
     // With a 1 MiB budget the total never passes it by more than one
     // segment, the connections that gave up their holes count the gap, and
     // every connection is still reported.
     let budget = 1 << 20;
-    let mut scanner = Scanner::with_limits(MAX_FLOWS, budget);
+    let mut scanner = Scanner::new(ScanOptions {
+        max_held_bytes: budget,
+        ..ScanOptions::default()
+    })
+    .engine();
     let (peak, reports) = many_holes(&mut scanner);
     assert!(peak <= budget + 1400, "peak {peak}");
-    assert!(scanner.stats.memory_sheds > 0);
+    assert!(scanner.stats().memory_sheds > 0);
     assert_eq!(scanner.held_bytes(), 0, "all released at the end");
     assert_eq!(reports.len(), 0, "no SMB message in the filler");
 }
@@ -397,8 +400,12 @@ fn verifying_scan_keeps_bounded_prefixes_of_huge_messages() {
     creds.add_password("user:secret").unwrap();
     let creds = std::sync::Arc::new(creds);
     let run = |budget: usize| {
-        let mut scanner = Scanner::with_limits(MAX_FLOWS, budget);
-        scanner.set_credentials(creds.clone());
+        let mut scanner = Scanner::new(ScanOptions {
+            max_held_bytes: budget,
+            credentials: Some(creds.clone()),
+            ..ScanOptions::default()
+        })
+        .engine();
         let mut peak = 0;
         for k in 0..20u8 {
             let client = ([10, 2, 0, k], 50000);
@@ -417,7 +424,7 @@ fn verifying_scan_keeps_bounded_prefixes_of_huge_messages() {
             }
         }
         let reports = scanner.finish();
-        (peak, scanner.stats.memory_sheds, reports)
+        (peak, scanner.stats().memory_sheds, reports)
     };
     let (peak, sheds, reports) = run(MAX_HELD_BYTES);
     assert!(peak >= 12_000_000, "peak {peak}");
@@ -454,9 +461,12 @@ fn smb1_sequence_out_of_step_is_not_forgery() {
     }
     let mut creds = smbsign::verify::Credentials::default();
     creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
-    let out =
-        smbsign::capture::scan_reader_with(&cut[..], Some(std::sync::Arc::new(creds)), |_| {});
-    let r = &out.reports[0];
+    let out = smbsign::scan::Scanner::new(smbsign::scan::ScanOptions::with_credentials(
+        std::sync::Arc::new(creds),
+    ))
+    .scan(&cut[..])
+    .unwrap();
+    let r = &out.connections[0];
     assert_eq!(
         r.forged_messages,
         Some(0),
@@ -478,4 +488,35 @@ fn garbage_files_are_not_captures() {
         let r = read_capture(bytes, |_, _| {}, |_| {});
         assert!(r.is_err(), "{bytes:?}");
     }
+}
+
+/// Bug: a connection that ends inside an incomplete message was stamped
+/// with the capture's last frame (the frame being read when it was
+/// retired) instead of its own last frame.
+#[test]
+fn connection_ending_inside_a_message_keeps_its_own_last_frame() {
+    const C2: ([u8; 4], u16) = ([10, 0, 0, 3], 50001);
+    let mut p = Pcap::new(1, 65535);
+    p.frame(&tcp(C, S, 0, SYN, &[])); // 1
+    let mut msg = nbss(&smb2(8, 0, 0, &[0; 100]));
+    msg[1] = 0x01; // claims 64 KiB more than it carries
+    p.frame(&tcp(C, S, 1, ACK | PSH, &msg)); // 2: never completes
+    p.frame(&tcp(C2, S, 0, SYN, &[])); // 3
+    for k in 0..10u32 {
+        let m = nbss(&smb2(5, 0, 0, &[0; 8]));
+        p.frame(&tcp(C2, S, 1 + k * m.len() as u32, ACK | PSH, &m)); // 4..13
+    }
+    let out = Scanner::default().scan(&p.0[..]).unwrap();
+    let first = out
+        .connections
+        .iter()
+        .find(|r| r.client == "10.0.0.1:50000")
+        .expect("first connection reported");
+    assert_eq!(first.last_frame, Some(2), "its own last frame");
+    let second = out
+        .connections
+        .iter()
+        .find(|r| r.client == "10.0.0.3:50001")
+        .unwrap();
+    assert_eq!(second.last_frame, Some(13));
 }

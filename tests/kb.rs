@@ -170,13 +170,17 @@ fn samba_lab_matches_the_prediction_or_the_manifest_says_why_not() {
         let file = common::repo()
             .join("tests/captures")
             .join(case["file"].as_str().unwrap());
-        let r = &smbsign::capture::scan_path(&file, |_| {}).unwrap().reports[0];
+        let r = &smbsign::scan::Scanner::default()
+            .scan(&file)
+            .unwrap()
+            .connections[0];
         let has = |c: FindingCode| r.findings.iter().any(|f| f.code == c);
         let observed = if has(FindingCode::ClosedAfterNegotiate) {
             Outcome::ClosedAfterNegotiate
         } else if has(FindingCode::TreeConnectDenied) {
             Outcome::AccessDenied
-        } else if r.client_signing.is_some() && r.server_signing != Some("disabled")
+        } else if r.client_signing.map(|s| s.as_str()).is_some()
+            && r.server_signing.map(|s| s.as_str()) != Some("disabled")
             || r.signed_messages > 0
         {
             Outcome::SucceedsSigned

@@ -8,7 +8,6 @@
 
 mod common;
 
-use smbsign::capture::scan_path;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -285,11 +284,11 @@ fn count(home: &Path, file: &Path, filter: &str) -> usize {
 /// connection the CLI reports to show up with all values in the plugin.
 fn compare(file: &Path, strict: bool, problems: &mut Vec<String>) {
     let e = env();
-    let Ok(scan) = scan_path(file, |_| {}) else {
+    let Ok(scan) = smbsign::scan::Scanner::default().scan(file) else {
         return;
     };
     let ports: Vec<u16> = scan
-        .reports
+        .connections
         .iter()
         .filter_map(|r| r.server.rsplit(':').next()?.parse().ok())
         .filter(|p| *p != 445 && *p != 139)
@@ -308,7 +307,7 @@ fn compare(file: &Path, strict: bool, problems: &mut Vec<String>) {
             "{name}: {malformed} malformed frames with the plugin, {bare_malformed} without"
         ));
     }
-    for r in &scan.reports {
+    for r in &scan.connections {
         let mut key = vec![r.client.clone(), r.server.clone()];
         key.sort();
         let Some(seen) = view.get(&key) else {
@@ -331,18 +330,24 @@ fn compare(file: &Path, strict: bool, problems: &mut Vec<String>) {
         check(
             "server_signing",
             seen.server_signing.clone(),
-            r.server_signing.map(str::to_owned),
+            r.server_signing.map(|s| s.as_str()).map(str::to_owned),
         );
         check(
             "client_signing",
             seen.client_signing.clone(),
-            r.client_signing.map(str::to_owned),
+            r.client_signing.map(|s| s.as_str()).map(str::to_owned),
         );
-        check("dialect", seen.dialect.clone(), r.dialect.clone());
+        check(
+            "dialect",
+            seen.dialect.clone(),
+            r.dialect.as_ref().map(|d| d.name()),
+        );
         check(
             "server_security_mode",
             seen.server_mode.map(|m| m.to_string()),
-            r.server_security_mode.map(|m| m.to_string()),
+            r.server_security_mode
+                .map(|m| m.raw())
+                .map(|m| m.to_string()),
         );
         check(
             "client_security_mode",
@@ -500,10 +505,12 @@ fn plugin_verdicts_equal_the_cli_with_a_password() {
         ] {
             let mut creds = smbsign::verify::Credentials::default();
             creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
-            let cli =
-                smbsign::capture::scan_path_with(&file, Some(std::sync::Arc::new(creds)), |_| {})
-                    .unwrap()
-                    .reports;
+            let cli = smbsign::scan::Scanner::new(smbsign::scan::ScanOptions::with_credentials(
+                std::sync::Arc::new(creds),
+            ))
+            .scan(&file)
+            .unwrap()
+            .connections;
             let copy = readable(&file);
             let out = tshark(
                 &e.home,
@@ -672,11 +679,11 @@ fn closed_after_negotiate_shows_on_the_frame_that_ends_the_connection() {
     let mut seen = 0;
     let mut problems = Vec::new();
     for file in files {
-        let Ok(scan) = scan_path(&file, |_| {}) else {
+        let Ok(scan) = smbsign::scan::Scanner::default().scan(&file) else {
             continue;
         };
         let want = scan
-            .reports
+            .connections
             .iter()
             .filter(|r| {
                 r.findings

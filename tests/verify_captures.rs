@@ -6,7 +6,6 @@
 
 mod common;
 
-use smbsign::capture::scan_path_with;
 use smbsign::posture::{ConnectionReport, FindingCode};
 use smbsign::verify::Credentials;
 use std::path::{Path, PathBuf};
@@ -37,9 +36,13 @@ fn creds(password: &str) -> Arc<Credentials> {
 }
 
 fn scan(path: &Path, password: &str) -> Vec<ConnectionReport> {
-    let out = scan_path_with(path, Some(creds(password)), |_| {}).unwrap();
+    let out = smbsign::scan::Scanner::new(smbsign::scan::ScanOptions::with_credentials(creds(
+        password,
+    )))
+    .scan(path)
+    .unwrap();
     assert!(out.error.is_none(), "{}: {:?}", path.display(), out.error);
-    out.reports
+    out.connections
 }
 
 fn lab(name: &str) -> PathBuf {
@@ -65,7 +68,11 @@ fn every_signed_lab_message_is_valid_with_the_password() {
                 "{ctx}"
             );
             for s in &r.sessions {
-                assert_eq!(s.key.as_deref(), Some("ready"), "{ctx}");
+                assert_eq!(
+                    s.key.as_ref().map(|k| k.text()).as_deref(),
+                    Some("ready"),
+                    "{ctx}"
+                );
                 assert_eq!(s.forged, Some(0), "{ctx}");
                 assert_eq!(s.no_key, Some(0), "{ctx}");
             }
@@ -99,7 +106,10 @@ fn wrong_password_is_wrong_credentials_not_forgery() {
                 .any(|f| f.code == FindingCode::WrongCredentials),
             "{name}"
         );
-        assert_eq!(r.sessions[0].key.as_deref(), Some("wrong-credentials"));
+        assert_eq!(
+            r.sessions[0].key.as_ref().map(|k| k.text()).as_deref(),
+            Some("wrong-credentials")
+        );
     }
 }
 
@@ -177,11 +187,11 @@ fn one_flipped_byte_is_exactly_one_forged_message_at_its_frame() {
 fn scan_both_ways(path: &Path, password: &str) -> (String, String) {
     let bytes = std::fs::read(path).unwrap();
     let run = |parallel: bool| {
-        let mut s = smbsign::capture::Scanner::new();
-        s.set_credentials(creds(password));
-        if parallel {
-            s.set_parallel_macs();
-        }
+        let mut s = smbsign::scan::Scanner::new(smbsign::scan::ScanOptions {
+            parallel_macs: parallel,
+            ..smbsign::scan::ScanOptions::with_credentials(creds(password))
+        })
+        .engine();
         smbsign::capture::read_capture(&bytes[..], |l, d| s.frame(l, d), |_| {}).unwrap();
         serde_json::to_string(&s.finish()).unwrap()
     };
@@ -251,11 +261,12 @@ fn second_thread_macs_survive_sweeps_evictions_and_a_forgery() {
         let at = memchr::memmem::find(&frames[k + 7], marker).unwrap();
         frames[k + 7][at + 3] ^= 0x20;
         let run = |parallel: bool| {
-            let mut s = smbsign::capture::Scanner::with_max_flows(24);
-            s.set_credentials(creds("Passw0rd!"));
-            if parallel {
-                s.set_parallel_macs();
-            }
+            let mut s = smbsign::scan::Scanner::new(smbsign::scan::ScanOptions {
+                parallel_macs: parallel,
+                max_flows: 24,
+                ..smbsign::scan::ScanOptions::with_credentials(creds("Passw0rd!"))
+            })
+            .engine();
             let mut peak = 0;
             for f in &frames {
                 s.frame(smbsign::capture::packet::LinkType::Ethernet, f);

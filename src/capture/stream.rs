@@ -3,7 +3,8 @@
 //! framing that hands complete SMB messages (or a bounded prefix of large
 //! ones) to a callback while skipping bodies nobody needs.
 
-use crate::wire::nbss::{self, NBSS_HEADER_LEN};
+use crate::wire::nbss::{self, NBSS_HEADER_LEN, SmbFamily};
+use crate::wire::{Pdu, Smb1Header, Smb2Header};
 use std::collections::BTreeMap;
 
 /// Out-of-order bytes held per direction before giving up on the hole and
@@ -33,6 +34,8 @@ enum Frame {
         seen: usize,
         keep: Option<usize>,
         buf: Vec<u8>,
+        /// Known once the first four bytes are in.
+        family: Option<SmbFamily>,
     },
     /// Inside a non-message NBSS packet (session request, keep-alive…).
     Control { remaining: usize },
@@ -40,9 +43,10 @@ enum Frame {
     Resync { buf: Vec<u8> },
 }
 
-/// Sink for complete messages: (message prefix, declared total length).
+/// Sink for complete SMB messages, classified once here: the kept prefix,
+/// its family and the declared total length.
 pub trait MessageSink {
-    fn message(&mut self, msg: &[u8], total: usize);
+    fn message(&mut self, pdu: Pdu<'_>);
 }
 
 /// NBSS framer for one direction.
@@ -75,23 +79,24 @@ fn keep_for(prefix: &[u8], total: usize) -> Option<usize> {
     if prefix.len() < DECIDE_AT.min(total) {
         return None;
     }
-    let keep = match nbss::smb_family(prefix) {
-        Some(nbss::SmbFamily::Smb1) => match prefix.get(4) {
-            Some(0x72 | 0x73) => KEEP_SETUP,
+    use crate::wire::smb1::Smb1Command;
+    use crate::wire::smb2::Smb2Command;
+    let smb1_command = prefix
+        .get(Smb1Header::COMMAND)
+        .filter(|_| nbss::smb_family(prefix) == Some(SmbFamily::Smb1));
+    let keep = if let Some(&c) = smb1_command {
+        match Smb1Command(c) {
+            Smb1Command::Negotiate | Smb1Command::SessionSetupAndx => KEEP_SETUP,
             _ => KEEP_HEADER,
-        },
-        Some(nbss::SmbFamily::Smb2) if prefix.len() >= DECIDE_AT => {
-            let cmd = u16::from_le_bytes([prefix[12], prefix[13]]);
-            let next = u32::from_le_bytes([prefix[20], prefix[21], prefix[22], prefix[23]]);
-            if cmd <= 1 {
-                KEEP_SETUP
-            } else if next != 0 {
-                KEEP_DEFAULT
-            } else {
-                KEEP_HEADER
-            }
         }
-        _ => KEEP_HEADER,
+    } else if let Some(h) = Smb2Header::peek_prefix(prefix) {
+        match h.command() {
+            Smb2Command::Negotiate | Smb2Command::SessionSetup => KEEP_SETUP,
+            _ if h.next_command() != 0 => KEEP_DEFAULT,
+            _ => KEEP_HEADER,
+        }
+    } else {
+        KEEP_HEADER
     };
     Some(total.min(keep))
 }
@@ -133,12 +138,7 @@ impl Framer {
     /// header is usually intact: a snaplen-cut frame, a lost segment late
     /// in a large message).
     pub fn gap(&mut self, sink: &mut dyn MessageSink) {
-        if let Frame::Body { total, buf, .. } = &self.state
-            && buf.len() >= 4
-        {
-            self.messages += 1;
-            sink.message(buf, *total);
-        }
+        self.hand_over_partial(sink);
         self.state = Frame::Resync { buf: Vec::new() };
         self.resyncs += 1;
     }
@@ -146,16 +146,29 @@ impl Framer {
     /// End of the stream: hand over a message in progress as far as it was
     /// read (the capture ended inside it).
     pub fn flush(&mut self, sink: &mut dyn MessageSink) {
-        if let Frame::Body { total, buf, .. } = &self.state
-            && buf.len() >= 4
-        {
-            self.messages += 1;
-            sink.message(buf, *total);
-        }
+        self.hand_over_partial(sink);
         self.state = Frame::Header {
             hdr: [0; 4],
             have: 0,
         };
+    }
+
+    /// The message in progress, as far as it was read.
+    fn hand_over_partial(&mut self, sink: &mut dyn MessageSink) {
+        if let Frame::Body {
+            total,
+            buf,
+            family: Some(family),
+            ..
+        } = &self.state
+        {
+            self.messages += 1;
+            sink.message(Pdu {
+                family: *family,
+                bytes: buf,
+                total: *total,
+            });
+        }
     }
 
     /// Over the memory budget: keep only the header of the message in
@@ -197,9 +210,9 @@ impl Framer {
                                 data = &data[NBSS_HEADER_LEN..];
                                 continue;
                             }
-                            if nbss::smb_family(msg).is_some() {
+                            if let Some(pdu) = Pdu::classify(msg, len) {
                                 self.messages += 1;
-                                sink.message(msg, len);
+                                sink.message(pdu);
                                 data = &data[NBSS_HEADER_LEN + len..];
                                 continue;
                             }
@@ -218,6 +231,7 @@ impl Framer {
                                 seen: 0,
                                 keep: None,
                                 buf: std::mem::take(&mut self.spare),
+                                family: None,
                             }
                         } else if nbss::looks_like_nbss_control(&hdr[..]) || kind == 0x81 {
                             Frame::Control { remaining: len }
@@ -253,6 +267,7 @@ impl Framer {
                     seen,
                     keep,
                     buf,
+                    family,
                 } => {
                     let n = (*total - *seen).min(data.len());
                     let chunk = &data[..n];
@@ -268,7 +283,10 @@ impl Framer {
                         let take = want.min(n);
                         buf.extend_from_slice(&chunk[..take]);
                         used = take;
-                        if buf.len() == 4 && nbss::smb_family(buf).is_none() {
+                        if buf.len() == 4 {
+                            *family = nbss::smb_family(buf);
+                        }
+                        if buf.len() == 4 && family.is_none() {
                             self.resyncs += 1;
                             self.non_smb += 1;
                             let mut held = Vec::with_capacity(3 + data.len());
@@ -307,8 +325,14 @@ impl Framer {
                     *seen += n;
                     data = &data[n..];
                     if *seen == *total {
-                        self.messages += 1;
-                        sink.message(buf, *total);
+                        if let Some(family) = *family {
+                            self.messages += 1;
+                            sink.message(Pdu {
+                                family,
+                                bytes: buf,
+                                total: *total,
+                            });
+                        }
                         // Reuse the buffer for the next message (verification
                         // keeps whole messages: no allocation per message).
                         if self.keep_all || buf.capacity() <= KEEP_HEADER * 4 {
@@ -575,8 +599,8 @@ mod tests {
     #[derive(Default)]
     struct Collect(Vec<(Vec<u8>, usize)>);
     impl MessageSink for Collect {
-        fn message(&mut self, msg: &[u8], total: usize) {
-            self.0.push((msg.to_vec(), total));
+        fn message(&mut self, pdu: Pdu<'_>) {
+            self.0.push((pdu.bytes.to_vec(), pdu.total));
         }
     }
 

@@ -6,7 +6,7 @@
 //! findings and the README tables are all generated from here.
 #![forbid(unsafe_code)]
 
-use crate::conn::SigningSetting;
+use crate::wire::SigningSetting;
 use serde::Serialize;
 
 /// Which service a setting belongs to: the Workstation service (client,
@@ -347,7 +347,7 @@ fn signing_fix(side: Side, knob: Knob) -> String {
         (Side::Server, Knob::Require) => "server signing = mandatory",
         (Side::Server, Knob::Enable) => "server signing = auto",
         (Side::Client, Knob::Require) => "client signing = required",
-        (Side::Client, Knob::Enable) => "client signing = if_required",
+        (Side::Client, Knob::Enable) => "client signing = desired",
     };
     format!(
         "enable Group Policy \"{}\" (Windows 2000: \"{}\"), which sets {}\\{} = 1 (REG_DWORD); \

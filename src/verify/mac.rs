@@ -8,15 +8,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
 
-/// SMB2 signing algorithms (MS-SMB2 3.1.4.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Smb2Mac {
-    HmacSha256,
-    AesCmac,
-    AesGmac,
-}
+use crate::wire::smb2::Smb2Command;
+use crate::wire::{MacAlgorithm, Smb1Header, Smb2Header};
 
-const SIG: std::ops::Range<usize> = 48..64;
+const SIG: std::ops::Range<usize> = Smb2Header::SIGNATURE;
 
 /// A keyed SMB2 MAC, prepared once per session: HMAC's inner/outer pads,
 /// CMAC's subkeys and AES key schedule are computed here, not per message.
@@ -39,25 +34,27 @@ impl std::fmt::Debug for Smb2Signer {
 }
 
 impl Smb2Signer {
-    pub fn new(alg: Smb2Mac, key: &[u8; 16]) -> Self {
-        match alg {
-            Smb2Mac::HmacSha256 => Smb2Signer::HmacSha256(
+    /// The keyed MAC; None for MD5, which is SMB1's (see `smb1_signature`).
+    pub fn new(alg: MacAlgorithm, key: &[u8; 16]) -> Option<Self> {
+        Some(match alg {
+            MacAlgorithm::Md5 => return None,
+            MacAlgorithm::HmacSha256 => Smb2Signer::HmacSha256(
                 <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length"),
             ),
-            Smb2Mac::AesCmac => Smb2Signer::AesCmac(Box::new(
+            MacAlgorithm::AesCmac => Smb2Signer::AesCmac(Box::new(
                 <Cmac<Aes128> as KeyInit>::new_from_slice(key).expect("16-byte key"),
             )),
-            Smb2Mac::AesGmac => Smb2Signer::AesGmac(Box::new(
+            MacAlgorithm::AesGmac => Smb2Signer::AesGmac(Box::new(
                 Aes128Gcm::new_from_slice(key).expect("16-byte key"),
             )),
-        }
+        })
     }
 
-    pub fn algorithm(&self) -> Smb2Mac {
+    pub fn algorithm(&self) -> MacAlgorithm {
         match self {
-            Smb2Signer::HmacSha256(_) => Smb2Mac::HmacSha256,
-            Smb2Signer::AesCmac(_) => Smb2Mac::AesCmac,
-            Smb2Signer::AesGmac(_) => Smb2Mac::AesGmac,
+            Smb2Signer::HmacSha256(_) => MacAlgorithm::HmacSha256,
+            Smb2Signer::AesCmac(_) => MacAlgorithm::AesCmac,
+            Smb2Signer::AesGmac(_) => MacAlgorithm::AesGmac,
         }
     }
 
@@ -65,9 +62,7 @@ impl Smb2Signer {
     /// (from the header to NextCommand or the end); its signature bytes are
     /// ignored. `scratch` is reused for GMAC's contiguous AAD.
     pub fn sign(&self, msg: &[u8], scratch: &mut Vec<u8>) -> Option<[u8; 16]> {
-        if msg.len() < 64 {
-            return None;
-        }
+        let h = Smb2Header::peek(msg)?;
         let zero = [0u8; 16];
         let mut out = [0u8; 16];
         match self {
@@ -88,14 +83,12 @@ impl Smb2Signer {
             Smb2Signer::AesGmac(cipher) => {
                 // Nonce: MessageId (LE64) || LE32(bit 0 = from the server,
                 // bit 1 = CANCEL request).
-                let flags = u32::from_le_bytes([msg[16], msg[17], msg[18], msg[19]]);
-                let command = u16::from_le_bytes([msg[12], msg[13]]);
-                let mut role = flags & 1;
-                if command == 0x000C && flags & 1 == 0 {
+                let mut role = u32::from(h.is_response());
+                if h.command() == Smb2Command::Cancel && !h.is_response() {
                     role |= 2;
                 }
                 let mut nonce = [0u8; 12];
-                nonce[..8].copy_from_slice(&msg[24..32]);
+                nonce[..8].copy_from_slice(h.message_id_bytes());
                 nonce[8..].copy_from_slice(&role.to_le_bytes());
                 scratch.clear();
                 scratch.extend_from_slice(msg);
@@ -113,26 +106,25 @@ impl Smb2Signer {
 
 /// One-off form of [`Smb2Signer::sign`].
 pub fn smb2_signature(
-    alg: Smb2Mac,
+    alg: MacAlgorithm,
     key: &[u8; 16],
     msg: &[u8],
     scratch: &mut Vec<u8>,
 ) -> Option<[u8; 16]> {
-    Smb2Signer::new(alg, key).sign(msg, scratch)
+    Smb2Signer::new(alg, key)?.sign(msg, scratch)
 }
 
 /// SMB1 signature (MS-SMB 3.1.5.1): MD5(MACKey || message with the 8-byte
 /// signature field = LE32(seq) || 0), first 8 bytes.
 pub fn smb1_signature(mac_key: &[u8], msg: &[u8], seq: u32) -> Option<[u8; 8]> {
-    if msg.len() < 32 {
-        return None;
-    }
+    Smb1Header::peek(msg)?;
+    let sig = Smb1Header::SIGNATURE;
     let mut d = Md5::new();
     d.update(mac_key);
-    d.update(&msg[..14]);
+    d.update(&msg[..sig.start]);
     d.update(seq.to_le_bytes());
     d.update([0u8; 4]);
-    d.update(&msg[22..]);
+    d.update(&msg[sig.end..]);
     let full = d.finalize();
     let mut out = [0u8; 8];
     out.copy_from_slice(&full[..8]);
@@ -161,10 +153,16 @@ mod tests {
         let key: [u8; 16] = hex("D38354CC374339F0524F789146789921").try_into().unwrap();
         let m = vector_message(0x01);
         assert_eq!(m.len(), 73);
-        let sig = smb2_signature(Smb2Mac::HmacSha256, &key, &m, &mut s).unwrap();
+        let sig = smb2_signature(MacAlgorithm::HmacSha256, &key, &m, &mut s).unwrap();
         assert_eq!(sig.to_vec(), hex("fbd284340324c62fbebb65dd1051f3ae"));
         let key: [u8; 16] = hex("04E707571F8E0353B77A94C3653B87B5").try_into().unwrap();
-        let sig = smb2_signature(Smb2Mac::HmacSha256, &key, &vector_message(0x05), &mut s).unwrap();
+        let sig = smb2_signature(
+            MacAlgorithm::HmacSha256,
+            &key,
+            &vector_message(0x05),
+            &mut s,
+        )
+        .unwrap();
         assert_eq!(sig.to_vec(), hex("a164ffe53d6811981f386772e387e06f"));
     }
 
@@ -183,7 +181,7 @@ mod tests {
     fn cmac_vector() {
         let key: [u8; 16] = hex("7abdea9fca36c3f1eb5f195b03841c24").try_into().unwrap();
         let m = session_setup_response();
-        let sig = smb2_signature(Smb2Mac::AesCmac, &key, &m, &mut Vec::new()).unwrap();
+        let sig = smb2_signature(MacAlgorithm::AesCmac, &key, &m, &mut Vec::new()).unwrap();
         assert_eq!(sig.to_vec(), hex("73F2CC56093ED2B5D710666CE4282DD1"));
     }
 
@@ -192,13 +190,15 @@ mod tests {
     fn gmac_vector() {
         let key: [u8; 16] = hex("73FE7A9A77BEF0BDE49C650D8CCB5F76").try_into().unwrap();
         let m = session_setup_response();
-        let sig = smb2_signature(Smb2Mac::AesGmac, &key, &m, &mut Vec::new()).unwrap();
+        let sig = smb2_signature(MacAlgorithm::AesGmac, &key, &m, &mut Vec::new()).unwrap();
         assert_eq!(sig.to_vec(), hex("3db72f98119bab0790e5096f83b718cb"));
     }
 
     #[test]
     fn short_messages_have_no_signature() {
-        assert!(smb2_signature(Smb2Mac::AesCmac, &[0; 16], &[0; 63], &mut Vec::new()).is_none());
+        assert!(
+            smb2_signature(MacAlgorithm::AesCmac, &[0; 16], &[0; 63], &mut Vec::new()).is_none()
+        );
         assert!(smb1_signature(&[0; 16], &[0; 31], 0).is_none());
     }
 }

@@ -5,9 +5,14 @@
 //! Every primitive is a RustCrypto crate; comparisons are constant-time.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod kdf;
 pub mod mac;
 pub mod ntlm;
+pub mod state;
+
+pub use batch::{MacBatch, MacJob};
+pub use state::{KeyState, Signing, Verdict};
 
 use std::collections::HashMap;
 

@@ -7,11 +7,19 @@
 #![forbid(unsafe_code)]
 
 use rusticata_macros::newtype_enum;
+pub mod header;
+pub mod names;
 pub mod nbss;
 pub mod ntlmssp;
+pub mod security;
 pub mod smb1;
 pub mod smb2;
 pub mod spnego;
+
+pub use header::{Pdu, Smb1Header, Smb2Header};
+pub use security::{
+    Dialect, MacAlgorithm, SecurityMode, SigningSetting, Smb1SecurityMode, Smb2SecurityMode,
+};
 
 use std::fmt;
 

@@ -44,11 +44,7 @@ pub const SMB1_FLAGS2_EXTENDED_SECURITY: u16 = 0x0800;
 pub const SMB1_FLAGS2_NT_STATUS: u16 = 0x4000;
 pub const SMB1_FLAGS2_UNICODE: u16 = 0x8000;
 
-/// NEGOTIATE response SecurityMode bits (MS-CIFS 2.2.4.52.2).
-pub const NEGOTIATE_USER_SECURITY: u8 = 0x01;
-pub const NEGOTIATE_ENCRYPT_PASSWORDS: u8 = 0x02;
-pub const NEGOTIATE_SECURITY_SIGNATURES_ENABLED: u8 = 0x04;
-pub const NEGOTIATE_SECURITY_SIGNATURES_REQUIRED: u8 = 0x08;
+// NEGOTIATE SecurityMode bits: see `super::security`.
 
 /// Server capability: the byte area holds a GUID and a SPNEGO blob.
 pub const CAP_EXTENDED_SECURITY: u32 = 0x8000_0000;

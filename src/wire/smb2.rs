@@ -46,9 +46,7 @@ pub const SMB2_FLAGS_ASYNC_COMMAND: u32 = 0x0000_0002;
 pub const SMB2_FLAGS_RELATED_OPERATIONS: u32 = 0x0000_0004;
 pub const SMB2_FLAGS_SIGNED: u32 = 0x0000_0008;
 
-/// NEGOTIATE / SESSION_SETUP SecurityMode bits.
-pub const SMB2_NEGOTIATE_SIGNING_ENABLED: u16 = 0x0001;
-pub const SMB2_NEGOTIATE_SIGNING_REQUIRED: u16 = 0x0002;
+// NEGOTIATE / SESSION_SETUP SecurityMode bits: see `super::security`.
 
 /// SESSION_SETUP response SessionFlags (MS-SMB2 2.2.6).
 pub const SMB2_SESSION_FLAG_IS_GUEST: u16 = 0x0001;
@@ -595,7 +593,10 @@ mod tests {
         assert_eq!(h.command, Smb2Command::Negotiate);
         assert!(!h.is_response());
         let (_, r) = parse_smb2_request_negotiate(&msg).unwrap();
-        assert_eq!(r.security_mode, SMB2_NEGOTIATE_SIGNING_ENABLED);
+        assert_eq!(
+            r.security_mode,
+            crate::wire::Smb2SecurityMode::SIGNING_ENABLED
+        );
         assert_eq!(
             r.dialects,
             vec![

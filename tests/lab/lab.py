@@ -54,6 +54,18 @@ CASES = [
          expect=dict(dialect="NT LANMAN 1.0", server_security_mode=15, server_signing="required",
                      signed=True),
          about="SMB1, server signing required: Security Mode 15, MD5-signed traffic"),
+    dict(name="smb1-legacy-mode15",
+         server={**SMB1, "server signing": "mandatory", "ntlm auth": "yes"},
+         clients=[("smbclient", ["-m", "NT1", "--option=client min protocol=NT1",
+                                 "--option=client use spnego=no",
+                                 "--option=client ntlmv2 auth=no"])],
+         expect=dict(server_security_mode=15, server_signing="required", legacy_auth=True,
+                     signing_not_enforced=True),
+         about="SMB1, server signing required (mode 15), a logon without extended security "
+               "(NTLMv1 responses in SESSION_SETUP_ANDX)",
+         samba_differs="Samba 4.17's smbd advertises mode 15 yet accepts this logon and then "
+                       "exchanges only zero signatures with Samba's own client: signing is "
+                       "advertised as required and not enforced."),
     dict(name="smb202-signed", server={**proto("SMB2_02"), "server signing": "mandatory"},
          clients=[("smbclient", ["-m", "SMB2_02", "--option=client min protocol=SMB2_02"])],
          expect=dict(dialect="2.0.2", server_security_mode=3, server_signing="required",

@@ -41,13 +41,8 @@ fn parse_number(s: &str) -> Result<u16, String> {
 }
 
 fn parse_setting(s: &str) -> Result<smbsign::conn::SigningSetting, String> {
-    use smbsign::conn::SigningSetting::*;
-    match s.to_ascii_lowercase().as_str() {
-        "disabled" | "off" => Ok(Disabled),
-        "enabled" | "on" | "auto" => Ok(Enabled),
-        "required" | "mandatory" => Ok(Required),
-        _ => Err(format!("'{s}' is not one of disabled, enabled, required")),
-    }
+    smbsign::conn::SigningSetting::parse(s)
+        .ok_or_else(|| format!("'{s}' is not one of disabled, enabled, required"))
 }
 
 #[derive(clap::Args, Debug)]

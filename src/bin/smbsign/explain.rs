@@ -13,7 +13,7 @@ pub fn explain(args: ExplainArgs) -> i32 {
                 (0x1, "signing enabled (SMB2_NEGOTIATE_SIGNING_ENABLED)"),
                 (0x2, "signing required (SMB2_NEGOTIATE_SIGNING_REQUIRED)"),
             ];
-            let setting = smbsign::conn::SigningSetting::from_smb2_security_mode(mode);
+            let setting = smbsign::wire::Smb2SecurityMode(mode).setting();
             text.push_str(&format!("SMB2/3 SecurityMode {mode} (0x{mode:04x}):\n"));
             for (mask, meaning) in bits {
                 text.push_str(&format!(
@@ -54,7 +54,9 @@ pub fn explain(args: ExplainArgs) -> i32 {
                     if k > 0 && !set { " (not set)" } else { "" }
                 ));
             }
-            let summary = smbsign::posture::smb1_security_mode_summary(m8);
+            let summary = smbsign::posture::smb1_security_mode_summary(
+                smbsign::wire::Smb1SecurityMode(m8 as u16),
+            );
             text.push_str(&format!(
                 "  => {summary} (the KB: 3 = disabled, 7 = enabled, 15 = required)\n"
             ));
@@ -64,7 +66,7 @@ pub fn explain(args: ExplainArgs) -> i32 {
             out.push(serde_json::json!({
                 "type": "security-mode", "protocol": "smb1", "value": mode,
                 "bits": bits.iter().enumerate().map(|(k, (m, t))| serde_json::json!({"bit": k, "mask": m, "set": m8 & m != 0, "meaning": t})).collect::<Vec<_>>(),
-                "signing": smbsign::conn::SigningSetting::from_smb1_security_mode(m8).as_str(),
+                "signing": smbsign::wire::Smb1SecurityMode(m8 as u16).setting().as_str(),
                 "summary": summary,
             }));
         }

@@ -1,8 +1,9 @@
 //! `smbsign scan`: reports per connection, as a table or JSON lines.
 
 use crate::args::{FailOn, ScanArgs};
-use smbsign::capture::{self, CaptureError};
+use smbsign::capture::{self, CaptureError, ScanStats};
 use smbsign::posture::ConnectionReport;
+use smbsign::scan::{ScanOptions, Scanner};
 use std::io::{IsTerminal, Write};
 
 fn matches_fail_on(r: &ConnectionReport, rules: &[FailOn]) -> bool {
@@ -54,6 +55,10 @@ pub fn scan(args: ScanArgs) -> i32 {
         return 2;
     }
     let mut exported: Vec<String> = Vec::new();
+    let scanner = Scanner::new(ScanOptions {
+        credentials: credentials.clone(),
+        ..ScanOptions::default()
+    });
     for path in &args.files {
         let pb = progress_bar(path, args.no_progress);
         let mut last = 0u64;
@@ -69,14 +74,11 @@ pub fn scan(args: ScanArgs) -> i32 {
         // files); the table is for people and is printed per file.
         let mut table_reports = Vec::new();
         let mut stream_error: Option<std::io::Error> = None;
-        let result = capture::scan_path_streaming(path, credentials.clone(), progress, |r| {
+        let result = scanner.scan_each(path, progress, |r| {
             if matches_fail_on(&r, &args.fail_on) {
                 fail = true;
             }
-            let smb2 = r
-                .dialect
-                .as_deref()
-                .is_some_and(|d| d.starts_with(char::is_numeric));
+            let smb2 = r.is_smb2();
             for (id, key) in r.session_keys.iter().filter(|_| smb2) {
                 // Wireshark's smb2_seskey_list: session id bytes as on the
                 // wire (little-endian), the session key, no cipher keys.
@@ -128,15 +130,10 @@ pub fn scan(args: ScanArgs) -> i32 {
             );
         }
         table_reports.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
-        let outcome = capture::ScanOutcome {
-            reports: table_reports,
-            stats,
-            error,
-        };
         let written = match stream_error {
             Some(e) => Err(e),
             None if args.json => Ok(()),
-            None => write_table(&mut out, path, &outcome),
+            None => write_table(&mut out, path, &table_reports, &stats, error.as_ref()),
         };
         if let Err(e) = written {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -167,21 +164,23 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 fn write_table(
     out: &mut impl Write,
     path: &std::path::Path,
-    o: &capture::ScanOutcome,
+    reports: &[ConnectionReport],
+    stats: &ScanStats,
+    error: Option<&CaptureError>,
 ) -> std::io::Result<()> {
     writeln!(
         out,
         "{}: {} frames, {} SMB connection(s){}",
         path.display(),
-        o.stats.frames,
-        o.reports.len(),
-        match &o.error {
+        stats.frames,
+        reports.len(),
+        match error {
             Some(CaptureError::Truncated { .. }) => " (capture truncated; reported as far as read)",
             Some(_) => " (read stopped early)",
             None => "",
         }
     )?;
-    if o.reports.is_empty() {
+    if reports.is_empty() {
         return Ok(());
     }
     writeln!(
@@ -196,8 +195,8 @@ fn write_table(
         "UNSIGNED",
         "ENC"
     )?;
-    for r in &o.reports {
-        let side = |s: Option<&str>, m: Option<u16>| match (s, m) {
+    for r in reports {
+        let side = |s: Option<smbsign::wire::SigningSetting>, m: Option<u16>| match (s, m) {
             (Some(s), Some(m)) => format!("{s} (0x{m:02x})"),
             (Some(s), None) => s.to_string(),
             _ => "-".into(),
@@ -207,8 +206,8 @@ fn write_table(
             "{:<24} {:<24} {:<11} {:<16} {:<16} {:>7} {:>8} {:>5}",
             r.client,
             r.server,
-            opt(r.dialect.as_deref()),
-            side(r.server_signing, r.server_security_mode),
+            opt(r.dialect.as_ref()),
+            side(r.server_signing, r.server_security_mode.map(|m| m.raw())),
             side(r.client_signing, r.client_security_mode),
             r.signed_messages,
             r.unsigned_messages,
@@ -219,8 +218,8 @@ fn write_table(
                 (Some(v), Some(f), Some(n)) => format!(
                     " signatures: {v} valid, {f} forged, {n} without key{}",
                     s.key
-                        .as_deref()
-                        .map(|k| format!(" (key {k})"))
+                        .as_ref()
+                        .map(|k| format!(" (key {})", k.text()))
                         .unwrap_or_default()
                 ),
                 _ => String::new(),
@@ -228,9 +227,9 @@ fn write_table(
             writeln!(
                 out,
                 "    session {} {} {}{}{}{}{}",
-                s.session_id,
+                smbsign::posture::session_id_string(s.id.0, s.id.1),
                 s.user.as_deref().unwrap_or("-"),
-                s.mechanism,
+                s.mechanism.as_str(),
                 if s.guest { " guest" } else { "" },
                 if s.anonymous { " anonymous" } else { "" },
                 if s.encrypted { " encrypted" } else { "" },

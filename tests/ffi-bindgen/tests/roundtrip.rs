@@ -4,9 +4,10 @@
 //! captures replayed PDU by PDU through the bound functions give the same
 //! posture as the Rust API.
 
-use smbsign::capture::{PduEvent, Scanner, read_capture};
+use smbsign::capture::read_capture;
 use smbsign::conn::Direction;
 use smbsign::ffi as r;
+use smbsign::scan::{PduEvent, Scanner};
 use smbsign_ffi_bindgen as c;
 use std::cell::RefCell;
 use std::ffi::{CStr, CString};
@@ -173,7 +174,7 @@ fn library() -> c::Smbsign {
 fn replay(path: &std::path::Path) -> (Vec<Pdu>, Vec<smbsign::posture::ConnectionReport>) {
     let pdus: Rc<RefCell<Vec<Pdu>>> = Rc::default();
     let sink = pdus.clone();
-    let mut scanner = Scanner::new();
+    let mut scanner = Scanner::default().engine();
     scanner.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
         sink.borrow_mut().push(Pdu {
             connection: e.connection,
@@ -280,11 +281,15 @@ fn lab_captures_replayed_through_the_cdylib_match_the_rust_api() {
                     (!p.is_null()).then(|| CStr::from_ptr(p).to_str().unwrap().to_owned())
                 };
                 let ctx = format!("{} {}", cap.display(), report.client);
-                assert_eq!(text(info.dialect), report.dialect, "{ctx}");
+                assert_eq!(
+                    text(info.dialect),
+                    report.dialect.as_ref().map(|d| d.name()),
+                    "{ctx}"
+                );
                 assert_eq!(
                     info.has_server_security_mode
                         .then_some(info.server_security_mode),
-                    report.server_security_mode,
+                    report.server_security_mode.map(|m| m.raw()),
                     "{ctx}"
                 );
                 assert_eq!(
@@ -311,13 +316,7 @@ fn lab_captures_replayed_through_the_cdylib_match_the_rust_api() {
                 for (k, s) in report.sessions.iter().enumerate() {
                     let mut cs = std::mem::zeroed::<c::smbsign_session>();
                     assert_eq!(lib.smbsign_connection_get_session(conn, k, &mut cs), 0);
-                    assert_eq!(
-                        format!("{:#x}", cs.session_id),
-                        format!(
-                            "{:#x}",
-                            u64::from_str_radix(&s.session_id[2..], 16).unwrap()
-                        )
-                    );
+                    assert_eq!(cs.session_id, s.id.0, "{ctx}");
                     assert_eq!(text(cs.user), s.user, "{ctx}");
                     assert_eq!((cs.guest, cs.anonymous), (s.guest, s.anonymous), "{ctx}");
                 }
@@ -344,9 +343,12 @@ fn verdicts_through_the_cdylib_match_the_rust_api_on_a_tampered_capture() {
 
     let mut creds = smbsign::verify::Credentials::default();
     creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
-    let rust = smbsign::capture::scan_path_with(&path, Some(std::sync::Arc::new(creds)), |_| {})
-        .unwrap()
-        .reports;
+    let rust = smbsign::scan::Scanner::new(smbsign::scan::ScanOptions::with_credentials(
+        std::sync::Arc::new(creds),
+    ))
+    .scan(&path)
+    .unwrap()
+    .connections;
 
     let (pdus, _) = replay(&path);
     // SAFETY: the bound functions follow the header's contracts.

@@ -5,12 +5,13 @@
 //! only when credentials were given.
 
 use crate::verify::kdf;
-use crate::verify::mac::{self, Smb2Mac, Smb2Signer};
+use crate::verify::mac::{self, Smb2Signer};
 use crate::verify::ntlm::{self, NtlmKey};
 use crate::verify::{Credentials, mac_eq};
 use crate::wire::NtStatus;
 use crate::wire::ntlmssp::{NtlmsspRecord, ntlmssp_token, parse_ntlmssp};
-use crate::wire::smb2::{SigningAlgorithm, Smb2Dialect};
+use crate::wire::smb2::Smb2Dialect;
+use crate::wire::{MacAlgorithm, Smb1Header, Smb2Header};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -297,30 +298,14 @@ impl Signing {
         };
     }
 
-    /// Verify a signed SMB2 message. `complete` is false when the capture
-    /// holds only a prefix of it.
-    pub fn verify_smb2(
-        &mut self,
-        session: u64,
-        msg: &[u8],
-        complete: bool,
-        dialect: Option<Smb2Dialect>,
-        algorithm: Option<SigningAlgorithm>,
-    ) -> (Verdict, Option<[u8; 16]>) {
-        match self.smb2_signer(session, complete, dialect, algorithm) {
-            Ok(signer) => smb2_verdict(&signer, msg, &mut self.scratch),
-            Err(v) => (v, None),
-        }
-    }
-
     /// The keyed signer for a signed SMB2 message of this session, or the
-    /// verdict when there is nothing to compute (no key, only a prefix).
+    /// verdict when there is nothing to compute (no key, only a prefix, a
+    /// dialect with no known MAC).
     pub fn smb2_signer(
         &mut self,
         session: u64,
         complete: bool,
-        dialect: Option<Smb2Dialect>,
-        algorithm: Option<SigningAlgorithm>,
+        algorithm: Option<MacAlgorithm>,
     ) -> Result<Arc<Smb2Signer>, Verdict> {
         let key = match self.secrets.get(&session).map(|s| &s.key) {
             Some(KeyState::Ready { signing_key, .. }) => *signing_key,
@@ -329,15 +314,8 @@ impl Signing {
         if !complete {
             return Err(Verdict::Unverifiable);
         }
-        let alg = match dialect {
-            Some(Smb2Dialect::Smb202 | Smb2Dialect::Smb210) => Smb2Mac::HmacSha256,
-            Some(Smb2Dialect::Smb311) => match algorithm {
-                Some(SigningAlgorithm::HmacSha256) => Smb2Mac::HmacSha256,
-                Some(SigningAlgorithm::AesGmac) => Smb2Mac::AesGmac,
-                _ => Smb2Mac::AesCmac,
-            },
-            Some(_) => Smb2Mac::AesCmac,
-            None => return Err(Verdict::NoKey),
+        let Some(alg) = algorithm.filter(|a| *a != MacAlgorithm::Md5) else {
+            return Err(Verdict::NoKey);
         };
         let signer = match self.signers.get(&session) {
             Some(s) if s.algorithm() == alg => s,
@@ -345,12 +323,19 @@ impl Signing {
                 if self.signers.len() >= MAX_SECRETS {
                     self.signers.clear();
                 }
-                self.signers
-                    .insert(session, Arc::new(Smb2Signer::new(alg, &key)));
+                let Some(signer) = Smb2Signer::new(alg, &key) else {
+                    return Err(Verdict::NoKey);
+                };
+                self.signers.insert(session, Arc::new(signer));
                 &self.signers[&session]
             }
         };
         Ok(signer.clone())
+    }
+
+    /// Verdict on a signed SMB2 message with its session's signer, in line.
+    pub fn smb2_verdict(&mut self, signer: &Smb2Signer, msg: &[u8]) -> (Verdict, Option<[u8; 16]>) {
+        smb2_verdict(signer, msg, &mut self.scratch)
     }
 
     /// SMB1: the successful SESSION_SETUP that activates signing (MS-CIFS
@@ -408,7 +393,7 @@ impl Signing {
         if !complete {
             return (Verdict::Unverifiable, None);
         }
-        let sig = &msg[14..22];
+        let sig = &msg[Smb1Header::SIGNATURE];
         let Some(expected) = mac::smb1_signature(&key, msg, seq) else {
             return (Verdict::Unverifiable, None);
         };
@@ -489,7 +474,7 @@ pub fn smb2_verdict(
     let Some(expected) = signer.sign(msg, scratch) else {
         return (Verdict::Unverifiable, None);
     };
-    if mac_eq(&expected, &msg[48..64]) {
+    if mac_eq(&expected, &msg[Smb2Header::SIGNATURE]) {
         (Verdict::Valid, None)
     } else {
         (Verdict::Forged, Some(expected))

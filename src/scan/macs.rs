@@ -5,7 +5,7 @@
 //! and come back in the same order, so per-connection tallies (and the
 //! order of forged-frame lists) are what the in-line path gives.
 
-use crate::conn::{MacBatch, Verdict};
+use crate::verify::{MacBatch, Verdict};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -86,11 +86,6 @@ impl<T: Send + 'static> MacWorker<T> {
     /// True when the reader should wait for verdicts before sending more.
     pub fn over_budget(&self) -> bool {
         self.out > MAX_BATCHES_OUT || self.bytes_out > MAX_BYTES_OUT
-    }
-
-    /// Batches out and not yet answered.
-    pub fn out(&self) -> usize {
-        self.out
     }
 
     /// The next answered batch: waiting for it when `block`, else only if

@@ -1,0 +1,354 @@
+//! The model of one SMB connection: what each side offered and answered,
+//! its sessions, and grouped counters. Plain data with read-only helpers;
+//! the state machine that fills it is in `smb1.rs`, `smb2.rs` and
+//! `setup.rs`.
+
+use crate::verify::{KeyState, MacBatch, Signing};
+use crate::wire::smb2::{Cipher, SigningAlgorithm, Smb2Dialect};
+use crate::wire::{
+    Dialect, MacAlgorithm, NtStatus, SecurityMode, SigningSetting, Smb2SecurityMode, WireError,
+};
+
+/// Largest number of sessions tracked per connection; later ones are counted
+/// but not described (a hostile peer can invent session ids freely).
+pub const MAX_SESSIONS: usize = 256;
+/// Frame numbers remembered per kind of problem.
+pub const MAX_FRAMES_LISTED: usize = 16;
+
+/// How a session authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum AuthMechanism {
+    Unknown = 0,
+    Ntlmssp = 1,
+    Kerberos = 2,
+    /// SMB1 without extended security: LM/NTLM responses (or a plaintext
+    /// password) in the SESSION_SETUP_ANDX itself.
+    Legacy = 3,
+    /// Kerberos through IAKERB (MS-KILE 3.1.5.x; macOS and Heimdal clients).
+    Iakerb = 4,
+    /// NEGOEX (MS-NEGOEX), which carries further mechanisms inside.
+    Negoex = 5,
+    /// A SPNEGO mechanism smbsign does not name; its OID is kept.
+    Other = 6,
+}
+
+impl AuthMechanism {
+    pub const ALL: [AuthMechanism; 7] = [
+        AuthMechanism::Unknown,
+        AuthMechanism::Ntlmssp,
+        AuthMechanism::Kerberos,
+        AuthMechanism::Legacy,
+        AuthMechanism::Iakerb,
+        AuthMechanism::Negoex,
+        AuthMechanism::Other,
+    ];
+
+    /// The JSON spelling. Legacy logons print as "unknown" with
+    /// `legacy_auth: true`, as the report always did.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMechanism::Unknown | AuthMechanism::Legacy => "unknown",
+            AuthMechanism::Ntlmssp => "ntlmssp",
+            AuthMechanism::Kerberos => "kerberos",
+            AuthMechanism::Iakerb => "iakerb",
+            AuthMechanism::Negoex => "negoex",
+            AuthMechanism::Other => "other",
+        }
+    }
+}
+
+/// Signature verdict totals, per connection and per session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub verified: u64,
+    pub forged: u64,
+    pub no_key: u64,
+    pub unverifiable: u64,
+    pub unsigned_while_required: u64,
+    pub forged_frames: Vec<u64>,
+    pub unsigned_frames: Vec<u64>,
+}
+
+fn note_frame(frames: &mut Vec<u64>, frame: u64) {
+    if frames.len() < MAX_FRAMES_LISTED && frames.last() != Some(&frame) {
+        frames.push(frame);
+    }
+}
+
+impl Tally {
+    pub fn count(&mut self, frame: u64, verdict: crate::verify::Verdict) {
+        use crate::verify::Verdict;
+        match verdict {
+            Verdict::Valid => self.verified += 1,
+            Verdict::Forged => {
+                self.forged += 1;
+                note_frame(&mut self.forged_frames, frame);
+            }
+            Verdict::NoKey => self.no_key += 1,
+            Verdict::Unverifiable => self.unverifiable += 1,
+            Verdict::UnsignedWhileRequired => {
+                self.unsigned_while_required += 1;
+                note_frame(&mut self.unsigned_frames, frame);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One authenticated (or attempted) session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SMB2 SessionId, or SMB1 UID.
+    pub id: u64,
+    pub smb1: bool,
+    pub user: Option<String>,
+    pub mechanism: AuthMechanism,
+    /// The SPNEGO mechanism OID in dotted form, for `AuthMechanism::Other`
+    /// (and the named ones when seen).
+    pub mechanism_oid: Option<String>,
+    pub guest: bool,
+    /// A null logon was attempted (no user, no password).
+    pub anonymous: bool,
+    pub encrypted: bool,
+    /// A SESSION_SETUP response with STATUS_SUCCESS was seen, at this frame.
+    pub established_frame: Option<u64>,
+    /// Final status of the last SESSION_SETUP response, when not success.
+    pub failed_status: Option<NtStatus>,
+    /// Signing was in force for this session (required by a side and not
+    /// exempt as guest/anonymous), decided when it was established.
+    pub signing_required: bool,
+    /// Verdicts of this session's messages.
+    pub tally: Tally,
+}
+
+impl Session {
+    pub fn new(id: u64, smb1: bool) -> Self {
+        Session {
+            id,
+            smb1,
+            user: None,
+            mechanism: AuthMechanism::Unknown,
+            mechanism_oid: None,
+            guest: false,
+            anonymous: false,
+            encrypted: false,
+            established_frame: None,
+            failed_status: None,
+            signing_required: false,
+            tally: Tally::default(),
+        }
+    }
+    pub fn established(&self) -> bool {
+        self.established_frame.is_some()
+    }
+}
+
+/// What the client offered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientOffer {
+    /// SMB1 dialect strings of its NEGOTIATE.
+    pub smb1_dialects: Vec<String>,
+    /// SMB2 dialects of its NEGOTIATE.
+    pub smb2_dialects: Vec<Smb2Dialect>,
+    /// SecurityMode of its SMB2 NEGOTIATE request.
+    pub security_mode: Option<Smb2SecurityMode>,
+    /// SIGNING_CAPABILITIES it listed (3.1.1).
+    pub signing_algorithms: Vec<SigningAlgorithm>,
+    /// SMB1: Flags2 of its first SESSION_SETUP_ANDX request.
+    pub smb1_setup_flags2: Option<u16>,
+    /// SMB2: SecurityMode of its first SESSION_SETUP request.
+    pub setup_security_mode: Option<Smb2SecurityMode>,
+}
+
+/// What the server answered in its (last) NEGOTIATE response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerAnswer {
+    pub security_mode: Option<SecurityMode>,
+    pub capabilities: Option<u32>,
+    /// First algorithm of its SIGNING_CAPABILITIES context (3.1.1).
+    pub signing_algorithm: Option<SigningAlgorithm>,
+    /// Its ENCRYPTION_CAPABILITIES choice (3.1.1).
+    pub cipher: Option<Cipher>,
+}
+
+/// Message counters. `signed` + `unsigned` = `requests` + `responses`:
+/// every SMB1/SMB2 message but NEGOTIATE.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub negotiate_requests: u64,
+    pub negotiate_responses: u64,
+    pub session_setup_requests: u64,
+    pub signed: u64,
+    pub unsigned: u64,
+    pub requests: u64,
+    pub responses: u64,
+    pub encrypted: u64,
+    pub compressed: u64,
+    pub smb1: u64,
+    pub smb2: u64,
+    pub tree_connects_ok: u64,
+    /// Unsigned while signing was in force, by who sent them.
+    pub unsigned_requests_while_required: u64,
+    pub unsigned_responses_while_required: u64,
+}
+
+/// Everything known about one SMB connection.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub first_frame: Option<u64>,
+    pub last_frame: Option<u64>,
+    pub client: ClientOffer,
+    pub server: ServerAnswer,
+    pub dialect: Option<Dialect>,
+    pub sessions: Vec<Session>,
+    pub sessions_dropped: u64,
+    pub counts: Counts,
+    /// Verdicts of every message (unsigned-while-required counted with or
+    /// without credentials; the rest with them).
+    pub tally: Tally,
+    /// SMB1 signing became active (MS-CIFS 3.2.5.3) at this frame.
+    pub smb1_signing_active_frame: Option<u64>,
+    /// TREE_CONNECT answered STATUS_ACCESS_DENIED (the KB's server-requires /
+    /// client-disabled scenario), first frame.
+    pub tree_connect_denied_frame: Option<u64>,
+    /// Messages that could not be decoded, and the first reason.
+    pub decode_errors: u64,
+    pub first_decode_error: Option<(u64, WireError)>,
+    /// The capture layer saw the connection close (FIN/RST).
+    pub closed: bool,
+    /// Verification state, present when credentials were given.
+    pub verify: Option<Box<Signing>>,
+    pub(super) pending: Vec<super::setup::PendingSetup>,
+    /// Where SMB2 MACs go instead of being computed here.
+    pub(super) mac_batch: Option<MacBatch>,
+}
+
+impl Connection {
+    /// Whether this connection verifies signatures.
+    pub fn verifies(&self) -> bool {
+        self.verify.is_some()
+    }
+
+    /// Key state of a session (None without credentials or for an unknown
+    /// session).
+    pub fn key_state(&self, session: u64) -> Option<&KeyState> {
+        self.verify.as_ref()?.key_state(session)
+    }
+
+    /// Signing setting the server advertised in its last NEGOTIATE response.
+    pub fn server_signing(&self) -> Option<SigningSetting> {
+        self.server.security_mode.map(SecurityMode::setting)
+    }
+
+    /// Signing setting the client advertised: SMB2 NEGOTIATE SecurityMode
+    /// (raised to required by a SESSION_SETUP that requires it). SMB1
+    /// requests carry no security mode: the Flags2 signature bits of the
+    /// client's SESSION_SETUP are the evidence when set (Windows sets them;
+    /// Samba does not), and signing that became active with a server that
+    /// only enables it shows the client enabled it. Otherwise unknown.
+    pub fn client_signing(&self) -> Option<SigningSetting> {
+        let setup_requires = self
+            .client
+            .setup_security_mode
+            .is_some_and(Smb2SecurityMode::signing_required);
+        if let Some(mode) = self.client.security_mode {
+            return Some(if setup_requires {
+                SigningSetting::Required
+            } else {
+                mode.setting()
+            });
+        }
+        let smb1_server = self.server.security_mode.is_some_and(SecurityMode::is_smb1);
+        if smb1_server || self.dialect.as_ref().is_some_and(Dialect::is_smb1) {
+            let from_flags = self
+                .client
+                .smb1_setup_flags2
+                .map(SigningSetting::from_smb1_flags2)
+                .filter(|s| *s != SigningSetting::Disabled);
+            let from_activity = self
+                .smb1_signing_active_frame
+                .map(|_| SigningSetting::Enabled);
+            return from_flags.max(from_activity);
+        }
+        self.client
+            .setup_security_mode
+            .map(Smb2SecurityMode::setting)
+    }
+
+    /// Either side requires signing (SMB2 rule, MS-SMB2 3.2.5.3.1 / 3.3.5.5).
+    pub fn either_requires_signing(&self) -> bool {
+        self.server_signing() == Some(SigningSetting::Required)
+            || self.client_signing() == Some(SigningSetting::Required)
+    }
+
+    /// The MAC that signs this connection's messages.
+    pub fn mac_algorithm(&self) -> Option<MacAlgorithm> {
+        self.dialect
+            .as_ref()?
+            .signing_algorithm(self.server.signing_algorithm)
+    }
+
+    pub fn is_smb1(&self) -> bool {
+        match &self.dialect {
+            Some(d) => d.is_smb1(),
+            None => self.counts.smb1 > 0 && self.counts.smb2 == 0,
+        }
+    }
+
+    pub fn session(&self, id: u64) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.id == id)
+    }
+
+    /// The session, created on first use (None past `MAX_SESSIONS`).
+    pub(super) fn session_mut(&mut self, id: u64, smb1: bool) -> Option<&mut Session> {
+        if let Some(k) = self.sessions.iter().position(|s| s.id == id) {
+            return Some(&mut self.sessions[k]);
+        }
+        if self.sessions.len() >= MAX_SESSIONS {
+            self.sessions_dropped += 1;
+            return None;
+        }
+        self.sessions.push(Session::new(id, smb1));
+        self.sessions.last_mut()
+    }
+
+    /// Count a verdict in the connection's and its session's tallies.
+    pub(super) fn tally_verdict(&mut self, frame: u64, session: u64, v: crate::verify::Verdict) {
+        self.tally.count(frame, v);
+        if let Some(s) = self.sessions.iter_mut().find(|s| s.id == session) {
+            s.tally.count(frame, v);
+        }
+    }
+
+    /// Count a non-NEGOTIATE message for the signed/unsigned totals.
+    pub(super) fn count_message(&mut self, signed: bool, response: bool) {
+        let c = &mut self.counts;
+        if signed {
+            c.signed += 1;
+        } else {
+            c.unsigned += 1;
+        }
+        if response {
+            c.responses += 1;
+        } else {
+            c.requests += 1;
+        }
+    }
+
+    /// A message that should have been signed was not.
+    pub(super) fn note_unsigned_while_required(&mut self, is_response: bool) {
+        if is_response {
+            self.counts.unsigned_responses_while_required += 1;
+        } else {
+            self.counts.unsigned_requests_while_required += 1;
+        }
+    }
+
+    pub(super) fn note_decode_error(&mut self, frame: u64, e: WireError) {
+        self.decode_errors += 1;
+        if self.first_decode_error.is_none() {
+            self.first_decode_error = Some((frame, e));
+        }
+    }
+}

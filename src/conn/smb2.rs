@@ -1,0 +1,243 @@
+//! The SMB2/3 path of the state machine: negotiate, session setup, tree
+//! connect, signing in force, and the signature of every message.
+
+use super::annotation::{HeaderFacts, MessageAnnotation};
+use super::model::Connection;
+use super::setup::{PendingSetup, SetupResponse};
+use crate::verify::Verdict;
+use crate::wire::nbss::SmbFamily;
+use crate::wire::smb2::{
+    self, Cipher, NegotiateContextType, SMB2_SESSION_FLAG_ENCRYPT_DATA, SMB2_SESSION_FLAG_IS_GUEST,
+    SMB2_SESSION_FLAG_IS_NULL, SigningAlgorithm, Smb2Command, Smb2HeaderRecord,
+};
+use crate::wire::{Dialect, NtStatus, SecurityMode, Smb2SecurityMode, WireError, flatten};
+
+impl Connection {
+    /// One SMB2 message of a PDU (a compound part), at `offset` in it.
+    pub(super) fn on_smb2(
+        &mut self,
+        frame: u64,
+        msg: &[u8],
+        offset: usize,
+        complete: bool,
+    ) -> Result<MessageAnnotation, WireError> {
+        let (_, h) = smb2::parse_smb2_header(msg).map_err(flatten)?;
+        let mut ann = MessageAnnotation::from_header(
+            HeaderFacts {
+                family: SmbFamily::Smb2,
+                command: h.command.0,
+                is_response: h.is_response(),
+                status: h.status,
+                message_id: h.message_id,
+                session_id: h.session_id,
+                flags_signed: h.is_signed(),
+                signature: h.signature,
+            },
+            (offset, msg.len()),
+        );
+        if h.command == Smb2Command::Negotiate {
+            ann.exempt();
+            ann.verdict = Verdict::Exempt;
+            self.on_smb2_negotiate(&h, msg, &mut ann)?;
+            return Ok(ann);
+        }
+        self.count_message(h.is_signed(), h.is_response());
+        match h.command {
+            Smb2Command::SessionSetup => {
+                ann.exempt();
+                if h.is_response() {
+                    self.on_smb2_setup_response(frame, &h, msg, &mut ann);
+                } else {
+                    self.on_smb2_setup_request(frame, &h, msg);
+                }
+            }
+            Smb2Command::TreeConnect if h.is_response() => {
+                self.on_tree_connect_response(frame, h.status)
+            }
+            _ => {}
+        }
+        if exempt_from_signing(&h) {
+            ann.exempt();
+        }
+        if !ann.exempt && !h.is_signed() {
+            // Messages of an encrypted session that show up in clear were
+            // decrypted by the capturing tool: they never carried a signature.
+            ann.unsigned_while_required = self
+                .session(h.session_id)
+                .is_some_and(|s| s.established() && s.signing_required && !s.encrypted);
+            if ann.unsigned_while_required {
+                self.note_unsigned_while_required(h.is_response());
+            }
+        }
+        if !h.is_signed() {
+            ann.verdict = ann.unsigned_verdict();
+        } else if let Some(v) = self.smb2_verdict(frame, &h, msg, complete, &mut ann) {
+            ann.verdict = v;
+        } else {
+            ann.verdict = Verdict::Deferred;
+            return Ok(ann);
+        }
+        self.tally_verdict(frame, h.session_id, ann.verdict);
+        Ok(ann)
+    }
+
+    /// Verdict of a signed message, or None when its MAC went to the batch.
+    fn smb2_verdict(
+        &mut self,
+        frame: u64,
+        h: &Smb2HeaderRecord<'_>,
+        msg: &[u8],
+        complete: bool,
+        ann: &mut MessageAnnotation,
+    ) -> Option<Verdict> {
+        let algorithm = self.mac_algorithm();
+        let Some(v) = self.verify.as_mut() else {
+            return Some(Verdict::NotVerified);
+        };
+        let signer = match v.smb2_signer(h.session_id, complete, algorithm) {
+            Ok(s) => s,
+            Err(verdict) => return Some(verdict),
+        };
+        if let Some(batch) = self.mac_batch.as_mut() {
+            batch.push(frame, h.session_id, signer, msg);
+            return None;
+        }
+        let (verdict, expected) = v.smb2_verdict(&signer, msg);
+        ann.expected_signature = expected;
+        Some(verdict)
+    }
+
+    fn on_smb2_negotiate(
+        &mut self,
+        h: &Smb2HeaderRecord<'_>,
+        msg: &[u8],
+        ann: &mut MessageAnnotation,
+    ) -> Result<(), WireError> {
+        if !h.is_response() {
+            self.counts.negotiate_requests += 1;
+            let (_, r) = smb2::parse_smb2_request_negotiate(msg).map_err(flatten)?;
+            if let Some(v) = self.verify.as_mut() {
+                v.on_negotiate_request(msg);
+            }
+            let mode = Smb2SecurityMode(r.security_mode);
+            self.client.security_mode = Some(mode);
+            ann.security_mode = Some(SecurityMode::Smb2(mode));
+            self.client.smb2_dialects = r.dialects.clone();
+            for c in &r.contexts {
+                if c.context_type == NegotiateContextType::SigningCapabilities
+                    && let Ok(ids) = smb2::parse_context_id_list(c.data)
+                {
+                    self.client.signing_algorithms =
+                        ids.into_iter().map(SigningAlgorithm).collect();
+                }
+            }
+            return Ok(());
+        }
+        self.counts.negotiate_responses += 1;
+        if h.status != NtStatus::Success {
+            return Ok(());
+        }
+        let (_, r) = smb2::parse_smb2_response_negotiate(msg).map_err(flatten)?;
+        if let Some(v) = self.verify.as_mut() {
+            v.on_negotiate_response(msg, r.dialect);
+        }
+        let mode = SecurityMode::Smb2(Smb2SecurityMode(r.security_mode));
+        self.server.security_mode = Some(mode);
+        self.server.capabilities = Some(r.capabilities);
+        ann.security_mode = Some(mode);
+        let d = Dialect::Smb2(r.dialect);
+        ann.dialect = Some(d.clone());
+        self.dialect = Some(d);
+        for c in &r.contexts {
+            let first = || smb2::parse_context_id_list(c.data).ok()?.first().copied();
+            match c.context_type {
+                NegotiateContextType::SigningCapabilities => {
+                    self.server.signing_algorithm = first().map(SigningAlgorithm)
+                }
+                NegotiateContextType::Encryption => self.server.cipher = first().map(Cipher),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn on_smb2_setup_request(&mut self, frame: u64, h: &Smb2HeaderRecord<'_>, msg: &[u8]) {
+        let mut p = PendingSetup::new(h.message_id);
+        match smb2::parse_smb2_request_session_setup(msg) {
+            Ok((_, r)) => {
+                p.describe_blob(r.security_blob);
+                if let Some(v) = self.verify.as_mut() {
+                    v.on_setup_request(h.session_id, h.message_id, msg, r.security_blob);
+                }
+                let mode = Smb2SecurityMode(r.security_mode as u16);
+                p.smb2_security_mode = Some(mode);
+                self.client.setup_security_mode.get_or_insert(mode);
+            }
+            Err(e) => self.note_decode_error(frame, flatten(e)),
+        }
+        self.begin_session_setup(h.session_id, false, p);
+    }
+
+    fn on_smb2_setup_response(
+        &mut self,
+        frame: u64,
+        h: &Smb2HeaderRecord<'_>,
+        msg: &[u8],
+        ann: &mut MessageAnnotation,
+    ) {
+        let parsed = if h.status.is_error() && h.status != NtStatus::MoreProcessingRequired {
+            None
+        } else {
+            match smb2::parse_smb2_response_session_setup(msg) {
+                Ok((_, r)) => Some(r),
+                Err(e) => {
+                    self.note_decode_error(frame, flatten(e));
+                    None
+                }
+            }
+        };
+        let flags = parsed.as_ref().map_or(0, |r| r.session_flags);
+        if h.session_id != 0 {
+            ann.session_flags = parsed.as_ref().map(|r| r.session_flags);
+        }
+        let signing_negotiated = self.either_requires_signing();
+        self.finish_session_setup(
+            frame,
+            SetupResponse {
+                smb1: false,
+                session_id: h.session_id,
+                message_id: h.message_id,
+                status: h.status,
+                msg,
+                blob: parsed.as_ref().map_or(&[][..], |r| r.security_blob),
+                guest: flags & SMB2_SESSION_FLAG_IS_GUEST != 0,
+                null: flags & SMB2_SESSION_FLAG_IS_NULL != 0,
+                encrypt_data: flags & SMB2_SESSION_FLAG_ENCRYPT_DATA != 0,
+                decoded: parsed.is_some(),
+                signing_negotiated,
+            },
+        );
+    }
+
+    /// TREE_CONNECT response (SMB1 or SMB2): STATUS_ACCESS_DENIED is the
+    /// KB's "server requires, client disabled" symptom.
+    pub(super) fn on_tree_connect_response(&mut self, frame: u64, status: NtStatus) {
+        if status == NtStatus::AccessDenied {
+            self.tree_connect_denied_frame.get_or_insert(frame);
+        } else if !status.is_error() {
+            self.counts.tree_connects_ok += 1;
+        }
+    }
+}
+
+/// Messages MS-SMB2 never signs: interim responses, oplock break
+/// notifications, responses about a session that is gone, and anything
+/// outside a session.
+fn exempt_from_signing(h: &Smb2HeaderRecord<'_>) -> bool {
+    let interim = h.is_response() && h.is_async() && h.status == NtStatus::Pending;
+    let notification = h.command == Smb2Command::OplockBreak && h.message_id == u64::MAX;
+    let session_gone = h.is_response()
+        && (h.status == NtStatus::UserSessionDeleted
+            || h.status == NtStatus::NetworkSessionExpired);
+    interim || notification || session_gone || h.session_id == 0
+}

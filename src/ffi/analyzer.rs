@@ -1,0 +1,416 @@
+//! PDU-by-PDU analysis for hosts that parse captures themselves (the
+//! Wireshark plugin, C tools), and the stateless decoder.
+
+#![allow(clippy::missing_safety_doc)]
+
+use super::types::{copy_str, mac_of, signing_of};
+use super::*;
+use crate::conn::{Connection, Direction, MessageAnnotation};
+use crate::posture::{ConnectionReport, Transport};
+use crate::wire::nbss;
+use std::collections::HashMap;
+use std::ffi::{CStr, c_char};
+
+/// Opaque: a set of connections fed PDU by PDU.
+pub struct smbsign_analyzer {
+    conns: HashMap<u64, AnalyzerConn, ahash::RandomState>,
+    tick: u64,
+    /// Credentials for connections created from now on.
+    creds: Option<std::sync::Arc<crate::verify::Credentials>>,
+}
+
+struct AnalyzerConn {
+    conn: Connection,
+    client: String,
+    server: String,
+    last_use: u64,
+}
+
+/// Create an analyzer. Returns NULL only if a panic was caught.
+///
+/// Ownership: the caller owns the result; release it with
+/// `smbsign_analyzer_free`. Thread-safety: an analyzer may move between
+/// threads but must not be used by two threads at once.
+#[unsafe(no_mangle)]
+pub extern "C" fn smbsign_analyzer_new() -> *mut smbsign_analyzer {
+    boundary(std::ptr::null_mut(), || {
+        Box::into_raw(Box::new(smbsign_analyzer {
+            conns: HashMap::default(),
+            tick: 0,
+            creds: None,
+        }))
+    })
+}
+
+/// Free an analyzer and all its connection state. NULL is fine. Must not be
+/// called twice with the same pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_free(analyzer: *mut smbsign_analyzer) {
+    boundary((), || {
+        if !analyzer.is_null() {
+            // SAFETY: made by smbsign_analyzer_new, not yet freed (caller's promise).
+            drop(unsafe { Box::from_raw(analyzer) });
+        }
+    })
+}
+
+/// Add secrets for signature verification, as text: entries separated by
+/// newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32` or
+/// `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
+/// as the JSON shows it). They apply to connections first fed after this
+/// call. The text is copied.
+///
+/// Returns SMBSIGN_INVALID_PARAMETER (nothing added) when an entry does
+/// not parse. Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_add_credentials(
+    analyzer: *mut smbsign_analyzer,
+    text: *const c_char,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || text.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL; made by smbsign_analyzer_new; NUL-terminated.
+        let (a, text) = unsafe { (&mut *analyzer, CStr::from_ptr(text)) };
+        let text = text.to_string_lossy().replace(';', "\n");
+        let mut creds = a.creds.as_deref().cloned().unwrap_or_default();
+        if creds.add_file_text(&text).is_err() {
+            return SMBSIGN_INVALID_PARAMETER;
+        }
+        a.creds = (!creds.is_empty()).then(|| std::sync::Arc::new(creds));
+        SMBSIGN_OK
+    })
+}
+
+/// Name a connection's endpoints (shown as `client` / `server` in its
+/// posture), e.g. "10.0.0.1:49152" and "10.0.0.2:445". Creates the
+/// connection if needed. Strings are copied.
+///
+/// Returns SMBSIGN_NULL_PARAMETER when any pointer is NULL.
+/// Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_set_endpoints(
+    analyzer: *mut smbsign_analyzer,
+    conn_id: u64,
+    client: *const c_char,
+    server: *const c_char,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || client.is_null() || server.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new; C strings are
+        // NUL-terminated (caller's promise).
+        let a = unsafe { &mut *analyzer };
+        let (c, s) = unsafe { (CStr::from_ptr(client), CStr::from_ptr(server)) };
+        let entry = a.entry(conn_id);
+        entry.client = c.to_string_lossy().into_owned();
+        entry.server = s.to_string_lossy().into_owned();
+        SMBSIGN_OK
+    })
+}
+
+impl smbsign_analyzer {
+    fn entry(&mut self, conn_id: u64) -> &mut AnalyzerConn {
+        self.tick += 1;
+        if !self.conns.contains_key(&conn_id) && self.conns.len() >= SMBSIGN_MAX_CONNECTIONS {
+            let mut ages: Vec<(u64, u64)> =
+                self.conns.iter().map(|(k, c)| (c.last_use, *k)).collect();
+            ages.sort_unstable();
+            for (_, k) in ages.into_iter().take(SMBSIGN_MAX_CONNECTIONS / 8) {
+                self.conns.remove(&k);
+            }
+        }
+        let tick = self.tick;
+        let creds = self.creds.clone();
+        let e = self.conns.entry(conn_id).or_insert_with(|| AnalyzerConn {
+            conn: match creds {
+                Some(c) => Connection::with_credentials(c),
+                None => Connection::new(),
+            },
+            client: String::new(),
+            server: String::new(),
+            last_use: tick,
+        });
+        e.last_use = tick;
+        e
+    }
+}
+
+/// Strip a leading NBSS header when the bytes carry one.
+fn smb_payload(data: &[u8]) -> &[u8] {
+    if nbss::smb_family(data).is_none()
+        && data.len() >= 8
+        && data[0] == 0
+        && nbss::smb_family(&data[4..]).is_some()
+    {
+        &data[4..]
+    } else {
+        data
+    }
+}
+
+fn write_annotations(
+    anns: &[MessageAnnotation],
+    conn: &Connection,
+    out: *mut smbsign_pdu_annotation,
+    out_cap: usize,
+    out_count: *mut usize,
+) {
+    if !out.is_null() {
+        for (k, a) in anns.iter().take(out_cap).enumerate() {
+            // SAFETY: the caller promises `out` has room for `out_cap` items.
+            unsafe {
+                out.add(k)
+                    .write(smbsign_pdu_annotation::from_message(a, conn))
+            };
+        }
+    }
+    if !out_count.is_null() {
+        // SAFETY: non-NULL pointer to a size_t (caller's promise).
+        unsafe { out_count.write(anns.len()) };
+    }
+}
+
+/// Feed one SMB PDU of connection `conn_id` (an id the caller chooses, e.g.
+/// Wireshark's tcp.stream) in wire order. `data` starts at the SMB magic
+/// (0xFF/0xFE/0xFD/0xFC 'SMB'); a leading 4-byte NBSS header is skipped.
+/// `direction` is an `smbsign_direction` value, `frame` the caller's frame
+/// number (findings name it).
+///
+/// One annotation per SMB message in the PDU (an SMB2 compound holds
+/// several) is written to `out[0 .. out_cap]`; `*out_count` (if not NULL)
+/// receives the number of messages, which may exceed `out_cap`. `out` may be
+/// NULL when `out_cap` is 0.
+///
+/// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (no magic: nothing recorded),
+/// SMBSIGN_MALFORMED (recorded as a decode error), SMBSIGN_TOO_LARGE,
+/// SMBSIGN_NULL_PARAMETER, SMBSIGN_INVALID_PARAMETER (direction).
+/// Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_feed(
+    analyzer: *mut smbsign_analyzer,
+    conn_id: u64,
+    direction: u32,
+    frame: u64,
+    data: *const u8,
+    len: usize,
+    out: *mut smbsign_pdu_annotation,
+    out_cap: usize,
+    out_count: *mut usize,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || (out.is_null() && out_cap > 0) {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: checked against NULL; the caller promises `len` bytes.
+        let Some(data) = (unsafe { bytes(data, len) }) else {
+            return SMBSIGN_NULL_PARAMETER;
+        };
+        let dir = match direction {
+            0 => Direction::ToServer,
+            1 => Direction::ToClient,
+            _ => return SMBSIGN_INVALID_PARAMETER,
+        };
+        if len > SMBSIGN_MAX_PDU + 4 {
+            return SMBSIGN_TOO_LARGE;
+        }
+        let pdu = smb_payload(data);
+        if nbss::smb_family(pdu).is_none() {
+            write_annotations(&[], &Connection::new(), out, out_cap, out_count);
+            return SMBSIGN_NOT_SMB;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &mut *analyzer };
+        let entry = a.entry(conn_id);
+        let errors_before = entry.conn.decode_errors;
+        let mut anns = Vec::new();
+        entry.conn.on_pdu(dir, frame, pdu, Some(&mut anns));
+        let malformed = entry.conn.decode_errors > errors_before;
+        write_annotations(&anns, &entry.conn, out, out_cap, out_count);
+        if malformed {
+            SMBSIGN_MALFORMED
+        } else {
+            SMBSIGN_OK
+        }
+    })
+}
+
+/// Tell the analyzer that connection `conn_id` ended (TCP FIN or RST): the
+/// KB's failure scenarios ("closed after negotiate") are judged on it. The
+/// state stays until `smbsign_analyzer_close`. Returns SMBSIGN_NOT_FOUND for
+/// an unknown id. Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_mark_ended(
+    analyzer: *mut smbsign_analyzer,
+    conn_id: u64,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &mut *analyzer };
+        match a.conns.get_mut(&conn_id) {
+            Some(e) => {
+                e.conn.on_close();
+                SMBSIGN_OK
+            }
+            None => SMBSIGN_NOT_FOUND,
+        }
+    })
+}
+
+/// Forget connection `conn_id` (its id may then be reused for a new one).
+/// Returns SMBSIGN_NOT_FOUND if it was not tracked.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_close(
+    analyzer: *mut smbsign_analyzer,
+    conn_id: u64,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &mut *analyzer };
+        match a.conns.remove(&conn_id) {
+            Some(_) => SMBSIGN_OK,
+            None => SMBSIGN_NOT_FOUND,
+        }
+    })
+}
+
+/// Number of connections the analyzer tracks (0 for NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_connection_count(
+    analyzer: *const smbsign_analyzer,
+) -> usize {
+    boundary(0, || {
+        // SAFETY: NULL or made by smbsign_analyzer_new.
+        unsafe { analyzer.as_ref() }.map_or(0, |a| a.conns.len())
+    })
+}
+
+/// Copy the signing posture of connection `conn_id` so far into `*out`
+/// (by value, no allocation). Returns SMBSIGN_NOT_FOUND for an unknown id.
+/// Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_get_posture(
+    analyzer: *const smbsign_analyzer,
+    conn_id: u64,
+    out: *mut smbsign_posture,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || out.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &*analyzer };
+        let Some(e) = a.conns.get(&conn_id) else {
+            return SMBSIGN_NOT_FOUND;
+        };
+        let c = &e.conn;
+        let mut p = smbsign_posture {
+            server_signing: signing_of(c.server_signing()),
+            client_signing: signing_of(c.client_signing()),
+            has_server_security_mode: c.server.security_mode.is_some(),
+            server_security_mode: c.server.security_mode.map_or(0, |m| m.raw()),
+            has_client_security_mode: c.client.security_mode.is_some(),
+            client_security_mode: c.client.security_mode.map_or(0, |m| m.0),
+            dialect: [0; 32],
+            signing_algorithm: [0; 32],
+            signed_messages: c.counts.signed,
+            unsigned_messages: c.counts.unsigned,
+            unsigned_while_required: c.tally.unsigned_while_required,
+        };
+        if let Some(d) = &c.dialect {
+            copy_str(&mut p.dialect, &d.name());
+        }
+        if let Some(alg) = c.mac_algorithm() {
+            copy_str(&mut p.signing_algorithm, alg.name());
+        }
+        let _ = mac_of;
+        // SAFETY: non-NULL, writable (caller's promise).
+        unsafe { out.write(p) };
+        SMBSIGN_OK
+    })
+}
+
+/// Snapshot the posture of connection `conn_id` into a new
+/// `smbsign_connection` written to `*out`.
+///
+/// Ownership: the caller owns `*out`; free it with `smbsign_connection_free`.
+/// The snapshot does not change when more PDUs are fed. Returns
+/// SMBSIGN_NOT_FOUND for an unknown id.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_connection(
+    analyzer: *const smbsign_analyzer,
+    conn_id: u64,
+    out: *mut *mut smbsign_connection,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || out.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &*analyzer };
+        let Some(e) = a.conns.get(&conn_id) else {
+            return SMBSIGN_NOT_FOUND;
+        };
+        let report = ConnectionReport::build(
+            &e.conn,
+            Transport {
+                client: e.client.clone(),
+                server: e.server.clone(),
+                ..Transport::default()
+            },
+        );
+        // SAFETY: non-NULL out-pointer (caller's promise it is writable).
+        unsafe { out.write(Box::into_raw(Box::new(smbsign_connection::new(report)))) };
+        SMBSIGN_OK
+    })
+}
+
+/// Decode one SMB message on its own, without connection state, into
+/// `out[0 .. out_cap]` (one annotation per message of a compound;
+/// `*out_count` receives their number). A leading NBSS header is skipped.
+///
+/// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB, SMBSIGN_MALFORMED, SMBSIGN_TOO_LARGE
+/// or SMBSIGN_NULL_PARAMETER. Thread-safety: any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_decode_message(
+    data: *const u8,
+    len: usize,
+    out: *mut smbsign_pdu_annotation,
+    out_cap: usize,
+    out_count: *mut usize,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if out.is_null() && out_cap > 0 {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: checked against NULL; the caller promises `len` bytes.
+        let Some(data) = (unsafe { bytes(data, len) }) else {
+            return SMBSIGN_NULL_PARAMETER;
+        };
+        if len > SMBSIGN_MAX_PDU + 4 {
+            return SMBSIGN_TOO_LARGE;
+        }
+        let pdu = smb_payload(data);
+        if nbss::smb_family(pdu).is_none() {
+            write_annotations(&[], &Connection::new(), out, out_cap, out_count);
+            return SMBSIGN_NOT_SMB;
+        }
+        let mut conn = Connection::new();
+        let mut anns = Vec::new();
+        conn.on_pdu(Direction::ToServer, 0, pdu, Some(&mut anns));
+        write_annotations(&anns, &conn, out, out_cap, out_count);
+        if conn.decode_errors > 0 {
+            SMBSIGN_MALFORMED
+        } else {
+            SMBSIGN_OK
+        }
+    })
+}

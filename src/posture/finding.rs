@@ -1,0 +1,206 @@
+//! Findings: stable codes, severities, the evidence message, and one fix
+//! per side that is actually misconfigured.
+
+use super::kb::{self, Side};
+use serde::Serialize;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[repr(u32)]
+pub enum Severity {
+    Info = 0,
+    Warning = 1,
+    Error = 2,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Error];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Finding codes. The numeric values are stable (the C API exposes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u32)]
+pub enum FindingCode {
+    SigningNotRequired = 1,
+    SigningDisabled = 2,
+    SigningMismatch = 3,
+    UnsignedWhileRequired = 4,
+    GuestSession = 5,
+    AnonymousSession = 6,
+    Smb1InUse = 7,
+    EncryptionInUse = 8,
+    DecodeError = 9,
+    BadSignature = 10,
+    WrongCredentials = 11,
+    ClosedAfterNegotiate = 12,
+    TreeConnectDenied = 13,
+}
+
+impl FindingCode {
+    pub const ALL: [FindingCode; 13] = [
+        FindingCode::SigningNotRequired,
+        FindingCode::SigningDisabled,
+        FindingCode::SigningMismatch,
+        FindingCode::UnsignedWhileRequired,
+        FindingCode::GuestSession,
+        FindingCode::AnonymousSession,
+        FindingCode::Smb1InUse,
+        FindingCode::EncryptionInUse,
+        FindingCode::DecodeError,
+        FindingCode::BadSignature,
+        FindingCode::WrongCredentials,
+        FindingCode::ClosedAfterNegotiate,
+        FindingCode::TreeConnectDenied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::SigningNotRequired => "signing-not-required",
+            FindingCode::SigningDisabled => "signing-disabled",
+            FindingCode::SigningMismatch => "signing-mismatch",
+            FindingCode::UnsignedWhileRequired => "unsigned-while-required",
+            FindingCode::GuestSession => "guest-session",
+            FindingCode::AnonymousSession => "anonymous-session",
+            FindingCode::Smb1InUse => "smb1-in-use",
+            FindingCode::EncryptionInUse => "encryption-in-use",
+            FindingCode::DecodeError => "decode-error",
+            FindingCode::BadSignature => "bad-signature",
+            FindingCode::WrongCredentials => "wrong-credentials",
+            FindingCode::ClosedAfterNegotiate => "closed-after-negotiate",
+            FindingCode::TreeConnectDenied => "tree-connect-denied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn severity(self) -> Severity {
+        use FindingCode::*;
+        match self {
+            SigningMismatch
+            | UnsignedWhileRequired
+            | BadSignature
+            | WrongCredentials
+            | ClosedAfterNegotiate
+            | TreeConnectDenied => Severity::Error,
+            SigningNotRequired | SigningDisabled | GuestSession | Smb1InUse | DecodeError => {
+                Severity::Warning
+            }
+            AnonymousSession | EncryptionInUse => Severity::Info,
+        }
+    }
+
+    /// A short label (what the expert-info summary and GUI show).
+    pub fn summary(self) -> &'static str {
+        use FindingCode::*;
+        match self {
+            SigningNotRequired => "Server does not require signing",
+            SigningDisabled => "Signing disabled",
+            SigningMismatch => "Signing required by one side, disabled by the other",
+            UnsignedWhileRequired => "Unsigned message while signing was in force",
+            GuestSession => "Guest session (never signed)",
+            AnonymousSession => "Anonymous session (not signed)",
+            Smb1InUse => "SMB1 in use",
+            EncryptionInUse => "SMB3 encryption in use",
+            DecodeError => "Message could not be decoded",
+            BadSignature => "Bad signature",
+            WrongCredentials => "Credentials do not match the logon",
+            ClosedAfterNegotiate => "Connection closed right after negotiate",
+            TreeConnectDenied => "TREE_CONNECT denied by a server that requires signing",
+        }
+    }
+}
+
+impl Serialize for FindingCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The setting to change on one side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub side: Side,
+    /// Group Policy name, registry value and Samba option.
+    pub setting: String,
+}
+
+/// One finding on a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: FindingCode,
+    pub severity: Severity,
+    /// What was seen, then (when a setting explains it) "Fix: " and the
+    /// fixes, once.
+    pub message: String,
+    /// The fixes as one text: per misconfigured side, the Group Policy
+    /// name and registry value (KB 887429) and Samba's equivalent. Null
+    /// when no setting explains the finding.
+    pub remediation: Option<String>,
+    /// The same fixes, one per side.
+    pub fixes: Vec<Fix>,
+    /// Frames that show it (the first few).
+    pub frames: Vec<u64>,
+}
+
+impl Finding {
+    pub(super) fn new(code: FindingCode, message: String) -> Self {
+        Finding {
+            code,
+            severity: code.severity(),
+            message,
+            remediation: None,
+            fixes: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// Add the fix for `side`; a second fix for the same side is ignored.
+    pub(super) fn fix(mut self, side: Side, setting: String) -> Self {
+        if !self.fixes.iter().any(|f| f.side == side) {
+            self.fixes.push(Fix { side, setting });
+        }
+        self
+    }
+
+    pub(super) fn frames(mut self, frames: &[u64]) -> Self {
+        self.frames = frames.to_vec();
+        self
+    }
+
+    /// Render the fixes into `remediation` and the message, once.
+    pub(super) fn seal(mut self) -> Self {
+        if self.fixes.is_empty() {
+            return self;
+        }
+        let sides: Vec<String> = self
+            .fixes
+            .iter()
+            .map(|f| format!("on the {}, {}.", side_name(f.side), f.setting))
+            .collect();
+        let text = format!("{} {}", sides.join(" "), kb::POLICY_ADVICE);
+        self.message = format!("{} Fix: {text}", self.message);
+        self.remediation = Some(text);
+        self
+    }
+}
+
+pub fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Client => "client",
+        Side::Server => "server",
+    }
+}

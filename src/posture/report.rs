@@ -1,0 +1,264 @@
+//! The report of one connection, typed, and its JSON: the one place the
+//! model is serialised. Front ends read the typed fields (the C API copies
+//! them into C structs, the CLI prints them); the JSON field names are the
+//! contract and stay.
+
+use super::finding::Finding;
+use super::rules::findings;
+use crate::conn::{AuthMechanism, Connection, KeyState, Session};
+use crate::wire::smb2::Cipher;
+use crate::wire::{Dialect, MacAlgorithm, SecurityMode, SigningSetting};
+use serde::{Serialize, Serializer};
+
+/// "0x…" as the JSON shows session ids: 16 hex digits for SMB2, 4 for SMB1 UIDs.
+pub fn session_id_string(id: u64, smb1: bool) -> String {
+    if smb1 {
+        format!("0x{id:04x}")
+    } else {
+        format!("0x{id:016x}")
+    }
+}
+
+/// Where a session's key stands, as the report says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyReport {
+    Pending,
+    Ready,
+    WrongCredentials,
+    NoKey(&'static str),
+}
+
+impl KeyReport {
+    fn of(k: &KeyState) -> Self {
+        match k {
+            KeyState::Pending => KeyReport::Pending,
+            KeyState::Ready { .. } => KeyReport::Ready,
+            KeyState::WrongCredentials => KeyReport::WrongCredentials,
+            KeyState::NoKey(why) => KeyReport::NoKey(why),
+        }
+    }
+    pub fn text(&self) -> String {
+        match self {
+            KeyReport::Pending => "pending".into(),
+            KeyReport::Ready => "ready".into(),
+            KeyReport::WrongCredentials => "wrong-credentials".into(),
+            KeyReport::NoKey(why) => format!("no-key: {why}"),
+        }
+    }
+}
+
+impl Serialize for KeyReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
+fn as_name<S: Serializer, T>(
+    v: &Option<T>,
+    s: S,
+    name: impl Fn(&T) -> String,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) => s.serialize_str(&name(x)),
+        None => s.serialize_none(),
+    }
+}
+fn ser_dialect<S: Serializer>(v: &Option<Dialect>, s: S) -> Result<S::Ok, S::Error> {
+    as_name(v, s, Dialect::name)
+}
+fn ser_setting<S: Serializer>(v: &Option<SigningSetting>, s: S) -> Result<S::Ok, S::Error> {
+    as_name(v, s, |x| x.as_str().into())
+}
+fn ser_mac<S: Serializer>(v: &Option<MacAlgorithm>, s: S) -> Result<S::Ok, S::Error> {
+    as_name(v, s, |x| x.name().into())
+}
+fn ser_cipher<S: Serializer>(v: &Option<Cipher>, s: S) -> Result<S::Ok, S::Error> {
+    as_name(v, s, |x| x.name().into())
+}
+fn ser_mode<S: Serializer>(v: &Option<SecurityMode>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(m) => s.serialize_u16(m.raw()),
+        None => s.serialize_none(),
+    }
+}
+fn ser_mechanism<S: Serializer>(v: &AuthMechanism, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
+}
+fn ser_session_id<S: Serializer>(v: &(u64, bool), s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&session_id_string(v.0, v.1))
+}
+
+/// One session of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionReport {
+    /// (id, is SMB1): printed as the JSON's "0x…" string.
+    #[serde(rename = "session_id", serialize_with = "ser_session_id")]
+    pub id: (u64, bool),
+    pub user: Option<String>,
+    #[serde(serialize_with = "ser_mechanism")]
+    pub mechanism: AuthMechanism,
+    /// The SPNEGO mechanism's OID, when one named it.
+    pub mechanism_oid: Option<String>,
+    /// SMB1 SESSION_SETUP_ANDX without extended security: LM/NTLM
+    /// challenge-response (or plaintext) passwords, no NTLMSSP.
+    pub legacy_auth: bool,
+    pub guest: bool,
+    pub anonymous: bool,
+    pub encrypted: bool,
+    pub established: bool,
+    pub signing_required: bool,
+    /// Verification (with credentials): messages whose MAC matched, did not
+    /// match (frames listed), were unsigned though signing was in force,
+    /// or were signed with no key known. Null without credentials.
+    pub verified: Option<u64>,
+    pub forged: Option<u64>,
+    pub unsigned_while_required: u64,
+    pub no_key: Option<u64>,
+    pub forged_frames: Vec<u64>,
+    /// Null without credentials.
+    pub key: Option<KeyReport>,
+    /// NTLM MIC check result when a key was derived and the message had one.
+    pub ntlm_mic_valid: Option<bool>,
+}
+
+impl SessionReport {
+    fn build(c: &Connection, s: &Session) -> Self {
+        let verifying = c.verifies();
+        SessionReport {
+            id: (s.id, s.smb1),
+            user: s.user.clone(),
+            mechanism: s.mechanism,
+            mechanism_oid: s.mechanism_oid.clone(),
+            legacy_auth: s.mechanism == AuthMechanism::Legacy,
+            guest: s.guest,
+            anonymous: s.anonymous,
+            encrypted: s.encrypted,
+            established: s.established(),
+            signing_required: s.signing_required,
+            verified: verifying.then_some(s.tally.verified),
+            forged: verifying.then_some(s.tally.forged),
+            unsigned_while_required: s.tally.unsigned_while_required,
+            no_key: verifying.then_some(s.tally.no_key),
+            forged_frames: s.tally.forged_frames.clone(),
+            key: c.key_state(s.id).map(KeyReport::of),
+            ntlm_mic_valid: c.verify.as_ref().and_then(|v| v.mic_ok(s.id)),
+        }
+    }
+}
+
+/// What the capture layer knows of a connection beyond its messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// "ip:port" ("[v6]:port"), or "" when nobody said.
+    pub client: String,
+    pub server: String,
+    /// Bytes the capture could not see (TCP gaps) and times the framer
+    /// resynchronised on the next SMB header.
+    pub gap_bytes: u64,
+    pub resyncs: u64,
+}
+
+/// The report of one connection (JSON `"type": "connection"`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionReport {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub file: Option<String>,
+    pub client: String,
+    pub server: String,
+    pub first_frame: Option<u64>,
+    pub last_frame: Option<u64>,
+    #[serde(serialize_with = "ser_dialect")]
+    pub dialect: Option<Dialect>,
+    #[serde(serialize_with = "ser_mode")]
+    pub server_security_mode: Option<SecurityMode>,
+    pub client_security_mode: Option<u16>,
+    #[serde(serialize_with = "ser_setting")]
+    pub server_signing: Option<SigningSetting>,
+    #[serde(serialize_with = "ser_setting")]
+    pub client_signing: Option<SigningSetting>,
+    #[serde(serialize_with = "ser_mac")]
+    pub signing_algorithm: Option<MacAlgorithm>,
+    #[serde(serialize_with = "ser_cipher")]
+    pub cipher: Option<Cipher>,
+    pub signed_messages: u64,
+    pub unsigned_messages: u64,
+    /// signed + unsigned split by the request/response bit.
+    pub requests: u64,
+    pub responses: u64,
+    pub encrypted_messages: u64,
+    pub compressed_messages: u64,
+    pub unsigned_while_required: u64,
+    pub sessions: Vec<SessionReport>,
+    pub findings: Vec<Finding>,
+    pub gap_bytes: u64,
+    pub resyncs: u64,
+    pub decode_errors: u64,
+    /// The capture shows the TCP connection ending (FIN or RST).
+    pub closed: bool,
+    /// Verification totals (null without credentials).
+    pub verified_messages: Option<u64>,
+    pub forged_messages: Option<u64>,
+    pub no_key_messages: Option<u64>,
+    pub unverifiable_messages: Option<u64>,
+    pub forged_frames: Vec<u64>,
+    /// Session keys derived during verification (never in the JSON;
+    /// `--export-keys` writes them for Wireshark).
+    #[serde(skip)]
+    pub session_keys: Vec<(u64, [u8; 16])>,
+}
+
+impl ConnectionReport {
+    pub fn build(c: &Connection, t: Transport) -> Self {
+        let verifying = c.verifies();
+        let n = &c.counts;
+        ConnectionReport {
+            kind: "connection",
+            file: None,
+            client: t.client,
+            server: t.server,
+            first_frame: c.first_frame,
+            last_frame: c.last_frame,
+            dialect: c.dialect.clone(),
+            server_security_mode: c.server.security_mode,
+            client_security_mode: c.client.security_mode.map(|m| m.0),
+            server_signing: c.server_signing(),
+            client_signing: c.client_signing(),
+            signing_algorithm: c.mac_algorithm(),
+            cipher: c.server.cipher,
+            signed_messages: n.signed,
+            unsigned_messages: n.unsigned,
+            requests: n.requests,
+            responses: n.responses,
+            encrypted_messages: n.encrypted,
+            compressed_messages: n.compressed,
+            unsigned_while_required: c.tally.unsigned_while_required,
+            sessions: c
+                .sessions
+                .iter()
+                .map(|s| SessionReport::build(c, s))
+                .collect(),
+            findings: findings(c),
+            gap_bytes: t.gap_bytes,
+            resyncs: t.resyncs,
+            decode_errors: c.decode_errors,
+            closed: c.closed,
+            verified_messages: verifying.then_some(c.tally.verified),
+            forged_messages: verifying.then_some(c.tally.forged),
+            no_key_messages: verifying.then_some(c.tally.no_key),
+            unverifiable_messages: verifying.then_some(c.tally.unverifiable),
+            forged_frames: c.tally.forged_frames.clone(),
+            session_keys: c
+                .verify
+                .as_ref()
+                .map(|v| v.session_keys())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The connection speaks SMB2 or later (its keys go in Wireshark's
+    /// SMB2 key table).
+    pub fn is_smb2(&self) -> bool {
+        self.dialect.as_ref().is_some_and(|d| !d.is_smb1())
+    }
+}
