@@ -195,3 +195,46 @@ fn every_lab_capture_is_in_the_manifest() {
         assert!(files.contains(&n), "{n} has no manifest entry");
     }
 }
+
+/// Bug: in a headers-only capture (`editcap -s 256`) a NEGOTIATE cut inside
+/// its contexts was dropped whole, losing the dialect and security modes
+/// (and leaving the multi-protocol wildcard as the dialect). The fields that
+/// were captured are still reported: the same as in the whole capture.
+#[test]
+fn headers_only_captures_keep_the_negotiated_fields() {
+    if !common::have_tool("editcap") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("smbsign-snap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for path in common::lab_captures() {
+        let cut = dir.join(path.file_name().unwrap());
+        let ok = std::process::Command::new("editcap")
+            .args(["-s", "256"])
+            .arg(&path)
+            .arg(&cut)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "editcap -s 256 {}", path.display());
+        let whole = scan(&path.file_name().unwrap().to_string_lossy());
+        let short = smbsign::scan::Scanner::default()
+            .scan(&cut)
+            .unwrap()
+            .connections;
+        assert_eq!(whole.len(), short.len(), "{}", path.display());
+        for (w, s) in whole.iter().zip(&short) {
+            let ctx = format!("{} {}", path.display(), w.client);
+            let name = |r: &ConnectionReport| r.dialect.as_ref().map(|d| d.name());
+            assert_eq!(name(s), name(w), "{ctx}: dialect");
+            assert_ne!(name(s).as_deref(), Some("2.???"), "{ctx}");
+            let mode = |r: &ConnectionReport| r.server_security_mode.map(|m| m.raw());
+            assert_eq!(mode(s), mode(w), "{ctx}: server mode");
+            assert_eq!(
+                s.client_security_mode, w.client_security_mode,
+                "{ctx}: client mode"
+            );
+            assert_eq!(s.server_signing, w.server_signing, "{ctx}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

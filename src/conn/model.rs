@@ -170,6 +170,9 @@ pub struct ServerAnswer {
     pub signing_algorithm: Option<SigningAlgorithm>,
     /// Its ENCRYPTION_CAPABILITIES choice (3.1.1).
     pub cipher: Option<Cipher>,
+    /// The capture cut the response inside its negotiate contexts: what
+    /// they chose is unknown, not absent.
+    pub contexts_truncated: bool,
 }
 
 /// Message counters. `signed` + `unsigned` = `requests` + `responses`:
@@ -284,9 +287,16 @@ impl Connection {
 
     /// The MAC that signs this connection's messages.
     pub fn mac_algorithm(&self) -> Option<MacAlgorithm> {
-        self.dialect
-            .as_ref()?
-            .signing_algorithm(self.server.signing_algorithm)
+        let d = self.dialect.as_ref()?;
+        // 3.1.1 without a signing context means AES-CMAC; with the
+        // contexts cut off by the capture it means nothing.
+        let unknown = d.smb2() == Some(crate::wire::smb2::Smb2Dialect::Smb311)
+            && self.server.signing_algorithm.is_none()
+            && self.server.contexts_truncated;
+        if unknown {
+            return None;
+        }
+        d.signing_algorithm(self.server.signing_algorithm)
     }
 
     pub fn is_smb1(&self) -> bool {

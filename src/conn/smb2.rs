@@ -38,7 +38,7 @@ impl Connection {
         if h.command == Smb2Command::Negotiate {
             ann.exempt();
             ann.verdict = Verdict::Exempt;
-            self.on_smb2_negotiate(&h, msg, &mut ann)?;
+            self.on_smb2_negotiate(&h, msg, complete, &mut ann)?;
             return Ok(ann);
         }
         self.count_message(h.is_signed(), h.is_response());
@@ -107,15 +107,23 @@ impl Connection {
         Some(verdict)
     }
 
+    /// A NEGOTIATE. Contexts that run past a whole message make it
+    /// malformed; past a prefix the capture kept (a short snaplen), the
+    /// fields before the cut still count.
     fn on_smb2_negotiate(
         &mut self,
         h: &Smb2HeaderRecord<'_>,
         msg: &[u8],
+        complete: bool,
         ann: &mut MessageAnnotation,
     ) -> Result<(), WireError> {
+        const PAST_THE_END: WireError = WireError::Malformed("negotiate contexts past the message");
         if !h.is_response() {
             self.counts.negotiate_requests += 1;
             let (_, r) = smb2::parse_smb2_request_negotiate(msg).map_err(flatten)?;
+            if r.contexts.truncated && complete {
+                return Err(PAST_THE_END);
+            }
             if let Some(v) = self.verify.as_mut() {
                 v.on_negotiate_request(msg);
             }
@@ -123,7 +131,7 @@ impl Connection {
             self.client.security_mode = Some(mode);
             ann.security_mode = Some(SecurityMode::Smb2(mode));
             self.client.smb2_dialects = r.dialects.clone();
-            for c in &r.contexts {
+            for c in &r.contexts.list {
                 if c.context_type == NegotiateContextType::SigningCapabilities
                     && let Ok(ids) = smb2::parse_context_id_list(c.data)
                 {
@@ -138,6 +146,9 @@ impl Connection {
             return Ok(());
         }
         let (_, r) = smb2::parse_smb2_response_negotiate(msg).map_err(flatten)?;
+        if r.contexts.truncated && complete {
+            return Err(PAST_THE_END);
+        }
         if let Some(v) = self.verify.as_mut() {
             v.on_negotiate_response(msg, r.dialect);
         }
@@ -148,7 +159,8 @@ impl Connection {
         let d = Dialect::Smb2(r.dialect);
         ann.dialect = Some(d.clone());
         self.dialect = Some(d);
-        for c in &r.contexts {
+        self.server.contexts_truncated = r.contexts.truncated;
+        for c in &r.contexts.list {
             let first = || smb2::parse_context_id_list(c.data).ok()?.first().copied();
             match c.context_type {
                 NegotiateContextType::SigningCapabilities => {

@@ -142,13 +142,14 @@ impl From<nom::Err<WireError>> for WireError {
 mod tests {
     use super::*;
 
-    // tests/captures/smb1-mode15.pcapng frame 4 (first bytes of the NEGOTIATE request)
+    // tests/captures/smb1-mode15.pcap frame 4: the first bytes of the TCP
+    // payload of the NEGOTIATE request (NBSS length 0x3e).
     #[test]
     fn nbss_header_and_magic() {
-        let bytes = [0x00, 0x00, 0x00, 0x54, 0xff, b'S', b'M', b'B', 0x72];
+        let bytes = [0x00, 0x00, 0x00, 0x3e, 0xff, b'S', b'M', b'B', 0x72];
         let (rest, h) = parse_nbss_header(&bytes).unwrap();
         assert_eq!(h.packet_type, NbssType::SessionMessage);
-        assert_eq!(h.length, 0x54);
+        assert_eq!(h.length, 0x3e);
         assert_eq!(smb_family(rest), Some(SmbFamily::Smb1));
         assert!(looks_like_smb_message(&bytes));
         assert!(parse_nbss_record(&bytes).is_err());

@@ -269,26 +269,51 @@ pub struct NegotiateContextRecord<'a> {
     pub data: &'a [u8],
 }
 
+/// Negotiate contexts as far as the message holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NegotiateContexts<'a> {
+    pub list: Vec<NegotiateContextRecord<'a>>,
+    /// The message ended before the last context announced (a capture with
+    /// a short snaplen): `list` holds those before it.
+    pub truncated: bool,
+}
+
 /// Parse `count` negotiate contexts at `offset` of `msg` (msg starts at the
 /// SMB2 header). Each context starts 8-byte aligned relative to the header.
+/// A message that ends early gives the contexts before the cut.
 pub fn parse_negotiate_contexts(
     msg: &[u8],
     offset: usize,
     count: u16,
-) -> Result<Vec<NegotiateContextRecord<'_>>, WireError> {
-    let mut out = Vec::with_capacity(count.min(16) as usize);
+) -> Result<NegotiateContexts<'_>, WireError> {
+    let mut out = NegotiateContexts {
+        list: Vec::with_capacity(count.min(16) as usize),
+        truncated: false,
+    };
     let mut off = offset;
     for _ in 0..count {
         off = off
             .checked_add(7)
             .ok_or(WireError::Malformed("context offset"))?
             & !7;
-        let hdr = super::slice_at(msg, off, 8)?;
-        let context_type = NegotiateContextType(super::le16(hdr, 0));
-        let len = super::le16(hdr, 2) as usize;
-        let data = super::slice_at(msg, off + 8, len)?;
-        out.push(NegotiateContextRecord { context_type, data });
-        off += 8 + len;
+        let context = super::slice_at(msg, off, 8).and_then(|hdr| {
+            let len = super::le16(hdr, 2) as usize;
+            Ok((
+                NegotiateContextType(super::le16(hdr, 0)),
+                super::slice_at(msg, off + 8, len)?,
+            ))
+        });
+        match context {
+            Ok((context_type, data)) => {
+                out.list.push(NegotiateContextRecord { context_type, data });
+                off += 8 + data.len();
+            }
+            Err(WireError::Truncated) => {
+                out.truncated = true;
+                break;
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
 }
@@ -310,10 +335,11 @@ pub struct Smb2NegotiateRequestRecord<'a> {
     pub capabilities: u32,
     pub client_guid: &'a [u8],
     pub dialects: Vec<Smb2Dialect>,
-    pub contexts: Vec<NegotiateContextRecord<'a>>,
+    pub contexts: NegotiateContexts<'a>,
 }
 
-/// Parse a NEGOTIATE request; `msg` starts at the SMB2 header.
+/// Parse a NEGOTIATE request; `msg` starts at the SMB2 header. A message
+/// cut short after its fixed part gives the dialects and contexts it holds.
 pub fn parse_smb2_request_negotiate(msg: &[u8]) -> WireResult<'_, Smb2NegotiateRequestRecord<'_>> {
     let i = msg
         .get(SMB2_HEADER_LEN..)
@@ -332,19 +358,23 @@ pub fn parse_smb2_request_negotiate(msg: &[u8]) -> WireResult<'_, Smb2NegotiateR
     let (i, context_offset) = le_u32.parse(i)?;
     let (i, context_count) = le_u16.parse(i)?;
     let (i, _reserved2) = le_u16.parse(i)?;
-    let (i, raw) = take(dialect_count as usize * 2).parse(i)?;
+    let raw = i.get(..dialect_count as usize * 2).unwrap_or(i);
+    let i = &i[raw.len()..];
+    let mut contexts_cut = raw.len() < dialect_count as usize * 2;
     let dialects: Vec<Smb2Dialect> = raw
         .chunks_exact(2)
         .map(|c| Smb2Dialect(u16::from_le_bytes([c[0], c[1]])))
         .collect();
     // Contexts exist only when 3.1.1 is offered; before that the same
     // bytes are ClientStartTime.
-    let contexts = if dialects.contains(&Smb2Dialect::Smb311) && context_count > 0 {
+    let mut contexts = if dialects.contains(&Smb2Dialect::Smb311) && context_count > 0 {
         parse_negotiate_contexts(msg, context_offset as usize, context_count)
             .map_err(nom::Err::Error)?
     } else {
-        Vec::new()
+        NegotiateContexts::default()
     };
+    contexts_cut |= contexts.truncated;
+    contexts.truncated = contexts_cut;
     Ok((
         i,
         Smb2NegotiateRequestRecord {
@@ -368,10 +398,11 @@ pub struct Smb2NegotiateResponseRecord<'a> {
     pub max_read_size: u32,
     pub max_write_size: u32,
     pub security_blob: &'a [u8],
-    pub contexts: Vec<NegotiateContextRecord<'a>>,
+    pub contexts: NegotiateContexts<'a>,
 }
 
-/// Parse a NEGOTIATE response; `msg` starts at the SMB2 header.
+/// Parse a NEGOTIATE response; `msg` starts at the SMB2 header. A message
+/// cut short after its fixed part gives the contexts it holds.
 pub fn parse_smb2_response_negotiate(
     msg: &[u8],
 ) -> WireResult<'_, Smb2NegotiateResponseRecord<'_>> {
@@ -404,7 +435,7 @@ pub fn parse_smb2_response_negotiate(
         parse_negotiate_contexts(msg, context_offset as usize, context_count)
             .map_err(nom::Err::Error)?
     } else {
-        Vec::new()
+        NegotiateContexts::default()
     };
     Ok((
         i,
@@ -607,7 +638,7 @@ mod tests {
                 Smb2Dialect::Smb311
             ]
         );
-        let types: Vec<_> = r.contexts.iter().map(|c| c.context_type).collect();
+        let types: Vec<_> = r.contexts.list.iter().map(|c| c.context_type).collect();
         assert_eq!(
             types,
             vec![
@@ -617,7 +648,7 @@ mod tests {
                 NegotiateContextType::Netname
             ]
         );
-        let signing = r.contexts[2].data;
+        let signing = r.contexts.list[2].data;
         assert_eq!(parse_context_id_list(signing).unwrap(), vec![2, 1, 0]);
     }
 
@@ -630,12 +661,14 @@ mod tests {
         assert_eq!(r.security_blob.len(), 0x4a);
         let signing = r
             .contexts
+            .list
             .iter()
             .find(|c| c.context_type == NegotiateContextType::SigningCapabilities)
             .unwrap();
         assert_eq!(parse_context_id_list(signing.data).unwrap(), vec![2]);
         let cipher = r
             .contexts
+            .list
             .iter()
             .find(|c| c.context_type == NegotiateContextType::Encryption)
             .unwrap();
@@ -710,16 +743,17 @@ mod tests {
         msg[66] = 4;
         msg[72] = 1;
         msg[74] = 2;
-        let ctx = parse_negotiate_contexts(&msg, 64, 1).unwrap();
+        let ctx = parse_negotiate_contexts(&msg, 64, 1).unwrap().list;
         assert_eq!(
             ctx[0].context_type,
             NegotiateContextType::SigningCapabilities
         );
         assert_eq!(parse_context_id_list(ctx[0].data).unwrap(), vec![2]);
-        assert_eq!(
-            parse_negotiate_contexts(&msg, 64, 2),
-            Err(WireError::Truncated)
-        );
+        // A second context past the end: the first is kept, the cut said.
+        let cut = parse_negotiate_contexts(&msg, 64, 2).unwrap();
+        assert_eq!(cut.list.len(), 1);
+        assert!(cut.truncated);
+        assert!(!parse_negotiate_contexts(&msg, 64, 1).unwrap().truncated);
         assert!(parse_negotiate_contexts(&msg, usize::MAX - 3, 1).is_err());
     }
 }
