@@ -3,7 +3,7 @@
 #   bash fuzz/run.sh [SECONDS]
 # Installs cargo-fuzz when missing. The committed seeds (fuzz/seeds/) are
 # copied into the working corpus (fuzz/corpus/, not committed). Uses -s none: the stable toolchain has
-# no sanitizers for Rust (smbsign's Rust is safe code outside src/ffi.rs;
+# no sanitizers for Rust (smbsign's Rust is safe code outside src/ffi/;
 # the C side runs under valgrind in the tests). A crash leaves its input
 # in fuzz/artifacts/<target>/ and fails this script: copy it into
 # fuzz/regressions/<target>/ so `cargo test` replays it forever.

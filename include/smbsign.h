@@ -22,7 +22,7 @@
 #define SMBSIGN_VERSION_MAJOR 0
 
 // Library version, minor part.
-#define SMBSIGN_VERSION_MINOR 1
+#define SMBSIGN_VERSION_MINOR 2
 
 // Library version, patch part.
 #define SMBSIGN_VERSION_PATCH 0
@@ -53,6 +53,9 @@
 
 // MAC algorithms run from 0 (unknown) to SMBSIGN_MAC_COUNT - 1.
 #define SMBSIGN_MAC_COUNT 5
+
+// Verdicts run from 0 to SMBSIGN_VERDICT_COUNT - 1.
+#define SMBSIGN_VERDICT_COUNT 8
 
 // Status of every call. Values are stable.
 enum smbsign_result
@@ -140,6 +143,23 @@ enum smbsign_signing
 typedef uint32_t smbsign_signing;
 #endif // __cplusplus
 
+// MAC algorithm of a dialect (values from 1; 0 = unknown).
+enum smbsign_mac
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  SMBSIGN_MAC_UNKNOWN = 0,
+  // SMB1: MD5 with sequence numbers.
+  SMBSIGN_MAC_MD5 = 1,
+  SMBSIGN_MAC_HMAC_SHA256 = 2,
+  SMBSIGN_MAC_AES_CMAC = 3,
+  SMBSIGN_MAC_AES_GMAC = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t smbsign_mac;
+#endif // __cplusplus
+
 // Finding codes (same values as the CLI's codes, in this order).
 enum smbsign_finding_code
 #ifdef __cplusplus
@@ -213,23 +233,6 @@ enum smbsign_direction
 typedef uint32_t smbsign_direction;
 #endif // __cplusplus
 
-// MAC algorithm of a dialect (values from 1; 0 = unknown).
-enum smbsign_mac
-#ifdef __cplusplus
-  : uint32_t
-#endif // __cplusplus
- {
-  SMBSIGN_MAC_UNKNOWN = 0,
-  // SMB1: MD5 with sequence numbers.
-  SMBSIGN_MAC_MD5 = 1,
-  SMBSIGN_MAC_HMAC_SHA256 = 2,
-  SMBSIGN_MAC_AES_CMAC = 3,
-  SMBSIGN_MAC_AES_GMAC = 4,
-};
-#ifndef __cplusplus
-typedef uint32_t smbsign_mac;
-#endif // __cplusplus
-
 // Opaque: a set of connections fed PDU by PDU.
 typedef struct smbsign_analyzer smbsign_analyzer;
 
@@ -286,6 +289,10 @@ typedef struct smbsign_pdu_annotation {
   // `smbsign_finding_code` (e.g. signing-not-required on the negotiate
   // response, guest-session on the session setup response).
   uint32_t finding_mask;
+  // Counted as signed (0.2.0): the header's flag, or for SMB1 a real
+  // signature once signing is active (Samba signs without setting the
+  // flag). The same rule as the connection's signed_messages.
+  bool is_signed;
 } smbsign_pdu_annotation;
 
 // The signing posture of a connection so far, by value (no allocation:
@@ -304,6 +311,17 @@ typedef struct smbsign_posture {
   uint64_t signed_messages;
   uint64_t unsigned_messages;
   uint64_t unsigned_while_required;
+  // SMB2 dialect value (e.g. 0x0311; 0x02FF for the wildcard); 0 for SMB1
+  // or when no negotiate was seen (0.2.0).
+  uint16_t dialect_code;
+  // MAC of the dialect as an `smbsign_mac` value (0.2.0).
+  smbsign_mac signing_mac;
+  // The bits of the last NEGOTIATE SecurityModes, read for their family
+  // (SMB1 0x04/0x08, SMB2 0x01/0x02); false when not seen (0.2.0).
+  bool server_signing_enabled;
+  bool server_signing_required;
+  bool client_signing_enabled;
+  bool client_signing_required;
 } smbsign_posture;
 
 // Summary of one connection's posture, as the CLI's JSON object. Strings
@@ -357,7 +375,7 @@ typedef struct smbsign_session {
 extern "C" {
 #endif // __cplusplus
 
-// Library version as a static NUL-terminated string, e.g. "0.1.0".
+// Library version as a static NUL-terminated string, e.g. "0.2.0".
 //
 // Ownership: static, never free it. Thread-safety: any thread.
 const char *smbsign_version(void);
@@ -468,6 +486,13 @@ smbsign_result smbsign_decode_message(const uint8_t *data,
                                       size_t out_cap,
                                       size_t *out_count);
 
+// Which way an SMB1 or SMB2 PDU travelled, by its header's response bit:
+// SMBSIGN_TO_CLIENT for a response, SMBSIGN_TO_SERVER for a request, and 2
+// when the bytes carry no such bit (transform and compression headers,
+// not SMB, NULL). A leading NBSS header is skipped. For hosts that feed
+// PDUs without knowing the client's side. Thread-safety: any thread.
+uint32_t smbsign_pdu_direction(const uint8_t *data, size_t len);
+
 // Free a connection snapshot from `smbsign_analyzer_connection`. NULL is
 // fine. Never free a connection borrowed from an `smbsign_scan`.
 void smbsign_connection_free(struct smbsign_connection *conn);
@@ -509,6 +534,11 @@ const char *smbsign_finding_code_summary(uint32_t code);
 // Severity of a finding code as an `smbsign_severity` value, or
 // UINT32_MAX for an unknown code. Thread-safety: any thread.
 uint32_t smbsign_finding_code_severity(uint32_t code);
+
+// "not-verified", "valid", "forged", "unsigned-while-required", "exempt",
+// "no-key", "not-signed", "unverifiable" for an `smbsign_verdict` value;
+// NULL if out of range. Ownership: static.
+const char *smbsign_verdict_name(uint32_t verdict);
 
 // "info", "warning", "error"; NULL if unknown. Ownership: static.
 const char *smbsign_severity_name(uint32_t severity);

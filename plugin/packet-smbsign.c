@@ -4,11 +4,14 @@
  * message's signing status and the findings that concern it, using
  * libsmbsign through include/smbsign.h only (linked statically).
  *
- * It asks for the smb and smb2 protocol items (set_postdissector_wanted_hfids)
- * and reads each PDU's bytes from the item's data source, so PDUs
- * reassembled across TCP segments, and decrypted ones, are seen. State is fed
- * on the first pass only and cached per frame, so re-dissection (GUI, -2)
- * gives the same answers as one pass.
+ * It asks for the smb and smb2 protocol items and the TCP FIN/RST flags
+ * (set_postdissector_wanted_hfids) and reads each PDU's bytes from the
+ * item's data source, so PDUs reassembled across TCP segments, and
+ * decrypted ones, are seen. Where a PDU ends it reads from the NBSS header
+ * before it, not from Wireshark's item lengths, so a compound is fed once
+ * however Wireshark laid out its items. State is fed on the first pass only
+ * and cached per frame, so re-dissection (GUI, -2) gives the same answers
+ * as one pass. Every name it shows comes from the library's tables.
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
@@ -23,13 +26,14 @@
 #include <wsutil/to_str.h>
 #include <epan/proto.h>
 #include <epan/proto_data.h>
+#include <epan/uat.h>
 #include <epan/wmem_scopes.h>
 #include <ws_version.h>
 
 #include "smbsign.h"
 
 #ifndef VERSION
-#define VERSION "0.1.0"
+#define VERSION "0.2.0"
 #endif
 
 WS_DLL_PUBLIC_DEF const gchar plugin_version[] = VERSION;
@@ -43,14 +47,20 @@ WS_DLL_PUBLIC void plugin_register(void);
 static int proto_smbsign = -1;
 static int proto_smb = -1;
 static int proto_smb2 = -1;
-static int proto_tcp = -1;
+static int hf_tcp_fin = -1;
+static int hf_tcp_reset = -1;
 
 static int hf_server_signing = -1;
 static int hf_client_signing = -1;
 static int hf_server_security_mode = -1;
 static int hf_client_security_mode = -1;
+static int hf_server_mode_enabled = -1;
+static int hf_server_mode_required = -1;
+static int hf_client_mode_enabled = -1;
+static int hf_client_mode_required = -1;
 static int hf_security_mode_reading = -1;
 static int hf_dialect = -1;
+static int hf_dialect_name = -1;
 static int hf_signing_algorithm = -1;
 static int hf_signed = -1;
 static int hf_signature_status = -1;
@@ -61,24 +71,46 @@ static int hf_finding = -1;
 static int hf_expected_signature = -1;
 
 static gint ett_smbsign = -1;
+static gint ett_server_mode = -1;
+static gint ett_client_mode = -1;
 
-static expert_field ei_signing_not_required = EI_INIT;
-static expert_field ei_signing_disabled = EI_INIT;
-static expert_field ei_signing_mismatch = EI_INIT;
-static expert_field ei_unsigned_while_required = EI_INIT;
-static expert_field ei_guest_session = EI_INIT;
-static expert_field ei_anonymous_session = EI_INIT;
-static expert_field ei_smb1_in_use = EI_INIT;
-static expert_field ei_encryption_in_use = EI_INIT;
-static expert_field ei_decode_error = EI_INIT;
-static expert_field ei_bad_signature = EI_INIT;
-static expert_field ei_wrong_credentials = EI_INIT;
+/* One expert info per finding code (index = code - 1), named and summed up
+ * from the library's tables at registration. */
+static expert_field ei_finding[SMBSIGN_FINDING_COUNT];
+static gchar *ei_names[SMBSIGN_FINDING_COUNT];
+
+/* Value strings filled from the library's name functions. */
+static value_string signing_vals[SMBSIGN_SIGNING_COUNT + 1];
+static value_string mac_vals[SMBSIGN_MAC_COUNT + 1];
+static value_string verdict_vals[SMBSIGN_VERDICT_COUNT + 1];
+static value_string finding_vals[SMBSIGN_FINDING_COUNT + 1];
+#define MAX_DIALECTS 32
+static value_string dialect_vals[MAX_DIALECTS + 1];
 
 /* Preferences: secrets for signature verification. */
 static const char *pref_passwords = "";
 static const char *pref_nt_hashes = "";
 static const char *pref_session_keys = "";
 static const char *pref_credentials_file = "";
+
+/* The same secrets as tables (Wireshark's smb2_seskey_list form): session
+ * id -> key, and user -> password. */
+typedef struct {
+    char *session_id;
+    char *key;
+} key_uat_t;
+typedef struct {
+    char *user;
+    char *password;
+} password_uat_t;
+static key_uat_t *key_uat;
+static guint n_key_uat;
+static password_uat_t *password_uat;
+static guint n_password_uat;
+UAT_CSTRING_CB_DEF(key_uat, session_id, key_uat_t)
+UAT_CSTRING_CB_DEF(key_uat, key, key_uat_t)
+UAT_CSTRING_CB_DEF(password_uat, user, password_uat_t)
+UAT_CSTRING_CB_DEF(password_uat, password, password_uat_t)
 
 static dissector_handle_t smbsign_handle;
 static smbsign_analyzer *analyzer;
@@ -93,10 +125,12 @@ typedef struct {
     gboolean has_server_mode, has_client_mode;
     guint16 server_mode, client_mode;
     gchar dialect[32];
-    gchar algorithm[32];
+    guint16 dialect_code;
+    guint32 mac;
+    gboolean server_enabled, server_required, client_enabled, client_required;
     gboolean session_known, session_guest, session_anonymous;
     /* Finding messages (index = code - 1), for expert infos. */
-    gchar *finding_text[SMBSIGN_FINDING_TREE_CONNECT_DENIED];
+    gchar *finding_text[SMBSIGN_FINDING_COUNT];
     /* Not a PDU: the TCP FIN/RST that ended the connection. */
     gboolean is_end;
 } pdu_result_t;
@@ -106,55 +140,12 @@ typedef struct {
     pdu_result_t *pdus;
 } frame_result_t;
 
-static const char *signing_name(smbsign_signing s)
+/* The verdict shown: without a key a signed message reads no-key. */
+static guint32 signature_status(const smbsign_pdu_annotation *m)
 {
-    switch (s) {
-    case SMBSIGN_SIGNING_DISABLED: return "disabled";
-    case SMBSIGN_SIGNING_ENABLED: return "enabled";
-    case SMBSIGN_SIGNING_REQUIRED: return "required";
-    default: return NULL;
-    }
-}
-
-static const char *finding_name(guint code)
-{
-    static const char *names[] = {
-        "signing-not-required", "signing-disabled", "signing-mismatch",
-        "unsigned-while-required", "guest-session", "anonymous-session",
-        "smb1-in-use", "encryption-in-use", "decode-error", "bad-signature",
-        "wrong-credentials", "closed-after-negotiate", "tree-connect-denied",
-    };
-    return code >= 1 && code <= G_N_ELEMENTS(names) ? names[code - 1] : "unknown";
-}
-
-static expert_field *finding_expert(guint code)
-{
-    switch (code) {
-    case SMBSIGN_FINDING_SIGNING_NOT_REQUIRED: return &ei_signing_not_required;
-    case SMBSIGN_FINDING_SIGNING_DISABLED: return &ei_signing_disabled;
-    case SMBSIGN_FINDING_SIGNING_MISMATCH: return &ei_signing_mismatch;
-    case SMBSIGN_FINDING_UNSIGNED_WHILE_REQUIRED: return &ei_unsigned_while_required;
-    case SMBSIGN_FINDING_GUEST_SESSION: return &ei_guest_session;
-    case SMBSIGN_FINDING_ANONYMOUS_SESSION: return &ei_anonymous_session;
-    case SMBSIGN_FINDING_SMB1_IN_USE: return &ei_smb1_in_use;
-    case SMBSIGN_FINDING_ENCRYPTION_IN_USE: return &ei_encryption_in_use;
-    case SMBSIGN_FINDING_BAD_SIGNATURE: return &ei_bad_signature;
-    case SMBSIGN_FINDING_WRONG_CREDENTIALS: return &ei_wrong_credentials;
-    case SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE:
-    case SMBSIGN_FINDING_TREE_CONNECT_DENIED: return &ei_signing_mismatch;
-    default: return &ei_decode_error;
-    }
-}
-
-static const char *signature_status(const smbsign_pdu_annotation *m)
-{
-    switch (m->verdict) {
-    case SMBSIGN_VERDICT_VALID: return "valid";
-    case SMBSIGN_VERDICT_FORGED: return "forged";
-    case SMBSIGN_VERDICT_UNSIGNED_WHILE_REQUIRED: return "unsigned-while-required";
-    case SMBSIGN_VERDICT_UNVERIFIABLE: return "unverifiable";
-    default: return m->flags_signed ? "no-key" : "not-signed";
-    }
+    if (m->verdict == SMBSIGN_VERDICT_NOT_VERIFIED)
+        return m->is_signed ? SMBSIGN_VERDICT_NO_KEY : SMBSIGN_VERDICT_NOT_SIGNED;
+    return m->verdict;
 }
 
 /* The KB's reading of an SMB1 NEGOTIATE response SecurityMode. */
@@ -182,7 +173,12 @@ static void set_posture(pdu_result_t *res, const smbsign_posture *posture)
     res->has_client_mode = posture->has_client_security_mode;
     res->client_mode = posture->client_security_mode;
     g_strlcpy(res->dialect, posture->dialect, sizeof res->dialect);
-    g_strlcpy(res->algorithm, posture->signing_algorithm, sizeof res->algorithm);
+    res->dialect_code = posture->dialect_code;
+    res->mac = posture->signing_mac;
+    res->server_enabled = posture->server_signing_enabled;
+    res->server_required = posture->server_signing_required;
+    res->client_enabled = posture->client_signing_enabled;
+    res->client_required = posture->client_signing_required;
 }
 
 /* Feed one PDU (first pass) and record the result. */
@@ -191,12 +187,11 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
 {
     smbsign_pdu_annotation msgs[MAX_MSGS_PER_PDU];
     size_t n = 0;
-    guint32 direction = SMBSIGN_TO_SERVER;
-    /* Response bit: SMB1 Flags 0x80 at 9, SMB2 Flags 0x1 at 16. */
-    if (len > 16 && data[0] == 0xfe && (data[16] & 1))
-        direction = SMBSIGN_TO_CLIENT;
-    else if (len > 9 && data[0] == 0xff && (data[9] & 0x80))
-        direction = SMBSIGN_TO_CLIENT;
+    /* The header's response bit, read by the library (transform headers
+     * have none: they count as requests here). */
+    guint32 direction = smbsign_pdu_direction(data, len);
+    if (direction > SMBSIGN_TO_CLIENT)
+        direction = SMBSIGN_TO_SERVER;
     smbsign_result r = smbsign_analyzer_feed(analyzer, conn_id, direction, pinfo->num, data, len,
                                              msgs, MAX_MSGS_PER_PDU, &n);
     if (r != SMBSIGN_OK && r != SMBSIGN_MALFORMED)
@@ -226,7 +221,7 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
         for (size_t f = 0; conn && msgs[k].finding_mask && f < info.finding_count; f++) {
             smbsign_finding finding;
             if (smbsign_connection_get_finding(conn, f, &finding) == SMBSIGN_OK &&
-                finding.code >= 1 && finding.code <= SMBSIGN_FINDING_TREE_CONNECT_DENIED &&
+                finding.code >= 1 && finding.code <= SMBSIGN_FINDING_COUNT &&
                 (msgs[k].finding_mask & (1u << (finding.code - 1))) &&
                 !res.finding_text[finding.code - 1])
                 res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
@@ -240,50 +235,68 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
 static void add_findings(tvbuff_t *tvb, packet_info *pinfo, proto_tree *st, const pdu_result_t *res)
 {
     const smbsign_pdu_annotation *m = &res->msg;
-    for (guint code = 1; code <= SMBSIGN_FINDING_TREE_CONNECT_DENIED; code++) {
+    for (guint code = 1; code <= SMBSIGN_FINDING_COUNT; code++) {
         if (!(m->finding_mask & (1u << (code - 1))))
             continue;
-        proto_item *fi = proto_tree_add_string(st, hf_finding, tvb, 0, 0, finding_name(code));
+        proto_item *fi = proto_tree_add_uint(st, hf_finding, tvb, 0, 0, code);
         proto_item_set_generated(fi);
         const char *text = res->finding_text[code - 1];
-        expert_add_info_format(pinfo, fi, finding_expert(code), "%s: %s", finding_name(code),
-                               text ? text : finding_name(code));
+        expert_add_info_format(pinfo, fi, &ei_finding[code - 1], "%s: %s",
+                               smbsign_finding_code_name(code),
+                               text ? text : smbsign_finding_code_summary(code));
     }
+}
+
+/* A side's SecurityMode with its signing bits, as the library read them. */
+static void add_mode(proto_tree *st, tvbuff_t *tvb, int hf, gint ett, int hf_enabled,
+                     int hf_required, guint16 mode, gboolean enabled, gboolean required)
+{
+    proto_item *mi = proto_tree_add_uint(st, hf, tvb, 0, 0, mode);
+    proto_item_set_generated(mi);
+    proto_tree *mt = proto_item_add_subtree(mi, ett);
+    proto_item_set_generated(proto_tree_add_boolean(mt, hf_enabled, tvb, 0, 0, enabled));
+    proto_item_set_generated(proto_tree_add_boolean(mt, hf_required, tvb, 0, 0, required));
 }
 
 static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pdu_result_t *res)
 {
     const smbsign_pdu_annotation *m = &res->msg;
     proto_item *ti = proto_tree_add_item(tree, proto_smbsign, tvb, 0, 0, ENC_NA);
-    proto_item_append_text(ti, ", %s", res->is_end ? "connection ended" : signature_status(m));
+    proto_item_append_text(ti, ", %s",
+                           res->is_end ? "connection ended"
+                                       : smbsign_verdict_name(signature_status(m)));
     proto_tree *st = proto_item_add_subtree(ti, ett_smbsign);
-    const char *ss = signing_name(res->server_signing);
-    const char *cs = signing_name(res->client_signing);
-    if (ss)
-        proto_item_set_generated(proto_tree_add_string(st, hf_server_signing, tvb, 0, 0, ss));
-    if (cs)
-        proto_item_set_generated(proto_tree_add_string(st, hf_client_signing, tvb, 0, 0, cs));
+    if (res->server_signing != SMBSIGN_SIGNING_UNKNOWN)
+        proto_item_set_generated(
+            proto_tree_add_uint(st, hf_server_signing, tvb, 0, 0, res->server_signing));
+    if (res->client_signing != SMBSIGN_SIGNING_UNKNOWN)
+        proto_item_set_generated(
+            proto_tree_add_uint(st, hf_client_signing, tvb, 0, 0, res->client_signing));
     if (res->has_server_mode)
-        proto_item_set_generated(
-            proto_tree_add_uint(st, hf_server_security_mode, tvb, 0, 0, res->server_mode));
+        add_mode(st, tvb, hf_server_security_mode, ett_server_mode, hf_server_mode_enabled,
+                 hf_server_mode_required, res->server_mode, res->server_enabled,
+                 res->server_required);
     if (res->has_client_mode)
-        proto_item_set_generated(
-            proto_tree_add_uint(st, hf_client_security_mode, tvb, 0, 0, res->client_mode));
+        add_mode(st, tvb, hf_client_security_mode, ett_client_mode, hf_client_mode_enabled,
+                 hf_client_mode_required, res->client_mode, res->client_enabled,
+                 res->client_required);
     if (m->has_security_mode && m->is_response)
         proto_item_set_generated(
             proto_tree_add_string(st, hf_security_mode_reading, tvb, 0, 0, kb_reading(m)));
-    if (res->dialect[0])
-        proto_item_set_generated(proto_tree_add_string(st, hf_dialect, tvb, 0, 0, res->dialect));
-    if (res->algorithm[0])
+    if (res->dialect_code)
         proto_item_set_generated(
-            proto_tree_add_string(st, hf_signing_algorithm, tvb, 0, 0, res->algorithm));
+            proto_tree_add_uint(st, hf_dialect, tvb, 0, 0, res->dialect_code));
+    if (res->dialect[0])
+        proto_item_set_generated(proto_tree_add_string(st, hf_dialect_name, tvb, 0, 0, res->dialect));
+    if (res->mac)
+        proto_item_set_generated(proto_tree_add_uint(st, hf_signing_algorithm, tvb, 0, 0, res->mac));
     if (res->is_end) {
         add_findings(tvb, pinfo, st, res);
         return;
     }
-    proto_item_set_generated(proto_tree_add_boolean(st, hf_signed, tvb, 0, 0, m->flags_signed));
+    proto_item_set_generated(proto_tree_add_boolean(st, hf_signed, tvb, 0, 0, m->is_signed));
     proto_item *status =
-        proto_tree_add_string(st, hf_signature_status, tvb, 0, 0, signature_status(m));
+        proto_tree_add_uint(st, hf_signature_status, tvb, 0, 0, signature_status(m));
     proto_item_set_generated(status);
     if (m->verdict == SMBSIGN_VERDICT_FORGED) {
         guint n = m->signature_len ? m->signature_len : 16;
@@ -294,7 +307,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
             proto_item_append_text(status, " (should be %s)",
                                    bytes_to_str(pinfo->pool, m->expected_signature, n));
         }
-        expert_add_info_format(pinfo, status, &ei_bad_signature,
+        expert_add_info_format(pinfo, status, &ei_finding[SMBSIGN_FINDING_BAD_SIGNATURE - 1],
                                "Bad signature: the MAC does not match the session key (should be %s)",
                                bytes_to_str(pinfo->pool, m->expected_signature, n));
     }
@@ -309,23 +322,59 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
     add_findings(tvb, pinfo, st, res);
 }
 
+/* Where the PDU that starts at `start` ends: the NBSS session-message
+ * header in front of it says (24-bit length), when there is one; a
+ * decrypted PDU has none, and its item's own length is all there is. */
+static guint pdu_length(tvbuff_t *ds, gint start, guint item_len, guint avail)
+{
+    if (start >= 4 && tvb_captured_length_remaining(ds, start - 4) >= 4 &&
+        tvb_get_guint8(ds, start - 4) == 0) {
+        guint len = tvb_get_ntoh24(ds, start - 3);
+        if (len >= item_len)
+            return len < avail ? len : avail;
+    }
+    return item_len < avail ? item_len : avail;
+}
+
+/* Feed each PDU the items of `proto_id` cover, once: an item that starts
+ * inside the PDU fed before it (a later part of a compound) is that PDU. */
 static void collect(packet_info *pinfo, proto_tree *tree, int proto_id, guint64 conn_id,
                     wmem_array_t *out)
 {
     GPtrArray *items = proto_get_finfo_ptr_array(tree, proto_id);
     if (!items)
         return;
+    tvbuff_t *last_ds = NULL;
+    gint last_end = 0;
     for (guint i = 0; i < items->len && wmem_array_get_count(out) < MAX_PDUS_PER_FRAME; i++) {
         field_info *fi = (field_info *)g_ptr_array_index(items, i);
-        if (!fi || !fi->ds_tvb || fi->length <= 0)
+        if (!fi || !fi->ds_tvb || fi->length <= 0 || fi->start < 0)
+            continue;
+        if (fi->ds_tvb == last_ds && fi->start < last_end)
             continue;
         guint avail = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
-        guint len = (guint)fi->length < avail ? (guint)fi->length : avail;
+        guint len = pdu_length(fi->ds_tvb, fi->start, (guint)fi->length, avail);
         if (len < 4)
             continue;
+        last_ds = fi->ds_tvb;
+        last_end = fi->start + (gint)len;
         const guint8 *data = tvb_get_ptr(fi->ds_tvb, fi->start, len);
         feed_pdu(pinfo, conn_id, data, len, out);
     }
+}
+
+/* True when the frame's (last) TCP header has `hf` set. */
+static gboolean tcp_flag(proto_tree *tree, int hf)
+{
+    GPtrArray *items = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
+    if (!items || items->len == 0)
+        return FALSE;
+    field_info *fi = (field_info *)g_ptr_array_index(items, items->len - 1);
+#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
+    return fi && fvalue_get_uinteger64(fi->value) != 0;
+#else
+    return fi && fvalue_get_uinteger64(&fi->value) != 0;
+#endif
 }
 
 /* A TCP FIN or RST on a connection the analyzer was fed: tell it the
@@ -333,15 +382,7 @@ static void collect(packet_info *pinfo, proto_tree *tree, int proto_id, guint64 
  * scenario is judged, and show that finding on this frame. */
 static void on_tcp_end(packet_info *pinfo, proto_tree *tree, wmem_array_t *out)
 {
-    GPtrArray *items = proto_tcp > 0 ? proto_get_finfo_ptr_array(tree, proto_tcp) : NULL;
-    if (!items || items->len == 0)
-        return;
-    field_info *fi = (field_info *)g_ptr_array_index(items, items->len - 1);
-    /* TCP header: flags byte at offset 13 (FIN 0x01, RST 0x04). */
-    if (!fi || !fi->ds_tvb || fi->length < 14 ||
-        tvb_captured_length_remaining(fi->ds_tvb, fi->start) < 14)
-        return;
-    if (!(tvb_get_guint8(fi->ds_tvb, fi->start + 13) & 0x05))
+    if (!tcp_flag(tree, hf_tcp_fin) && !tcp_flag(tree, hf_tcp_reset))
         return;
     conversation_t *conv = find_conversation_pinfo(pinfo, 0);
     if (!conv)
@@ -440,6 +481,16 @@ static void smbsign_init(void)
     add_entries("password", pref_passwords);
     add_entries("nt-hash", pref_nt_hashes);
     add_entries("session-key", pref_session_keys);
+    for (guint k = 0; k < n_key_uat; k++) {
+        gchar *entry = g_strdup_printf("%s:%s", key_uat[k].session_id, key_uat[k].key);
+        add_entries("session-key", entry);
+        g_free(entry);
+    }
+    for (guint k = 0; k < n_password_uat; k++) {
+        gchar *entry = g_strdup_printf("%s:%s", password_uat[k].user, password_uat[k].password);
+        add_entries("password", entry);
+        g_free(entry);
+    }
     if (pref_credentials_file && *pref_credentials_file) {
         gchar *text = NULL;
         if (g_file_get_contents(pref_credentials_file, &text, NULL, NULL)) {
@@ -456,65 +507,156 @@ static void smbsign_cleanup(void)
     analyzer = NULL;
 }
 
+static void *key_uat_copy(void *dest, const void *orig, size_t len _U_)
+{
+    key_uat_t *d = (key_uat_t *)dest;
+    const key_uat_t *o = (const key_uat_t *)orig;
+    d->session_id = g_strdup(o->session_id);
+    d->key = g_strdup(o->key);
+    return d;
+}
+
+static void key_uat_free(void *r)
+{
+    key_uat_t *k = (key_uat_t *)r;
+    g_free(k->session_id);
+    g_free(k->key);
+}
+
+static void *password_uat_copy(void *dest, const void *orig, size_t len _U_)
+{
+    password_uat_t *d = (password_uat_t *)dest;
+    const password_uat_t *o = (const password_uat_t *)orig;
+    d->user = g_strdup(o->user);
+    d->password = g_strdup(o->password);
+    return d;
+}
+
+static void password_uat_free(void *r)
+{
+    password_uat_t *p = (password_uat_t *)r;
+    g_free(p->user);
+    g_free(p->password);
+}
+
+/* values[0 .. n) from `name(first + k)`, skipping values with no name. */
+static void fill_vals(value_string *vals, guint cap, guint32 first, guint32 last,
+                      const char *(*name)(guint32))
+{
+    guint n = 0;
+    for (guint32 v = first; v <= last && n < cap; v++) {
+        const char *s = name(v);
+        if (s) {
+            vals[n].value = v;
+            vals[n].strptr = s;
+            n++;
+        }
+    }
+    vals[n].value = 0;
+    vals[n].strptr = NULL;
+}
+
+static const char *dialect_name_u32(guint32 v) { return smbsign_dialect_name((uint16_t)v); }
+
+static void register_names(void)
+{
+    fill_vals(signing_vals, SMBSIGN_SIGNING_COUNT, 1, SMBSIGN_SIGNING_COUNT - 1, smbsign_signing_name);
+    fill_vals(mac_vals, SMBSIGN_MAC_COUNT, 1, SMBSIGN_MAC_COUNT - 1, smbsign_mac_name);
+    fill_vals(verdict_vals, SMBSIGN_VERDICT_COUNT, 0, SMBSIGN_VERDICT_COUNT - 1, smbsign_verdict_name);
+    fill_vals(finding_vals, SMBSIGN_FINDING_COUNT, 1, SMBSIGN_FINDING_COUNT, smbsign_finding_code_name);
+    fill_vals(dialect_vals, MAX_DIALECTS, 0x0200, 0x03ff, dialect_name_u32);
+}
+
+static int expert_severity(guint32 code)
+{
+    switch (smbsign_finding_code_severity(code)) {
+    case SMBSIGN_SEVERITY_ERROR: return PI_ERROR;
+    case SMBSIGN_SEVERITY_WARNING: return PI_WARN;
+    default: return PI_NOTE;
+    }
+}
+
 static void proto_register_smbsign(void)
 {
+    register_names();
     static hf_register_info hf[] = {
-        {&hf_server_signing, {"Server signing", "smbsign.server_signing", FT_STRING, BASE_NONE, NULL, 0x0,
-          "Signing setting the server advertised (disabled/enabled/required)", HFILL}},
-        {&hf_client_signing, {"Client signing", "smbsign.client_signing", FT_STRING, BASE_NONE, NULL, 0x0,
-          "Signing setting the client advertised (disabled/enabled/required)", HFILL}},
+        {&hf_server_signing, {"Server signing", "smbsign.server_signing", FT_UINT32, BASE_DEC,
+          VALS(signing_vals), 0x0, "Signing setting the server advertised (disabled/enabled/required)", HFILL}},
+        {&hf_client_signing, {"Client signing", "smbsign.client_signing", FT_UINT32, BASE_DEC,
+          VALS(signing_vals), 0x0, "Signing setting the client advertised (disabled/enabled/required)", HFILL}},
         {&hf_server_security_mode, {"Server security mode", "smbsign.server_security_mode", FT_UINT16, BASE_HEX,
           NULL, 0x0, "SecurityMode of the last NEGOTIATE response", HFILL}},
+        {&hf_server_mode_enabled, {"Signing enabled", "smbsign.server_mode.enabled", FT_BOOLEAN, BASE_NONE,
+          NULL, 0x0, "The server's SecurityMode has its signing-enabled bit set", HFILL}},
+        {&hf_server_mode_required, {"Signing required", "smbsign.server_mode.required", FT_BOOLEAN, BASE_NONE,
+          NULL, 0x0, "The server's SecurityMode has its signing-required bit set", HFILL}},
         {&hf_client_security_mode, {"Client security mode", "smbsign.client_security_mode", FT_UINT16, BASE_HEX,
           NULL, 0x0, "SecurityMode of the last SMB2 NEGOTIATE request", HFILL}},
+        {&hf_client_mode_enabled, {"Signing enabled", "smbsign.client_mode.enabled", FT_BOOLEAN, BASE_NONE,
+          NULL, 0x0, "The client's SecurityMode has its signing-enabled bit set", HFILL}},
+        {&hf_client_mode_required, {"Signing required", "smbsign.client_mode.required", FT_BOOLEAN, BASE_NONE,
+          NULL, 0x0, "The client's SecurityMode has its signing-required bit set", HFILL}},
         {&hf_security_mode_reading, {"Security mode reading", "smbsign.security_mode_reading", FT_STRING,
           BASE_NONE, NULL, 0x0, "The KB 887429 reading of this NEGOTIATE response's SecurityMode", HFILL}},
-        {&hf_dialect, {"Dialect", "smbsign.dialect", FT_STRING, BASE_NONE, NULL, 0x0,
-          "Negotiated dialect", HFILL}},
-        {&hf_signing_algorithm, {"Signing algorithm", "smbsign.signing_algorithm", FT_STRING, BASE_NONE, NULL,
-          0x0, "MAC algorithm that applies to this dialect", HFILL}},
+        {&hf_dialect, {"Dialect", "smbsign.dialect", FT_UINT16, BASE_HEX, VALS(dialect_vals), 0x0,
+          "Negotiated SMB2/3 dialect (e.g. smbsign.dialect == 0x0311)", HFILL}},
+        {&hf_dialect_name, {"Dialect name", "smbsign.dialect_name", FT_STRING, BASE_NONE, NULL, 0x0,
+          "Negotiated dialect as written: \"NT LM 0.12\", \"3.1.1\"", HFILL}},
+        {&hf_signing_algorithm, {"Signing algorithm", "smbsign.signing_algorithm", FT_UINT32, BASE_DEC,
+          VALS(mac_vals), 0x0, "MAC algorithm that applies to this dialect", HFILL}},
         {&hf_signed, {"Signed", "smbsign.signed", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
-          "The message carries the signature flag", HFILL}},
-        {&hf_signature_status, {"Signature status", "smbsign.signature_status", FT_STRING, BASE_NONE, NULL,
-          0x0, "not-signed, no-key, unsigned-while-required, valid, forged", HFILL}},
+          "The message is signed (the flag, or an SMB1 signature once signing is active)", HFILL}},
+        {&hf_signature_status, {"Signature status", "smbsign.signature_status", FT_UINT32, BASE_DEC,
+          VALS(verdict_vals), 0x0, "not-signed, no-key, unsigned-while-required, valid, forged…", HFILL}},
         {&hf_session_id, {"Session id", "smbsign.session.id", FT_UINT64, BASE_HEX, NULL, 0x0, NULL, HFILL}},
         {&hf_session_guest, {"Guest session", "smbsign.session.guest", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
           NULL, HFILL}},
         {&hf_session_anonymous, {"Anonymous session", "smbsign.session.anonymous", FT_BOOLEAN, BASE_NONE,
           NULL, 0x0, NULL, HFILL}},
-        {&hf_finding, {"Finding", "smbsign.finding", FT_STRING, BASE_NONE, NULL, 0x0,
+        {&hf_finding, {"Finding", "smbsign.finding", FT_UINT32, BASE_DEC, VALS(finding_vals), 0x0,
           "smbsign finding code that applies to this message", HFILL}},
         {&hf_expected_signature, {"Expected signature", "smbsign.expected_signature", FT_BYTES, BASE_NONE,
           NULL, 0x0, "The signature a forged message should carry", HFILL}},
     };
-    static gint *ett[] = {&ett_smbsign};
-    static ei_register_info ei[] = {
-        {&ei_signing_not_required, {"smbsign.signing_not_required", PI_SECURITY, PI_WARN,
-          "Server does not require signing", EXPFILL}},
-        {&ei_signing_disabled, {"smbsign.signing_disabled", PI_SECURITY, PI_WARN,
-          "SMB1 signing disabled", EXPFILL}},
-        {&ei_signing_mismatch, {"smbsign.signing_mismatch", PI_SECURITY, PI_ERROR,
-          "Signing required by one side, disabled by the other", EXPFILL}},
-        {&ei_unsigned_while_required, {"smbsign.unsigned_while_required", PI_SECURITY, PI_ERROR,
-          "Message not signed although signing is in force", EXPFILL}},
-        {&ei_guest_session, {"smbsign.guest_session", PI_SECURITY, PI_NOTE, "Guest session", EXPFILL}},
-        {&ei_anonymous_session, {"smbsign.anonymous_session", PI_SECURITY, PI_NOTE, "Anonymous session",
-          EXPFILL}},
-        {&ei_smb1_in_use, {"smbsign.smb1_in_use", PI_SECURITY, PI_WARN, "SMB1 in use", EXPFILL}},
-        {&ei_encryption_in_use, {"smbsign.encryption_in_use", PI_SECURITY, PI_CHAT, "SMB3 encryption",
-          EXPFILL}},
-        {&ei_decode_error, {"smbsign.decode_error", PI_PROTOCOL, PI_NOTE, "smbsign could not decode",
-          EXPFILL}},
-        {&ei_bad_signature, {"smbsign.bad_signature", PI_SECURITY, PI_ERROR, "Bad signature", EXPFILL}},
-        {&ei_wrong_credentials, {"smbsign.wrong_credentials", PI_SECURITY, PI_WARN,
-          "Given credentials do not match the NTLM exchange", EXPFILL}},
-    };
+    static gint *ett[] = {&ett_smbsign, &ett_server_mode, &ett_client_mode};
+    static ei_register_info ei[SMBSIGN_FINDING_COUNT];
+    for (guint code = 1; code <= SMBSIGN_FINDING_COUNT; code++) {
+        gchar *name = g_strdup_printf("smbsign.%s", smbsign_finding_code_name(code));
+        for (gchar *c = name; *c; c++)
+            if (*c == '-')
+                *c = '_';
+        ei_names[code - 1] = name;
+        ei_register_info r = {&ei_finding[code - 1],
+                              {name, PI_SECURITY, expert_severity(code),
+                               smbsign_finding_code_summary(code), EXPFILL}};
+        ei[code - 1] = r;
+    }
     proto_smbsign = proto_register_protocol("SMB Signing (smbsign)", "SMB Signing", "smbsign");
     proto_register_field_array(proto_smbsign, hf, array_length(hf));
     proto_register_subtree_array(ett, array_length(ett));
     expert_module_t *expert = expert_register_protocol(proto_smbsign);
     expert_register_field_array(expert, ei, array_length(ei));
     module_t *prefs = prefs_register_protocol(proto_smbsign, NULL);
+    static uat_field_t key_fields[] = {
+        UAT_FLD_CSTRING(key_uat, session_id, "Session ID",
+                        "Session id as smbsign shows it (0x…), or as Wireshark's SMB2 key table"),
+        UAT_FLD_CSTRING(key_uat, key, "Session key", "16 or 32 bytes in hex"),
+        UAT_END_FIELDS};
+    uat_t *keys = uat_new("smbsign session keys", sizeof(key_uat_t), "smbsign_session_keys", TRUE,
+                          &key_uat, &n_key_uat, UAT_AFFECTS_DISSECTION, NULL, key_uat_copy, NULL,
+                          key_uat_free, NULL, NULL, key_fields);
+    prefs_register_uat_preference(prefs, "session_key_table", "Session keys",
+        "Session id -> session key (Kerberos sessions, or any session whose key is known)", keys);
+    static uat_field_t password_fields[] = {
+        UAT_FLD_CSTRING(password_uat, user, "User", "DOMAIN\\user or user"),
+        UAT_FLD_CSTRING(password_uat, password, "Password", "Its password (NTLM sessions)"),
+        UAT_END_FIELDS};
+    uat_t *passwords = uat_new("smbsign passwords", sizeof(password_uat_t), "smbsign_passwords", TRUE,
+                               &password_uat, &n_password_uat, UAT_AFFECTS_DISSECTION, NULL,
+                               password_uat_copy, NULL, password_uat_free, NULL, NULL,
+                               password_fields);
+    prefs_register_uat_preference(prefs, "password_table", "Passwords",
+        "User -> password, to verify the signatures of NTLM sessions", passwords);
     prefs_register_string_preference(prefs, "passwords", "Passwords",
         "USER:PASSWORD entries separated by ';' (USER may be DOMAIN\\user), to verify NTLM "
         "sessions' signatures", &pref_passwords);
@@ -538,14 +680,13 @@ static void proto_reg_handoff_smbsign(void)
 {
     proto_smb = proto_get_id_by_filter_name("smb");
     proto_smb2 = proto_get_id_by_filter_name("smb2");
-    proto_tcp = proto_get_id_by_filter_name("tcp");
+    hf_tcp_fin = proto_registrar_get_id_byname("tcp.flags.fin");
+    hf_tcp_reset = proto_registrar_get_id_byname("tcp.flags.reset");
     GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
-    if (proto_smb > 0)
-        g_array_append_val(wanted, proto_smb);
-    if (proto_smb2 > 0)
-        g_array_append_val(wanted, proto_smb2);
-    if (proto_tcp > 0)
-        g_array_append_val(wanted, proto_tcp);
+    int ids[] = {proto_smb, proto_smb2, hf_tcp_fin, hf_tcp_reset};
+    for (guint k = 0; k < G_N_ELEMENTS(ids); k++)
+        if (ids[k] > 0)
+            g_array_append_val(wanted, ids[k]);
     set_postdissector_wanted_hfids(smbsign_handle, wanted);
 }
 

@@ -1,8 +1,22 @@
 //! smbsign: SMB signing analysis for packet captures.
 //!
-//! Rooms, with dependencies pointing toward the wire decoder:
-//! [`wire`] (pure decoding) ← [`conn`] (connection state) ← [`posture`]
-//! (findings, the KB's reading) ← [`capture`] (files, TCP) ← CLI.
+//! Rooms, with dependencies pointing toward the wire decoder (the map is
+//! docs/architecture.md): [`wire`] (every protocol fact, decoded once) ←
+//! [`verify`] (keys, MACs) ← [`conn`] (one connection's state machine) ←
+//! [`posture`] (findings, the KB's knowledge, the typed report);
+//! [`capture`] (files, TCP, framing) is input only; [`scan`] is the one
+//! entry point that runs them; [`ffi`] is the C ABI. The CLI is a front
+//! end in `src/bin/smbsign`.
+//!
+//! ```no_run
+//! use smbsign::scan::{ScanOptions, Scanner};
+//! let report = Scanner::new(ScanOptions::default())
+//!     .scan(std::path::Path::new("capture.pcap"))
+//!     .expect("a readable capture");
+//! for c in &report.connections {
+//!     println!("{} -> {}: {:?}", c.client, c.server, c.server_signing);
+//! }
+//! ```
 #![deny(unsafe_code)]
 
 pub mod capture;

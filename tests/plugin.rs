@@ -131,6 +131,12 @@ fn plugin_is_listed_with_its_fields() {
         "smbsign.server_security_mode",
         "smbsign.client_security_mode",
         "smbsign.dialect",
+        "smbsign.dialect_name",
+        "smbsign.server_mode.enabled",
+        "smbsign.server_mode.required",
+        "smbsign.client_mode.enabled",
+        "smbsign.client_mode.required",
+        "smbsign.signing_algorithm",
         "smbsign.signed",
         "smbsign.signature_status",
         "smbsign.session.guest",
@@ -177,7 +183,7 @@ fn plugin_view(
     let plugin_fields = [
         "smbsign.server_signing",
         "smbsign.client_signing",
-        "smbsign.dialect",
+        "smbsign.dialect_name",
         "smbsign.server_security_mode",
         "smbsign.client_security_mode",
     ];
@@ -327,15 +333,17 @@ fn compare(file: &Path, strict: bool, problems: &mut Vec<String>) {
                 ));
             }
         };
+        // Enumerations are integers with value strings: the plugin shows the
+        // library's value of each setting.
         check(
             "server_signing",
             seen.server_signing.clone(),
-            r.server_signing.map(|s| s.as_str()).map(str::to_owned),
+            r.server_signing.map(|s| (s as u32).to_string()),
         );
         check(
             "client_signing",
             seen.client_signing.clone(),
-            r.client_signing.map(|s| s.as_str()).map(str::to_owned),
+            r.client_signing.map(|s| (s as u32).to_string()),
         );
         check(
             "dialect",
@@ -423,13 +431,16 @@ fn lab_captures_plugin_agrees_with_scan_and_filters_select_expected_frames() {
             }
             rows.push((c[0].to_string(), frame, c[2].to_string()));
         }
+        let want_value = smbsign::wire::SigningSetting::parse(want)
+            .map(|s| (s as u32).to_string())
+            .unwrap();
         let mut wrong = Vec::new();
         for (stream, frame, value) in &rows {
             let after = first_response.get(stream).is_some_and(|f| frame >= f);
             let ok = if after {
-                value == want
+                *value == want_value
             } else {
-                value.is_empty() || value == want
+                value.is_empty() || *value == want_value
             };
             if !ok {
                 wrong.push(format!("frame {frame}: {value:?}"));
@@ -532,14 +543,19 @@ fn plugin_verdicts_equal_the_cli_with_a_password() {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            use smbsign::ffi::smbsign_verdict::{SMBSIGN_VERDICT_FORGED, SMBSIGN_VERDICT_VALID};
+            let (valid_code, forged_code) = (
+                (SMBSIGN_VERDICT_VALID as u32).to_string(),
+                (SMBSIGN_VERDICT_FORGED as u32).to_string(),
+            );
             let (mut valid, mut forged_frames) = (0u64, Vec::new());
             for line in String::from_utf8_lossy(&out.stdout).lines() {
                 let (frame, statuses) = line.split_once('\t').unwrap_or((line, ""));
                 for st in statuses.split(',') {
-                    match st {
-                        "valid" => valid += 1,
-                        "forged" => forged_frames.push(frame.parse::<u64>().unwrap()),
-                        _ => {}
+                    if st == valid_code {
+                        valid += 1;
+                    } else if st == forged_code {
+                        forged_frames.push(frame.parse::<u64>().unwrap());
                     }
                 }
             }
@@ -740,4 +756,243 @@ fn closed_after_negotiate_shows_on_the_frame_that_ends_the_connection() {
         "only {seen} closed-after-negotiate connections exercised"
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The finding codes the plugin shows anywhere in a capture (one pass).
+fn plugin_findings(home: &Path, file: &Path, extra: &[&str]) -> std::collections::BTreeSet<u32> {
+    let file = readable(file);
+    let mut args = vec!["-n", "-r", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-e",
+        "smbsign.finding",
+    ]);
+    let out = tshark(home, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .flat_map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+/// Bugs: the plugin never showed anonymous-session, and missed smb1-in-use
+/// on connections whose negotiation was not captured. Every finding that
+/// belongs to a message shows on some frame, the same as `smbsign scan`
+/// reports it, on every lab capture and on an SMB1 capture cut after its
+/// negotiation.
+#[test]
+fn every_message_finding_of_the_cli_shows_in_the_plugin() {
+    use smbsign::posture::FindingCode::*;
+    if !available() || !common::have_tool("editcap") {
+        return;
+    }
+    let e = env();
+    let per_message = [
+        SigningNotRequired,
+        SigningDisabled,
+        SigningMismatch,
+        UnsignedWhileRequired,
+        GuestSession,
+        AnonymousSession,
+        Smb1InUse,
+        EncryptionInUse,
+        ClosedAfterNegotiate,
+    ];
+    let mut files = common::lab_captures();
+    // smb1-mode15.pcap without its NEGOTIATE (frames 4 and 6).
+    let cut = e.base.join("smb1-mode15-no-negotiate.pcap");
+    let ok = Command::new("editcap")
+        .args(["-r"])
+        .arg(common::repo().join("tests/captures/smb1-mode15.pcap"))
+        .arg(&cut)
+        .arg("8-100000")
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "editcap -r");
+    files.push(cut.clone());
+    let mut problems = Vec::new();
+    for file in files {
+        let scan = smbsign::scan::Scanner::default().scan(&file).unwrap();
+        let want: std::collections::BTreeSet<u32> = scan
+            .connections
+            .iter()
+            .flat_map(|r| r.findings.iter().map(|f| f.code))
+            .filter(|c| per_message.contains(c))
+            .map(|c| c as u32)
+            .collect();
+        let got = plugin_findings(&e.home, &file, &[]);
+        let missing: Vec<_> = want.difference(&got).collect();
+        if !missing.is_empty() {
+            problems.push(format!("{}: not shown: {missing:?}", file.display()));
+        }
+        if file == cut && !got.contains(&(Smb1InUse as u32)) {
+            problems.push("smb1-in-use not shown without the negotiate".into());
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Per frame, how many smbsign annotations and how many SMB2 headers
+/// (frames with a transform header are left out: their inner messages are
+/// not decrypted here).
+fn annotations_and_headers(home: &Path, file: &Path, extra: &[&str]) -> Vec<(u64, usize, usize)> {
+    let file = readable(file);
+    let mut args = vec!["-n", "-r", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[
+        "-Y",
+        "smb2 && !smb2.header.transform.signature",
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-e",
+        "frame.number",
+        "-e",
+        "smbsign.signature_status",
+        "-e",
+        "smb2.cmd",
+    ]);
+    let out = tshark(home, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = |v: &str| {
+        if v.is_empty() {
+            0
+        } else {
+            v.split(',').count()
+        }
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            Some((c.first()?.parse().ok()?, n(c.get(1)?), n(c.get(2)?)))
+        })
+        .collect()
+}
+
+/// Bug: under `tshark -2` the plugin repeated the annotations of later
+/// compound parts on earlier ones. Each SMB2 message carries exactly its
+/// own annotation, in one pass, with -2, and with the tree on (-V), on
+/// every lab and corpus capture that has compounds.
+#[test]
+fn compound_parts_carry_one_annotation_each() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let mut files = common::lab_captures();
+    files.extend(common::corpus_captures());
+    let mut compounds = 0;
+    let mut problems = Vec::new();
+    for file in files {
+        let one = annotations_and_headers(&e.home, &file, &[]);
+        if !one.iter().any(|&(_, _, headers)| headers > 1) {
+            continue;
+        }
+        compounds += 1;
+        for (mode, rows) in [
+            ("one pass", one),
+            ("-2", annotations_and_headers(&e.home, &file, &["-2"])),
+            ("-V", annotations_and_headers(&e.home, &file, &["-V"])),
+        ] {
+            for (frame, annotations, headers) in rows {
+                if annotations != headers {
+                    problems.push(format!(
+                        "{} frame {frame} ({mode}): {annotations} annotations, {headers} SMB2 headers",
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(compounds > 0, "no capture with SMB2 compounds");
+    problems.truncate(20);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Verification from the GUI's tables: a passwords UAT file in the profile
+/// (the form Wireshark's SMB2 key table has) verifies as the CLI does.
+#[test]
+fn passwords_table_verifies_like_the_cli() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let home = e.base.join("uat-home");
+    let plugins = std::fs::read_dir(e.home.join(".local/lib/wireshark/plugins"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let dest = home
+        .join(".local/lib/wireshark/plugins")
+        .join(plugins.file_name().unwrap())
+        .join("epan");
+    std::fs::create_dir_all(&dest).unwrap();
+    std::fs::copy(plugins.join("epan/smbsign.so"), dest.join("smbsign.so")).unwrap();
+    let profile = home.join(".config/wireshark");
+    std::fs::create_dir_all(&profile).unwrap();
+    std::fs::write(
+        profile.join("smbsign_passwords"),
+        "\"smblab\",\"Passw0rd!\"\n",
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("-R")
+        .arg("a+rwX")
+        .arg(&home)
+        .status()
+        .unwrap();
+    let file = common::repo().join("tests/captures/smb311-gmac.pcap");
+    let mut creds = smbsign::verify::Credentials::default();
+    creds.add_password("smblab:Passw0rd!").unwrap();
+    let cli = smbsign::scan::Scanner::new(smbsign::scan::ScanOptions::with_credentials(
+        std::sync::Arc::new(creds),
+    ))
+    .scan(&file)
+    .unwrap()
+    .connections;
+    let copy = readable(&file);
+    let out = tshark(
+        &home,
+        &[
+            "-n",
+            "-r",
+            copy.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-e",
+            "smbsign.signature_status",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let valid = (smbsign::ffi::smbsign_verdict::SMBSIGN_VERDICT_VALID as u32).to_string();
+    let shown = String::from_utf8_lossy(&out.stdout)
+        .split(['\n', ','])
+        .filter(|v| *v == valid)
+        .count() as u64;
+    let want = cli[0].verified_messages.unwrap();
+    assert!(want > 10, "the lab capture has signed messages");
+    assert_eq!(shown, want, "valid signatures through the passwords table");
 }

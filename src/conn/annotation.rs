@@ -100,7 +100,20 @@ impl MessageAnnotation {
         }
     }
 
-    /// An NEGOTIATE response that carried a SecurityMode.
+    /// The connection's first SESSION_SETUP request (`setups` is the count
+    /// of them so far, this one included).
+    pub fn is_first_setup_request(&self, setups: u64) -> bool {
+        use crate::wire::smb1::Smb1Command;
+        use crate::wire::smb2::Smb2Command;
+        let setup = match self.family {
+            SmbFamily::Smb1 => self.command == Smb1Command::SessionSetupAndx.0 as u16,
+            SmbFamily::Smb2 => self.command == Smb2Command::SessionSetup.0,
+            _ => false,
+        };
+        setup && !self.is_response && setups == 1
+    }
+
+    /// A NEGOTIATE response that carried a SecurityMode.
     pub fn is_negotiate_response(&self) -> bool {
         use crate::wire::smb1::Smb1Command;
         use crate::wire::smb2::Smb2Command;

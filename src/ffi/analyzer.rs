@@ -324,6 +324,12 @@ pub unsafe extern "C" fn smbsign_analyzer_get_posture(
             signed_messages: c.counts.signed,
             unsigned_messages: c.counts.unsigned,
             unsigned_while_required: c.tally.unsigned_while_required,
+            dialect_code: c.dialect.as_ref().and_then(|d| d.smb2()).map_or(0, |d| d.0),
+            signing_mac: mac_of(c.mac_algorithm()),
+            server_signing_enabled: c.server.security_mode.is_some_and(|m| m.signing_enabled()),
+            server_signing_required: c.server.security_mode.is_some_and(|m| m.signing_required()),
+            client_signing_enabled: c.client.security_mode.is_some_and(|m| m.signing_enabled()),
+            client_signing_required: c.client.security_mode.is_some_and(|m| m.signing_required()),
         };
         if let Some(d) = &c.dialect {
             copy_str(&mut p.dialect, &d.name());
@@ -331,7 +337,6 @@ pub unsafe extern "C" fn smbsign_analyzer_get_posture(
         if let Some(alg) = c.mac_algorithm() {
             copy_str(&mut p.signing_algorithm, alg.name());
         }
-        let _ = mac_of;
         // SAFETY: non-NULL, writable (caller's promise).
         unsafe { out.write(p) };
         SMBSIGN_OK
@@ -411,6 +416,27 @@ pub unsafe extern "C" fn smbsign_decode_message(
             SMBSIGN_MALFORMED
         } else {
             SMBSIGN_OK
+        }
+    })
+}
+
+/// Which way an SMB1 or SMB2 PDU travelled, by its header's response bit:
+/// SMBSIGN_TO_CLIENT for a response, SMBSIGN_TO_SERVER for a request, and 2
+/// when the bytes carry no such bit (transform and compression headers,
+/// not SMB, NULL). A leading NBSS header is skipped. For hosts that feed
+/// PDUs without knowing the client's side. Thread-safety: any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_pdu_direction(data: *const u8, len: usize) -> u32 {
+    boundary(2, || {
+        // SAFETY: checked against NULL; the caller promises `len` bytes.
+        let Some(data) = (unsafe { bytes(data, len) }) else {
+            return 2;
+        };
+        let pdu = smb_payload(data);
+        match crate::wire::Pdu::classify(pdu, pdu.len()).and_then(|p| p.is_response()) {
+            Some(true) => smbsign_direction::SMBSIGN_TO_CLIENT as u32,
+            Some(false) => smbsign_direction::SMBSIGN_TO_SERVER as u32,
+            None => 2,
         }
     })
 }

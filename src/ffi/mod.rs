@@ -40,7 +40,7 @@ use std::ffi::{CString, c_char};
 /// Library version, major part. Checked against Cargo.toml by a test.
 pub const SMBSIGN_VERSION_MAJOR: u32 = 0;
 /// Library version, minor part.
-pub const SMBSIGN_VERSION_MINOR: u32 = 1;
+pub const SMBSIGN_VERSION_MINOR: u32 = 2;
 /// Library version, patch part.
 pub const SMBSIGN_VERSION_PATCH: u32 = 0;
 /// (major << 16) | (minor << 8) | patch.
@@ -106,7 +106,7 @@ unsafe fn bytes<'a>(data: *const u8, len: usize) -> Option<&'a [u8]> {
     Some(unsafe { std::slice::from_raw_parts(data, len) })
 }
 
-/// Library version as a static NUL-terminated string, e.g. "0.1.0".
+/// Library version as a static NUL-terminated string, e.g. "0.2.0".
 ///
 /// Ownership: static, never free it. Thread-safety: any thread.
 #[unsafe(no_mangle)]

@@ -85,6 +85,34 @@ pub extern "C" fn smbsign_finding_code_severity(code: u32) -> u32 {
     })
 }
 
+/// "not-verified", "valid", "forged", "unsigned-while-required", "exempt",
+/// "no-key", "not-signed", "unverifiable" for an `smbsign_verdict` value;
+/// NULL if out of range. Ownership: static.
+#[unsafe(no_mangle)]
+pub extern "C" fn smbsign_verdict_name(verdict: u32) -> *const c_char {
+    use crate::conn::Verdict;
+    boundary(std::ptr::null(), || {
+        let all = [
+            Verdict::NotVerified,
+            Verdict::Valid,
+            Verdict::Forged,
+            Verdict::UnsignedWhileRequired,
+            Verdict::Exempt,
+            Verdict::NoKey,
+            Verdict::NotSigned,
+            Verdict::Unverifiable,
+        ];
+        name_or_null(
+            all.into_iter()
+                .find(|v| super::types::verdict_of(*v) as u32 == verdict)
+                .map(Verdict::as_str),
+        )
+    })
+}
+
+/// Verdicts run from 0 to SMBSIGN_VERDICT_COUNT - 1.
+pub const SMBSIGN_VERDICT_COUNT: u32 = 8;
+
 /// "info", "warning", "error"; NULL if unknown. Ownership: static.
 #[unsafe(no_mangle)]
 pub extern "C" fn smbsign_severity_name(severity: u32) -> *const c_char {

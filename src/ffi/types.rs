@@ -162,6 +162,10 @@ pub struct smbsign_pdu_annotation {
     /// `smbsign_finding_code` (e.g. signing-not-required on the negotiate
     /// response, guest-session on the session setup response).
     pub finding_mask: u32,
+    /// Counted as signed (0.2.0): the header's flag, or for SMB1 a real
+    /// signature once signing is active (Samba signs without setting the
+    /// flag). The same rule as the connection's signed_messages.
+    pub is_signed: bool,
 }
 
 impl smbsign_pdu_annotation {
@@ -193,6 +197,7 @@ impl smbsign_pdu_annotation {
             session_guest: false,
             session_anonymous: false,
             finding_mask: 0,
+            is_signed: false,
         }
     }
 
@@ -205,6 +210,7 @@ impl smbsign_pdu_annotation {
         out.message_id = a.message_id;
         out.session_id = a.session_id;
         out.flags_signed = a.flags_signed;
+        out.is_signed = a.signed;
         out.signature = a.signature;
         out.signature_len = a.signature_len;
         if let Some(mode) = a.security_mode {
@@ -287,6 +293,17 @@ pub struct smbsign_posture {
     pub signed_messages: u64,
     pub unsigned_messages: u64,
     pub unsigned_while_required: u64,
+    /// SMB2 dialect value (e.g. 0x0311; 0x02FF for the wildcard); 0 for SMB1
+    /// or when no negotiate was seen (0.2.0).
+    pub dialect_code: u16,
+    /// MAC of the dialect as an `smbsign_mac` value (0.2.0).
+    pub signing_mac: smbsign_mac,
+    /// The bits of the last NEGOTIATE SecurityModes, read for their family
+    /// (SMB1 0x04/0x08, SMB2 0x01/0x02); false when not seen (0.2.0).
+    pub server_signing_enabled: bool,
+    pub server_signing_required: bool,
+    pub client_signing_enabled: bool,
+    pub client_signing_required: bool,
 }
 
 pub(super) fn copy_str(dst: &mut [c_char; 32], src: &str) {

@@ -41,6 +41,12 @@ pub fn message_findings(c: &Connection, a: &MessageAnnotation) -> Vec<FindingCod
     if a.family == SmbFamily::Transform {
         out.push(FindingCode::EncryptionInUse);
     }
+    // SMB1 whose negotiation the capture missed: said on its first message.
+    let smb1_unnegotiated =
+        a.family == SmbFamily::Smb1 && c.counts.negotiate_responses == 0 && c.counts.smb1 == 1;
+    if smb1_unnegotiated {
+        out.push(FindingCode::Smb1InUse);
+    }
     if a.is_negotiate_response() {
         out.extend(findings(c).into_iter().map(|f| f.code).filter(|code| {
             matches!(
@@ -51,6 +57,14 @@ pub fn message_findings(c: &Connection, a: &MessageAnnotation) -> Vec<FindingCod
                     | FindingCode::Smb1InUse
             )
         }));
+    } else if a.is_first_setup_request(c.counts.session_setup_requests) {
+        // An SMB1 client says it requires signing only here (Flags2).
+        out.extend(
+            findings(c)
+                .into_iter()
+                .map(|f| f.code)
+                .filter(|code| *code == FindingCode::SigningMismatch),
+        );
     }
     if a.session_flags.is_some()
         && let Some(s) = c.session(a.session_id)

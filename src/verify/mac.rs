@@ -136,7 +136,7 @@ mod tests {
     use super::*;
     use crate::verify::hex;
 
-    // signing.md §5.2 (SMBLibrary SMB2SigningTests.cs).
+    // SMBLibrary's SMB2SigningTests.cs known answers (docs/signing.md).
     fn vector_message(session_byte: u8) -> Vec<u8> {
         let mut m = hex(
             "fe534d4240000100280100c00b00070009000000000000000400000000000000fffe0000010000000100000000040000",
@@ -185,7 +185,8 @@ mod tests {
         assert_eq!(sig.to_vec(), hex("73F2CC56093ED2B5D710666CE4282DD1"));
     }
 
-    // signing.md §5.5 regression vector (nonce 0200000000000000 01000000).
+    // A regression value (no published GMAC vector exists; docs/signing.md):
+    // nonce 0200000000000000 01000000.
     #[test]
     fn gmac_vector() {
         let key: [u8; 16] = hex("73FE7A9A77BEF0BDE49C650D8CCB5F76").try_into().unwrap();

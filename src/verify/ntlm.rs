@@ -121,7 +121,7 @@ mod tests {
     use super::*;
     use crate::verify::hex;
 
-    // MS-NLMP 4.2.1 common values (signing.md §5.1).
+    // MS-NLMP 4.2.1 common values (docs/signing.md, vectors).
     const SERVER_CHALLENGE: &str = "0123456789abcdef";
 
     #[test]

@@ -15,7 +15,7 @@ use crate::wire::{MacAlgorithm, Smb1Header, Smb2Header};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Signature verdict of one message (signing.md §6).
+/// Signature verdict of one message (docs/signing.md, verdicts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// No credentials were given: nothing was checked.

@@ -689,7 +689,7 @@ mod tests {
     }
 
     // SESSION_SETUP response from MS-SMB2 / SMBLibrary SMB2SigningTests.cs
-    // (signing.md §5.2, the 3.0 CMAC vector), signature field as sent.
+    // (the 3.0 CMAC known answer, docs/signing.md), signature field as sent.
     #[test]
     fn smb2_session_setup_response_vector() {
         let msg = unhex(

@@ -99,6 +99,32 @@ int main(void)
     CHECK(smbsign_scan_error(NULL) == NULL, "scan error NULL");
     CHECK(smbsign_decode_message(NULL, 5, ann, 4, &n) == SMBSIGN_NULL_PARAMETER, "decode NULL buffer");
     CHECK(smbsign_decode_message(buf, 5, NULL, 4, &n) == SMBSIGN_NULL_PARAMETER, "decode NULL out");
+    /* Name functions: every value in range has a name, garbage has none. */
+    for (uint32_t c = 1; c <= SMBSIGN_FINDING_COUNT; c++) {
+        CHECK(smbsign_finding_code_name(c) != NULL, "finding code name");
+        CHECK(smbsign_finding_code_summary(c) != NULL, "finding code summary");
+        CHECK(smbsign_finding_code_severity(c) < SMBSIGN_SEVERITY_COUNT, "finding severity");
+    }
+    CHECK(smbsign_finding_code_name(0) == NULL && smbsign_finding_code_name(0xffffffffu) == NULL,
+          "finding code name out of range");
+    CHECK(smbsign_finding_code_summary(999) == NULL, "summary out of range");
+    CHECK(smbsign_finding_code_severity(999) == 0xffffffffu, "severity out of range");
+    CHECK(smbsign_severity_name(SMBSIGN_SEVERITY_COUNT) == NULL, "severity name out of range");
+    CHECK(smbsign_signing_name(0) == NULL && smbsign_signing_name(SMBSIGN_SIGNING_COUNT) == NULL,
+          "signing name unknown / out of range");
+    CHECK(smbsign_signing_name(SMBSIGN_SIGNING_REQUIRED) != NULL, "signing name");
+    CHECK(smbsign_mechanism_name(SMBSIGN_MECHANISM_COUNT) == NULL, "mechanism name out of range");
+    CHECK(smbsign_mac_name(0) == NULL && smbsign_mac_name(SMBSIGN_MAC_AES_GMAC) != NULL, "mac name");
+    CHECK(smbsign_verdict_name(SMBSIGN_VERDICT_COUNT) == NULL, "verdict name out of range");
+    CHECK(smbsign_dialect_name(0x0311) != NULL && smbsign_dialect_name(0xffff) == NULL, "dialect name");
+    CHECK(smbsign_cipher_name(0) == NULL, "cipher name 0");
+    CHECK(smbsign_command_name(true, 0xffff) == NULL && smbsign_command_name(false, 0xffff) == NULL,
+          "command name garbage");
+    CHECK(smbsign_status_name(0xdeadbeefu) == NULL, "status name garbage");
+    CHECK(smbsign_pdu_direction(NULL, 0) == 2 && smbsign_pdu_direction(NULL, 64) == 2,
+          "pdu direction NULL");
+    CHECK(smbsign_pdu_direction(buf, 5) == 2, "pdu direction garbage");
+    CHECK(smbsign_pdu_direction(negotiate_header, sizeof negotiate_header) <= 2, "pdu direction");
     smbsign_analyzer_free(NULL);
     smbsign_connection_free(NULL);
     smbsign_scan_free(NULL);

@@ -1,6 +1,6 @@
 //! bindgen round-trip: bindings generated from include/smbsign.h drive the
 //! built libsmbsign.so. Every repr(C) type has the same size, alignment and
-//! field offsets in the header as in src/ffi.rs, enum values agree, and lab
+//! field offsets in the header as in src/ffi/, enum values agree, and lab
 //! captures replayed PDU by PDU through the bound functions give the same
 //! posture as the Rust API.
 
