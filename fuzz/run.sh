@@ -11,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 budget="${1:-20}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
+# Build every target first: a build failure fails the script (the runs
+# below only filter libFuzzer's output).
+cargo fuzz build -s none
 for t in pdu conn_sequence capture ntlmssp verify ffi; do
   echo "== fuzz $t for ${budget}s"
   mkdir -p "corpus/$t"

@@ -125,6 +125,28 @@ pub unsafe extern "C" fn smbsign_connection_get_info(
     })
 }
 
+/// Copy item `index` of one of a snapshot's lists into `*out`.
+unsafe fn copy_item<T: Copy>(
+    conn: *const smbsign_connection,
+    index: usize,
+    out: *mut T,
+    list: impl FnOnce(&smbsign_connection) -> &[T],
+) -> smbsign_result {
+    // SAFETY: NULL or a live smbsign_connection (caller's promise).
+    let Some(c) = (unsafe { conn.as_ref() }) else {
+        return SMBSIGN_NULL_PARAMETER;
+    };
+    if out.is_null() {
+        return SMBSIGN_NULL_PARAMETER;
+    }
+    let Some(item) = list(c).get(index) else {
+        return SMBSIGN_OUT_OF_RANGE;
+    };
+    // SAFETY: non-NULL, writable (caller's promise).
+    unsafe { out.write(*item) };
+    SMBSIGN_OK
+}
+
 /// Copy finding `index` (0 ≤ index < finding_count) into `*out`. Strings
 /// are owned by `conn`. Returns SMBSIGN_OUT_OF_RANGE past the end.
 #[unsafe(no_mangle)]
@@ -133,21 +155,8 @@ pub unsafe extern "C" fn smbsign_connection_get_finding(
     index: usize,
     out: *mut smbsign_finding,
 ) -> smbsign_result {
-    boundary(SMBSIGN_PANIC, || {
-        // SAFETY: NULL or a live smbsign_connection.
-        let Some(c) = (unsafe { conn.as_ref() }) else {
-            return SMBSIGN_NULL_PARAMETER;
-        };
-        if out.is_null() {
-            return SMBSIGN_NULL_PARAMETER;
-        }
-        let Some(f) = c.findings.get(index) else {
-            return SMBSIGN_OUT_OF_RANGE;
-        };
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(*f) };
-        SMBSIGN_OK
-    })
+    // SAFETY: the pointers are checked there.
+    boundary(SMBSIGN_PANIC, || unsafe { copy_item(conn, index, out, |c| &c.findings) })
 }
 
 /// Copy session `index` (0 ≤ index < session_count) into `*out`. Strings
@@ -158,21 +167,8 @@ pub unsafe extern "C" fn smbsign_connection_get_session(
     index: usize,
     out: *mut smbsign_session,
 ) -> smbsign_result {
-    boundary(SMBSIGN_PANIC, || {
-        // SAFETY: NULL or a live smbsign_connection.
-        let Some(c) = (unsafe { conn.as_ref() }) else {
-            return SMBSIGN_NULL_PARAMETER;
-        };
-        if out.is_null() {
-            return SMBSIGN_NULL_PARAMETER;
-        }
-        let Some(s) = c.sessions.get(index) else {
-            return SMBSIGN_OUT_OF_RANGE;
-        };
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(*s) };
-        SMBSIGN_OK
-    })
+    // SAFETY: the pointers are checked there.
+    boundary(SMBSIGN_PANIC, || unsafe { copy_item(conn, index, out, |c| &c.sessions) })
 }
 
 /// The connection as the CLI's JSON object (one line, no newline), in a new
