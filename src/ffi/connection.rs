@@ -156,7 +156,9 @@ pub unsafe extern "C" fn smbsign_connection_get_finding(
     out: *mut smbsign_finding,
 ) -> smbsign_result {
     // SAFETY: the pointers are checked there.
-    boundary(SMBSIGN_PANIC, || unsafe { copy_item(conn, index, out, |c| &c.findings) })
+    boundary(SMBSIGN_PANIC, || unsafe {
+        copy_item(conn, index, out, |c| &c.findings)
+    })
 }
 
 /// Copy session `index` (0 ≤ index < session_count) into `*out`. Strings
@@ -168,7 +170,9 @@ pub unsafe extern "C" fn smbsign_connection_get_session(
     out: *mut smbsign_session,
 ) -> smbsign_result {
     // SAFETY: the pointers are checked there.
-    boundary(SMBSIGN_PANIC, || unsafe { copy_item(conn, index, out, |c| &c.sessions) })
+    boundary(SMBSIGN_PANIC, || unsafe {
+        copy_item(conn, index, out, |c| &c.sessions)
+    })
 }
 
 /// The connection as the CLI's JSON object (one line, no newline), in a new
