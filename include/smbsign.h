@@ -3,7 +3,11 @@
  *
  * Conventions: functions return an smbsign_result (or a count/pointer whose
  * failure value is documented); out-parameters are written only on
- * success; objects are opaque with _new/_free (freeing NULL is fine);
+ * success, with one documented exception: smbsign_analyzer_feed and
+ * smbsign_decode_message also write the annotations of the messages that
+ * decoded on SMBSIGN_MALFORMED, and a count of 0 on SMBSIGN_NOT_SMB; on
+ * any other status every out-parameter is left untouched. Objects are
+ * opaque with _new/_free (freeing NULL is fine);
  * enums from C are passed as plain integers. Link with -lsmbsign
  * (pkg-config smbsign).
  */
@@ -430,9 +434,12 @@ smbsign_result smbsign_analyzer_set_endpoints(struct smbsign_analyzer *analyzer,
 // receives the number of messages, which may exceed `out_cap`. `out` may be
 // NULL when `out_cap` is 0.
 //
-// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (no magic: nothing recorded),
-// SMBSIGN_MALFORMED (recorded as a decode error), SMBSIGN_TOO_LARGE,
-// SMBSIGN_NULL_PARAMETER, SMBSIGN_INVALID_PARAMETER (direction).
+// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (no magic: nothing recorded,
+// `*out_count` = 0), SMBSIGN_MALFORMED (recorded as a decode error; the
+// annotations of the messages that decoded are written, so a compound with
+// one bad part still shows the others), SMBSIGN_TOO_LARGE,
+// SMBSIGN_NULL_PARAMETER, SMBSIGN_INVALID_PARAMETER (direction); on the
+// last three nothing is written.
 // Thread-safety: as for the analyzer.
 smbsign_result smbsign_analyzer_feed(struct smbsign_analyzer *analyzer,
                                      uint64_t conn_id,
@@ -478,8 +485,10 @@ smbsign_result smbsign_analyzer_connection(const struct smbsign_analyzer *analyz
 // `out[0 .. out_cap]` (one annotation per message of a compound;
 // `*out_count` receives their number). A leading NBSS header is skipped.
 //
-// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB, SMBSIGN_MALFORMED, SMBSIGN_TOO_LARGE
-// or SMBSIGN_NULL_PARAMETER. Thread-safety: any thread.
+// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (`*out_count` = 0),
+// SMBSIGN_MALFORMED (the messages that decoded are written),
+// SMBSIGN_TOO_LARGE or SMBSIGN_NULL_PARAMETER (nothing written).
+// Thread-safety: any thread.
 smbsign_result smbsign_decode_message(const uint8_t *data,
                                       size_t len,
                                       struct smbsign_pdu_annotation *out,

@@ -184,9 +184,12 @@ fn write_annotations(
 /// receives the number of messages, which may exceed `out_cap`. `out` may be
 /// NULL when `out_cap` is 0.
 ///
-/// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (no magic: nothing recorded),
-/// SMBSIGN_MALFORMED (recorded as a decode error), SMBSIGN_TOO_LARGE,
-/// SMBSIGN_NULL_PARAMETER, SMBSIGN_INVALID_PARAMETER (direction).
+/// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (no magic: nothing recorded,
+/// `*out_count` = 0), SMBSIGN_MALFORMED (recorded as a decode error; the
+/// annotations of the messages that decoded are written, so a compound with
+/// one bad part still shows the others), SMBSIGN_TOO_LARGE,
+/// SMBSIGN_NULL_PARAMETER, SMBSIGN_INVALID_PARAMETER (direction); on the
+/// last three nothing is written.
 /// Thread-safety: as for the analyzer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smbsign_analyzer_feed(
@@ -382,8 +385,10 @@ pub unsafe extern "C" fn smbsign_analyzer_connection(
 /// `out[0 .. out_cap]` (one annotation per message of a compound;
 /// `*out_count` receives their number). A leading NBSS header is skipped.
 ///
-/// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB, SMBSIGN_MALFORMED, SMBSIGN_TOO_LARGE
-/// or SMBSIGN_NULL_PARAMETER. Thread-safety: any thread.
+/// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (`*out_count` = 0),
+/// SMBSIGN_MALFORMED (the messages that decoded are written),
+/// SMBSIGN_TOO_LARGE or SMBSIGN_NULL_PARAMETER (nothing written).
+/// Thread-safety: any thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smbsign_decode_message(
     data: *const u8,

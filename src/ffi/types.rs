@@ -422,3 +422,32 @@ pub(super) fn mac_of(m: Option<MacAlgorithm>) -> smbsign_mac {
         Some(MacAlgorithm::AesGmac) => SMBSIGN_MAC_AES_GMAC,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::MacAlgorithm;
+
+    /// The C enums are the Rust enums value for value (plus 0 = unknown
+    /// where the Rust side is an Option): a C tool and the JSON agree.
+    #[test]
+    fn c_enums_mirror_the_rust_enums_value_for_value() {
+        for c in FindingCode::ALL {
+            assert_eq!(finding_code(c) as u32, c as u32, "{c:?}");
+        }
+        for s in Severity::ALL {
+            assert_eq!(severity_of(s) as u32, s as u32);
+        }
+        for m in AuthMechanism::ALL {
+            assert_eq!(mechanism_of(m) as u32, m as u32, "{m:?}");
+        }
+        for s in SigningSetting::ALL {
+            assert_eq!(signing_of(Some(s)) as u32, s as u32, "{s:?}");
+        }
+        assert_eq!(signing_of(None) as u32, 0);
+        for m in MacAlgorithm::ALL {
+            assert_eq!(mac_of(Some(m)) as u32, m as u32, "{m:?}");
+        }
+        assert_eq!(mac_of(None) as u32, 0);
+    }
+}
