@@ -1,6 +1,7 @@
 //! `smbsign explain`: the KB's knowledge on demand.
 
 use crate::args::ExplainArgs;
+use smbsign::wire::{Smb1SecurityMode, Smb2SecurityMode};
 use std::io::Write;
 
 pub fn explain(args: ExplainArgs) -> i32 {
@@ -60,8 +61,14 @@ fn security_mode(
 ) {
     if args.smb2 {
         let bits = [
-            (0x1, "signing enabled (SMB2_NEGOTIATE_SIGNING_ENABLED)"),
-            (0x2, "signing required (SMB2_NEGOTIATE_SIGNING_REQUIRED)"),
+            (
+                Smb2SecurityMode::SIGNING_ENABLED,
+                "signing enabled (SMB2_NEGOTIATE_SIGNING_ENABLED)",
+            ),
+            (
+                Smb2SecurityMode::SIGNING_REQUIRED,
+                "signing required (SMB2_NEGOTIATE_SIGNING_REQUIRED)",
+            ),
         ];
         let setting = smbsign::wire::Smb2SecurityMode(mode).setting();
         text.push_str(&format!("SMB2/3 SecurityMode {mode} (0x{mode:04x}):\n"));
@@ -81,12 +88,21 @@ fn security_mode(
             "signing": setting.as_str(),
         }));
     } else {
-        let m8 = (mode & 0xff) as u8;
+        let m8 = mode & 0xff;
         let bits = [
-            (0x1, "0 = share, 1 = user (user level security)"),
-            (0x2, "encrypt passwords"),
-            (0x4, "Security Signatures (SMB sequence numbers) enabled"),
-            (0x8, "Security Signatures (SMB sequence numbers) required"),
+            (
+                Smb1SecurityMode::USER_SECURITY,
+                "0 = share, 1 = user (user level security)",
+            ),
+            (Smb1SecurityMode::ENCRYPT_PASSWORDS, "encrypt passwords"),
+            (
+                Smb1SecurityMode::SIGNATURES_ENABLED,
+                "Security Signatures (SMB sequence numbers) enabled",
+            ),
+            (
+                Smb1SecurityMode::SIGNATURES_REQUIRED,
+                "Security Signatures (SMB sequence numbers) required",
+            ),
         ];
         text.push_str(&format!(
             "SMB1 NEGOTIATE response SecurityMode {mode} (0x{mode:02x}):\n"
@@ -104,9 +120,8 @@ fn security_mode(
                 if k > 0 && !set { " (not set)" } else { "" }
             ));
         }
-        let summary = smbsign::posture::smb1_security_mode_summary(
-            smbsign::wire::Smb1SecurityMode(m8 as u16),
-        );
+        let summary =
+            smbsign::posture::smb1_security_mode_summary(smbsign::wire::Smb1SecurityMode(m8));
         text.push_str(&format!(
             "  => {summary} (the KB: 3 = disabled, 7 = enabled, 15 = required)\n"
         ));
@@ -116,7 +131,7 @@ fn security_mode(
         out.push(serde_json::json!({
             "type": "security-mode", "protocol": "smb1", "value": mode,
             "bits": bits.iter().enumerate().map(|(k, (m, t))| serde_json::json!({"bit": k, "mask": m, "set": m8 & m != 0, "meaning": t})).collect::<Vec<_>>(),
-            "signing": smbsign::wire::Smb1SecurityMode(m8 as u16).setting().as_str(),
+            "signing": smbsign::wire::Smb1SecurityMode(m8).setting().as_str(),
             "summary": summary,
         }));
     }
