@@ -123,6 +123,7 @@ int main(void)
     CHECK(smbsign_status_name(0xdeadbeefu) == NULL, "status name garbage");
     CHECK(smbsign_pdu_direction(NULL, 0) == 2 && smbsign_pdu_direction(NULL, 64) == 2,
           "pdu direction NULL");
+    memset(buf, 0x41, 5);
     CHECK(smbsign_pdu_direction(buf, 5) == 2, "pdu direction garbage");
     CHECK(smbsign_pdu_direction(negotiate_header, sizeof negotiate_header) <= 2, "pdu direction");
     smbsign_analyzer_free(NULL);
