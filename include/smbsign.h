@@ -76,7 +76,8 @@ enum smbsign_result
   SMBSIGN_NOT_SMB = 3,
   // An SMB message whose header or body could not be decoded.
   SMBSIGN_MALFORMED = 4,
-  // The buffer is larger than `SMBSIGN_MAX_PDU`.
+  // The PDU (after a leading NBSS header, if any) is larger than
+  // `SMBSIGN_MAX_PDU`.
   SMBSIGN_TOO_LARGE = 5,
   // No such connection (never fed, or closed).
   SMBSIGN_NOT_FOUND = 6,
@@ -86,6 +87,9 @@ enum smbsign_result
   SMBSIGN_NOT_A_CAPTURE = 8,
   // An index is past the end of a list.
   SMBSIGN_OUT_OF_RANGE = 9,
+  // Credentials were added, but a connection was fed before any existed
+  // and stays unverified (0.2.0).
+  SMBSIGN_CREDENTIALS_TOO_LATE = 10,
   // smbsign hit an internal error (a Rust panic, caught at the boundary).
   SMBSIGN_PANIC = 99,
 };
@@ -404,17 +408,32 @@ void smbsign_analyzer_free(struct smbsign_analyzer *analyzer);
 // Add secrets for signature verification, as text: entries separated by
 // newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32` or
 // `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
-// as the JSON shows it). They apply to connections first fed after this
-// call. The text is copied.
+// as the JSON shows it). The text is copied. They apply to every
+// connection whose first SMB message comes after this call (naming its
+// endpoints does not count), and to connections that already verify, for
+// the sessions whose keys are not derived yet.
 //
 // Returns SMBSIGN_INVALID_PARAMETER (nothing added) when an entry does
-// not parse. Thread-safety: as for the analyzer.
+// not parse, and SMBSIGN_CREDENTIALS_TOO_LATE when they were added but
+// some connection was fed before any credentials existed: its messages
+// were not kept for verification, and it stays unverified.
+// Thread-safety: as for the analyzer.
 smbsign_result smbsign_analyzer_add_credentials(struct smbsign_analyzer *analyzer,
                                                 const char *text);
 
+// Why the last call on this analyzer that did not return SMBSIGN_OK
+// failed (which credential entry and field, which limit, which frame), or
+// NULL when none has failed, or for NULL. Never holds a secret.
+//
+// Ownership: owned by the analyzer; valid until the next failing call on
+// it or until it is freed. Thread-safety: as for the analyzer.
+const char *smbsign_analyzer_last_error(const struct smbsign_analyzer *analyzer);
+
 // Name a connection's endpoints (shown as `client` / `server` in its
-// posture), e.g. "10.0.0.1:49152" and "10.0.0.2:445". Creates the
-// connection if needed. Strings are copied.
+// posture), e.g. "10.0.0.1:49152" and "10.0.0.2:445", before or after its
+// first PDU. It does not create the connection: that happens on its first
+// SMB message, so naming a flow that turns out not to be SMB costs
+// nothing. Strings are copied.
 //
 // Returns SMBSIGN_NULL_PARAMETER when any pointer is NULL.
 // Thread-safety: as for the analyzer.
@@ -603,7 +622,8 @@ const struct smbsign_connection *smbsign_scan_connection(const struct smbsign_sc
                                                          size_t index);
 
 // Why reading stopped early (e.g. "capture is truncated …"), or NULL when
-// the whole file was read. Owned by the scan.
+// the whole file was read, and NULL for a NULL scan. Owned by the scan:
+// valid until `smbsign_scan_free`.
 const char *smbsign_scan_error(const struct smbsign_scan *scan);
 
 #ifdef __cplusplus

@@ -273,3 +273,69 @@ fn installed_library_builds_the_tool_with_pkg_config() {
         .collect();
     assert_eq!(got, expected_lines(&cap));
 }
+
+/// Issue 14, gap 8: the build folder is a ready-to-use prefix. With
+/// `PKG_CONFIG_PATH=target/<profile>/pkgconfig`, the tool builds and runs
+/// with no install and no LD_LIBRARY_PATH (the SONAME link and an rpath are
+/// there), and links statically with the libraries `static_libs` names.
+#[test]
+fn build_tree_links_through_pkg_config_shared_and_static() {
+    if !common::have_tool("pkg-config") {
+        return;
+    }
+    // target/<profile>, where build.rs writes the prefix.
+    let mut dir = target_dir();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let pc_path = dir.join("pkgconfig");
+    assert!(
+        pc_path.join("smbsign.pc").is_file(),
+        "build.rs writes {}",
+        pc_path.display()
+    );
+    let pkg = |args: &[&str]| {
+        let out = run(Command::new("pkg-config")
+            .args(args)
+            .env("PKG_CONFIG_PATH", &pc_path));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let pcap = pkg(&["--libs", "libpcap"]);
+    let cap = common::repo().join("tests/captures/smb302-signed.pcap");
+    let shared = scratch().join("smbsign-pcap-build-tree");
+    run(Command::new("cc")
+        .arg(common::repo().join("examples/c/smbsign-pcap.c"))
+        .arg("-o")
+        .arg(&shared)
+        .args(pkg(&["--cflags", "--libs", "smbsign"]).split_whitespace())
+        .args(pcap.split_whitespace()));
+    let out = run(Command::new(&shared)
+        .arg(&cap)
+        .env_remove("LD_LIBRARY_PATH"));
+    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(got, expected_lines(&cap), "shared, from the build tree");
+
+    let statik = scratch().join("smbsign-pcap-static");
+    run(Command::new("cc")
+        .arg(common::repo().join("examples/c/smbsign-pcap.c"))
+        .arg("-o")
+        .arg(&statik)
+        .args(pkg(&["--cflags", "smbsign"]).split_whitespace())
+        .arg(dir.join("libsmbsign.a"))
+        .args(pkg(&["--variable=static_libs", "smbsign"]).split_whitespace())
+        .args(pcap.split_whitespace()));
+    let ldd = run(Command::new("ldd").arg(&statik));
+    assert!(
+        !String::from_utf8_lossy(&ldd.stdout).contains("libsmbsign"),
+        "static"
+    );
+    let out = run(Command::new(&statik).arg(&cap));
+    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(got, expected_lines(&cap), "static");
+}

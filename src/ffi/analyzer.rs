@@ -14,9 +14,22 @@ use std::ffi::{CStr, c_char};
 /// Opaque: a set of connections fed PDU by PDU.
 pub struct smbsign_analyzer {
     conns: HashMap<u64, AnalyzerConn, ahash::RandomState>,
+    /// Endpoints named for ids not fed an SMB message yet: a connection is
+    /// made on its first SMB message, not by naming it.
+    named: HashMap<u64, (String, String), ahash::RandomState>,
     tick: u64,
     /// Credentials for connections created from now on.
     creds: Option<std::sync::Arc<crate::verify::Credentials>>,
+    /// Why the last call that failed on this analyzer failed.
+    last_error: Option<std::ffi::CString>,
+}
+
+impl smbsign_analyzer {
+    /// Remember why a call failed, and return its status.
+    fn fail(&mut self, status: smbsign_result, why: String) -> smbsign_result {
+        self.last_error = Some(cstring(&why));
+        status
+    }
 }
 
 struct AnalyzerConn {
@@ -36,8 +49,10 @@ pub extern "C" fn smbsign_analyzer_new() -> *mut smbsign_analyzer {
     boundary(std::ptr::null_mut(), || {
         Box::into_raw(Box::new(smbsign_analyzer {
             conns: HashMap::default(),
+            named: HashMap::default(),
             tick: 0,
             creds: None,
+            last_error: None,
         }))
     })
 }
@@ -57,11 +72,16 @@ pub unsafe extern "C" fn smbsign_analyzer_free(analyzer: *mut smbsign_analyzer) 
 /// Add secrets for signature verification, as text: entries separated by
 /// newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32` or
 /// `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
-/// as the JSON shows it). They apply to connections first fed after this
-/// call. The text is copied.
+/// as the JSON shows it). The text is copied. They apply to every
+/// connection whose first SMB message comes after this call (naming its
+/// endpoints does not count), and to connections that already verify, for
+/// the sessions whose keys are not derived yet.
 ///
 /// Returns SMBSIGN_INVALID_PARAMETER (nothing added) when an entry does
-/// not parse. Thread-safety: as for the analyzer.
+/// not parse, and SMBSIGN_CREDENTIALS_TOO_LATE when they were added but
+/// some connection was fed before any credentials existed: its messages
+/// were not kept for verification, and it stays unverified.
+/// Thread-safety: as for the analyzer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smbsign_analyzer_add_credentials(
     analyzer: *mut smbsign_analyzer,
@@ -75,17 +95,53 @@ pub unsafe extern "C" fn smbsign_analyzer_add_credentials(
         let (a, text) = unsafe { (&mut *analyzer, CStr::from_ptr(text)) };
         let text = text.to_string_lossy().replace(';', "\n");
         let mut creds = a.creds.as_deref().cloned().unwrap_or_default();
-        if creds.add_file_text(&text).is_err() {
-            return SMBSIGN_INVALID_PARAMETER;
+        if let Err(e) = creds.add_file_text(&text) {
+            return a.fail(SMBSIGN_INVALID_PARAMETER, format!("credentials: {}", e.0));
         }
         a.creds = (!creds.is_empty()).then(|| std::sync::Arc::new(creds));
+        let Some(creds) = a.creds.clone() else {
+            return SMBSIGN_OK;
+        };
+        let mut too_late = 0;
+        for e in a.conns.values_mut() {
+            match e.conn.verify.as_mut() {
+                Some(v) => v.set_credentials(creds.clone()),
+                None => too_late += 1,
+            }
+        }
+        if too_late > 0 {
+            let why = format!(
+                "credentials added, but {too_late} connection(s) fed before any existed stay unverified"
+            );
+            return a.fail(SMBSIGN_CREDENTIALS_TOO_LATE, why);
+        }
         SMBSIGN_OK
     })
 }
 
+/// Why the last call on this analyzer that did not return SMBSIGN_OK
+/// failed (which credential entry and field, which limit, which frame), or
+/// NULL when none has failed, or for NULL. Never holds a secret.
+///
+/// Ownership: owned by the analyzer; valid until the next failing call on
+/// it or until it is freed. Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_last_error(
+    analyzer: *const smbsign_analyzer,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or made by smbsign_analyzer_new.
+        unsafe { analyzer.as_ref() }
+            .and_then(|a| a.last_error.as_ref())
+            .map_or(std::ptr::null(), |e| e.as_ptr())
+    })
+}
+
 /// Name a connection's endpoints (shown as `client` / `server` in its
-/// posture), e.g. "10.0.0.1:49152" and "10.0.0.2:445". Creates the
-/// connection if needed. Strings are copied.
+/// posture), e.g. "10.0.0.1:49152" and "10.0.0.2:445", before or after its
+/// first PDU. It does not create the connection: that happens on its first
+/// SMB message, so naming a flow that turns out not to be SMB costs
+/// nothing. Strings are copied.
 ///
 /// Returns SMBSIGN_NULL_PARAMETER when any pointer is NULL.
 /// Thread-safety: as for the analyzer.
@@ -104,9 +160,19 @@ pub unsafe extern "C" fn smbsign_analyzer_set_endpoints(
         // NUL-terminated (caller's promise).
         let a = unsafe { &mut *analyzer };
         let (c, s) = unsafe { (CStr::from_ptr(client), CStr::from_ptr(server)) };
-        let entry = a.entry(conn_id);
-        entry.client = c.to_string_lossy().into_owned();
-        entry.server = s.to_string_lossy().into_owned();
+        let (c, s) = (
+            c.to_string_lossy().into_owned(),
+            s.to_string_lossy().into_owned(),
+        );
+        match a.conns.get_mut(&conn_id) {
+            Some(e) => (e.client, e.server) = (c, s),
+            None => {
+                if a.named.len() >= SMBSIGN_MAX_CONNECTIONS {
+                    a.named.clear(); // bounded: names of flows never fed go first
+                }
+                a.named.insert(conn_id, (c, s));
+            }
+        }
         SMBSIGN_OK
     })
 }
@@ -124,14 +190,18 @@ impl smbsign_analyzer {
         }
         let tick = self.tick;
         let creds = self.creds.clone();
-        let e = self.conns.entry(conn_id).or_insert_with(|| AnalyzerConn {
-            conn: match creds {
-                Some(c) => Connection::with_credentials(c),
-                None => Connection::new(),
-            },
-            client: String::new(),
-            server: String::new(),
-            last_use: tick,
+        let named = &mut self.named;
+        let e = self.conns.entry(conn_id).or_insert_with(|| {
+            let (client, server) = named.remove(&conn_id).unwrap_or_default();
+            AnalyzerConn {
+                conn: match creds {
+                    Some(c) => Connection::with_credentials(c),
+                    None => Connection::new(),
+                },
+                client,
+                server,
+                last_use: tick,
+            }
         });
         e.last_use = tick;
         e
@@ -207,25 +277,39 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
         if analyzer.is_null() || (out.is_null() && out_cap > 0) {
             return SMBSIGN_NULL_PARAMETER;
         }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &mut *analyzer };
         // SAFETY: checked against NULL; the caller promises `len` bytes.
         let Some(data) = (unsafe { bytes(data, len) }) else {
-            return SMBSIGN_NULL_PARAMETER;
+            return a.fail(
+                SMBSIGN_NULL_PARAMETER,
+                format!("NULL data with length {len}"),
+            );
         };
         let dir = match direction {
             0 => Direction::ToServer,
             1 => Direction::ToClient,
-            _ => return SMBSIGN_INVALID_PARAMETER,
+            d => {
+                let why =
+                    format!("direction {d} is not SMBSIGN_TO_SERVER (0) or SMBSIGN_TO_CLIENT (1)");
+                return a.fail(SMBSIGN_INVALID_PARAMETER, why);
+            }
         };
-        if len > SMBSIGN_MAX_PDU + 4 {
-            return SMBSIGN_TOO_LARGE;
-        }
         let pdu = smb_payload(data);
+        if pdu.len() > SMBSIGN_MAX_PDU {
+            let why = format!(
+                "a PDU of {} bytes is larger than SMBSIGN_MAX_PDU ({SMBSIGN_MAX_PDU})",
+                pdu.len()
+            );
+            return a.fail(SMBSIGN_TOO_LARGE, why);
+        }
         if nbss::smb_family(pdu).is_none() {
             write_annotations(&[], &Connection::new(), out, out_cap, out_count);
-            return SMBSIGN_NOT_SMB;
+            return a.fail(
+                SMBSIGN_NOT_SMB,
+                "the bytes do not start with an SMB magic".into(),
+            );
         }
-        // SAFETY: non-NULL, made by smbsign_analyzer_new.
-        let a = unsafe { &mut *analyzer };
         let entry = a.entry(conn_id);
         let errors_before = entry.conn.decode_errors;
         let mut anns = Vec::new();
@@ -233,10 +317,13 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
         let malformed = entry.conn.decode_errors > errors_before;
         write_annotations(&anns, &entry.conn, out, out_cap, out_count);
         if malformed {
-            SMBSIGN_MALFORMED
-        } else {
-            SMBSIGN_OK
+            let why = match entry.conn.first_decode_error {
+                Some((f, e)) if f == frame => format!("frame {frame}: {e}"),
+                _ => format!("frame {frame}: a message could not be decoded"),
+            };
+            return a.fail(SMBSIGN_MALFORMED, why);
         }
+        SMBSIGN_OK
     })
 }
 
@@ -405,10 +492,10 @@ pub unsafe extern "C" fn smbsign_decode_message(
         let Some(data) = (unsafe { bytes(data, len) }) else {
             return SMBSIGN_NULL_PARAMETER;
         };
-        if len > SMBSIGN_MAX_PDU + 4 {
+        let pdu = smb_payload(data);
+        if pdu.len() > SMBSIGN_MAX_PDU {
             return SMBSIGN_TOO_LARGE;
         }
-        let pdu = smb_payload(data);
         if nbss::smb_family(pdu).is_none() {
             write_annotations(&[], &Connection::new(), out, out_cap, out_count);
             return SMBSIGN_NOT_SMB;
@@ -444,4 +531,121 @@ pub unsafe extern "C" fn smbsign_pdu_direction(data: *const u8, len: usize) -> u
             None => 2,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::{PduEvent, ScanOptions, Scanner};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    type Pdu = (u64, Direction, u64, Vec<u8>);
+
+    fn pdus(name: &str) -> Vec<Pdu> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/captures")
+            .join(name);
+        let out: Rc<RefCell<Vec<Pdu>>> = Rc::default();
+        let sink = out.clone();
+        // Whole messages, as verification keeps them.
+        let mut any = crate::verify::Credentials::default();
+        any.add_password("x:x").unwrap();
+        let mut engine =
+            Scanner::new(ScanOptions::with_credentials(std::sync::Arc::new(any))).engine();
+        engine.set_pdu_hook(Box::new(move |e: PduEvent<'_>| {
+            sink.borrow_mut()
+                .push((e.connection, e.direction, e.frame, e.pdu.to_vec()))
+        }));
+        let bytes = std::fs::read(path).unwrap();
+        crate::capture::read_capture(&bytes[..], |l, d| engine.frame(l, d), |_| {}).unwrap();
+        drop(engine);
+        Rc::try_unwrap(out).unwrap().into_inner()
+    }
+
+    /// Feed every PDU; the number of VALID verdicts.
+    unsafe fn feed_all(a: *mut smbsign_analyzer, pdus: &[Pdu]) -> usize {
+        let mut valid = 0;
+        for (id, dir, frame, pdu) in pdus {
+            let mut ann = [smbsign_pdu_annotation::empty(); 16];
+            let mut n = 0usize;
+            // SAFETY: a live analyzer; buffers of the given sizes.
+            let r = unsafe {
+                smbsign_analyzer_feed(
+                    a,
+                    *id,
+                    *dir as u32,
+                    *frame,
+                    pdu.as_ptr(),
+                    pdu.len(),
+                    ann.as_mut_ptr(),
+                    16,
+                    &mut n,
+                )
+            };
+            assert!(r == SMBSIGN_OK || r == SMBSIGN_MALFORMED, "{r:?}");
+            valid += ann[..n.min(16)]
+                .iter()
+                .filter(|m| m.verdict == smbsign_verdict::SMBSIGN_VERDICT_VALID)
+                .count();
+        }
+        valid
+    }
+
+    /// Bug (issue 14): credentials added after naming a connection's
+    /// endpoints but before its first PDU were ignored, and all 53 signed
+    /// messages of a 3.1.1 capture came back NOT_VERIFIED.
+    #[test]
+    fn credentials_after_naming_endpoints_still_verify() {
+        let pdus = pdus("smb311-gmac.pcap");
+        let mut creds = crate::verify::Credentials::default();
+        creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
+        let want = Scanner::new(ScanOptions::with_credentials(std::sync::Arc::new(creds)))
+            .scan(std::path::Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/captures/smb311-gmac.pcap"
+            )))
+            .unwrap()
+            .connections[0]
+            .verified_messages
+            .unwrap();
+        assert!(want > 10);
+        let secret = c"password LAB\\smblab:Passw0rd!";
+        // SAFETY: live analyzers, NUL-terminated strings.
+        unsafe {
+            let a = smbsign_analyzer_new();
+            let id = pdus[0].0;
+            assert_eq!(
+                smbsign_analyzer_set_endpoints(
+                    a,
+                    id,
+                    c"10.0.0.1:1".as_ptr(),
+                    c"10.0.0.2:445".as_ptr()
+                ),
+                SMBSIGN_OK
+            );
+            assert_eq!(
+                smbsign_analyzer_connection_count(a),
+                0,
+                "naming is not a connection"
+            );
+            assert_eq!(
+                smbsign_analyzer_add_credentials(a, secret.as_ptr()),
+                SMBSIGN_OK
+            );
+            assert_eq!(feed_all(a, &pdus) as u64, want);
+            let mut p = std::mem::zeroed::<smbsign_posture>();
+            assert_eq!(smbsign_analyzer_get_posture(a, id, &mut p), SMBSIGN_OK);
+            smbsign_analyzer_free(a);
+
+            // Fed before any credentials existed: said, not silent.
+            let b = smbsign_analyzer_new();
+            feed_all(b, &pdus[..1]);
+            assert_eq!(
+                smbsign_analyzer_add_credentials(b, secret.as_ptr()),
+                SMBSIGN_CREDENTIALS_TOO_LATE
+            );
+            smbsign_analyzer_free(b);
+        }
+    }
 }

@@ -69,7 +69,8 @@ pub enum smbsign_result {
     SMBSIGN_NOT_SMB = 3,
     /// An SMB message whose header or body could not be decoded.
     SMBSIGN_MALFORMED = 4,
-    /// The buffer is larger than `SMBSIGN_MAX_PDU`.
+    /// The PDU (after a leading NBSS header, if any) is larger than
+    /// `SMBSIGN_MAX_PDU`.
     SMBSIGN_TOO_LARGE = 5,
     /// No such connection (never fed, or closed).
     SMBSIGN_NOT_FOUND = 6,
@@ -79,6 +80,9 @@ pub enum smbsign_result {
     SMBSIGN_NOT_A_CAPTURE = 8,
     /// An index is past the end of a list.
     SMBSIGN_OUT_OF_RANGE = 9,
+    /// Credentials were added, but a connection was fed before any existed
+    /// and stays unverified (0.2.0).
+    SMBSIGN_CREDENTIALS_TOO_LATE = 10,
     /// smbsign hit an internal error (a Rust panic, caught at the boundary).
     SMBSIGN_PANIC = 99,
 }
@@ -132,6 +136,7 @@ pub extern "C" fn smbsign_result_name(result: u32) -> *const c_char {
         7 => b"I/O error\0",
         8 => b"not a capture file\0",
         9 => b"index out of range\0",
+        10 => b"credentials came after a connection was fed: it stays unverified\0",
         99 => b"internal error (panic)\0",
         _ => b"unknown result\0",
     };

@@ -99,7 +99,8 @@ pub unsafe extern "C" fn smbsign_scan_connection(
 }
 
 /// Why reading stopped early (e.g. "capture is truncated …"), or NULL when
-/// the whole file was read. Owned by the scan.
+/// the whole file was read, and NULL for a NULL scan. Owned by the scan:
+/// valid until `smbsign_scan_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smbsign_scan_error(scan: *const smbsign_scan) -> *const c_char {
     boundary(std::ptr::null(), || {

@@ -169,7 +169,7 @@ pub struct smbsign_pdu_annotation {
 }
 
 impl smbsign_pdu_annotation {
-    fn empty() -> Self {
+    pub(super) fn empty() -> Self {
         smbsign_pdu_annotation {
             protocol: smbsign_protocol::SMBSIGN_PROTOCOL_NONE,
             command: 0,

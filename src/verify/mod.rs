@@ -58,8 +58,9 @@ impl Credentials {
     /// `USER:PASSWORD` (USER may be `DOMAIN\user`; the password may
     /// contain ':').
     pub fn add_password(&mut self, spec: &str) -> Result<(), CredentialError> {
+        // Errors never repeat the entry: it may hold a secret.
         let (user, password) = spec.split_once(':').ok_or_else(|| {
-            CredentialError(format!("--password wants USER:PASSWORD, got {spec:?}"))
+            CredentialError("password entry: wants USER:PASSWORD, found no ':'".into())
         })?;
         self.nt_hashes
             .push((user.to_string(), ntlm::nt_hash(password)));
@@ -68,12 +69,15 @@ impl Credentials {
 
     /// `USER:HEX32` (an NT hash, 16 bytes in hex).
     pub fn add_nt_hash(&mut self, spec: &str) -> Result<(), CredentialError> {
-        let (user, hex) = spec
-            .rsplit_once(':')
-            .ok_or_else(|| CredentialError(format!("--nt-hash wants USER:HEX32, got {spec:?}")))?;
-        let bytes = unhex(hex)
-            .filter(|b| b.len() == 16)
-            .ok_or_else(|| CredentialError(format!("NT hash {hex:?} is not 32 hex digits")))?;
+        let (user, hex) = spec.rsplit_once(':').ok_or_else(|| {
+            CredentialError("nt-hash entry: wants USER:HEX32, found no ':'".into())
+        })?;
+        let bytes = unhex(hex).filter(|b| b.len() == 16).ok_or_else(|| {
+            CredentialError(format!(
+                "nt-hash entry for {user:?}: the hash is not 32 hex digits ({} characters)",
+                hex.len()
+            ))
+        })?;
         let mut h = [0u8; 16];
         h.copy_from_slice(&bytes);
         self.nt_hashes.push((user.to_string(), h));
@@ -84,14 +88,20 @@ impl Credentials {
     /// plain hex) and a 16- or 32-byte key.
     pub fn add_session_key(&mut self, spec: &str) -> Result<(), CredentialError> {
         let (id, key) = spec.split_once(':').ok_or_else(|| {
-            CredentialError(format!("--session-key wants SESSIONID:HEX, got {spec:?}"))
+            CredentialError("session-key entry: wants SESSIONID:HEX, found no ':'".into())
         })?;
-        let id = u64::from_str_radix(id.trim().trim_start_matches("0x"), 16)
-            .map_err(|_| CredentialError(format!("session id {id:?} is not hex")))?;
+        let id = u64::from_str_radix(id.trim().trim_start_matches("0x"), 16).map_err(|_| {
+            CredentialError(format!(
+                "session-key entry: the session id {id:?} is not hex"
+            ))
+        })?;
         let key = unhex(key)
             .filter(|k| k.len() == 16 || k.len() == 32)
             .ok_or_else(|| {
-                CredentialError(format!("session key {key:?} is not 32 or 64 hex digits"))
+                CredentialError(format!(
+                    "session-key entry for session 0x{id:x}: the key is not 32 or 64 hex digits ({} characters)",
+                    key.len()
+                ))
             })?;
         self.session_keys.insert(id, key);
         Ok(())
@@ -111,7 +121,9 @@ impl Credentials {
                 "password" => self.add_password(rest),
                 "nt-hash" => self.add_nt_hash(rest),
                 "session-key" => self.add_session_key(rest),
-                other => Err(CredentialError(format!("unknown entry {other:?}"))),
+                other => Err(CredentialError(format!(
+                    "unknown entry kind {other:?} (password, nt-hash or session-key)"
+                ))),
             };
             r.map_err(|e| CredentialError(format!("line {}: {e}", n + 1)))?;
         }
@@ -162,6 +174,19 @@ mod tests {
         assert_eq!(c.hashes_for("ANY", "Bob").count(), 1);
         assert_eq!(c.session_keys[&0xfa3d_fb19].len(), 16);
         assert!(c.add_nt_hash("bob:abc").is_err());
+        // Errors name the entry and the field, never the secret.
+        let e = c
+            .add_nt_hash("bob:0123456789abcdef0123456789abcde")
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("nt-hash") && e.contains("bob") && !e.contains("0123456789"),
+            "{e}"
+        );
+        let e = c.add_password("no-colon-secret").unwrap_err().0;
+        assert!(!e.contains("no-colon-secret"), "{e}");
+        let e = c.add_session_key("0x5:abcdefabcdef").unwrap_err().0;
+        assert!(e.contains("0x5") && !e.contains("abcdef"), "{e}");
         assert!(c.add_session_key("zz:00").is_err());
         assert!(
             c.add_file_text("password x:y\nbogus 1\n")

@@ -152,6 +152,12 @@ impl Signing {
         }
     }
 
+    /// Use these credentials for the keys derived from now on (sessions
+    /// already keyed keep their keys).
+    pub fn set_credentials(&mut self, creds: Arc<Credentials>) {
+        self.creds = creds;
+    }
+
     fn secrets(&mut self, id: u64) -> Option<&mut Secrets> {
         if !self.secrets.contains_key(&id) && self.secrets.len() >= MAX_SECRETS {
             return None;

@@ -145,6 +145,9 @@ int main(void)
     CHECK(smbsign_analyzer_add_credentials(a, NULL) == SMBSIGN_NULL_PARAMETER, "NULL credentials");
     CHECK(smbsign_analyzer_add_credentials(a, "bogus entry") == SMBSIGN_INVALID_PARAMETER,
           "garbage credentials");
+    CHECK(smbsign_analyzer_last_error(a) && strstr(smbsign_analyzer_last_error(a), "line 1"),
+          "last error names the entry");
+    CHECK(smbsign_analyzer_last_error(NULL) == NULL, "last error of NULL");
     CHECK(smbsign_analyzer_add_credentials(a, "nt-hash bob:zz") == SMBSIGN_INVALID_PARAMETER,
           "bad NT hash");
     CHECK(smbsign_analyzer_add_credentials(a, "password LAB\\smblab:Passw0rd!;session-key 0x1:000102030405060708090a0b0c0d0e0f")
@@ -195,8 +198,12 @@ int main(void)
         for (size_t k = 0; k < big + 8; k++)
             huge[k] = next_byte();
         memcpy(huge, "\xfeSMB", 4);
-        smbsign_result r = smbsign_analyzer_feed(a, 99, 0, 1, huge, big, ann, 4, &n);
-        CHECK(r == SMBSIGN_MALFORMED || r == SMBSIGN_OK, "16 MiB random buffer");
+        smbsign_result r = smbsign_analyzer_feed(a, 99, 0, 1, huge, SMBSIGN_MAX_PDU, ann, 4, &n);
+        CHECK(r == SMBSIGN_MALFORMED || r == SMBSIGN_OK, "a random PDU of SMBSIGN_MAX_PDU bytes");
+        r = smbsign_analyzer_feed(a, 99, 0, 1, huge, SMBSIGN_MAX_PDU + 1, ann, 4, &n);
+        CHECK(r == SMBSIGN_TOO_LARGE, "one byte past SMBSIGN_MAX_PDU");
+        CHECK(smbsign_analyzer_last_error(a) && strstr(smbsign_analyzer_last_error(a), "SMBSIGN_MAX_PDU"),
+              "last error names the limit");
         r = smbsign_analyzer_feed(a, 99, 0, 1, huge, big + 8, ann, 4, &n);
         CHECK(r == SMBSIGN_TOO_LARGE, "buffer past the NBSS limit");
         free(huge);
