@@ -247,6 +247,9 @@ typedef struct smbsign_analyzer smbsign_analyzer;
 // Opaque: an immutable snapshot of one connection's posture.
 typedef struct smbsign_connection smbsign_connection;
 
+// Opaque: secrets and limits for scans and analyzers.
+typedef struct smbsign_options smbsign_options;
+
 // Opaque: the result of scanning a capture file.
 typedef struct smbsign_scan smbsign_scan;
 
@@ -400,6 +403,12 @@ const char *smbsign_result_name(uint32_t result);
 // `smbsign_analyzer_free`. Thread-safety: an analyzer may move between
 // threads but must not be used by two threads at once.
 struct smbsign_analyzer *smbsign_analyzer_new(void);
+
+// Create an analyzer that verifies with the credentials of `options` and
+// keeps at most their connection limit (NULL: as `smbsign_analyzer_new`).
+// The options are copied. Ownership and thread-safety as for
+// `smbsign_analyzer_new`.
+struct smbsign_analyzer *smbsign_analyzer_new_with(const struct smbsign_options *options);
 
 // Free an analyzer and all its connection state. NULL is fine. Must not be
 // called twice with the same pointer.
@@ -598,6 +607,50 @@ const char *smbsign_command_name(bool smb1, uint16_t command);
 // here. Ownership: static.
 const char *smbsign_status_name(uint32_t status);
 
+// New options: no secrets, default limits. Returns NULL only if a panic
+// was caught. Ownership: the caller frees it with `smbsign_options_free`;
+// scans and analyzers copy what they need, so it may be freed right after.
+// Thread-safety: one thread at a time; `const` uses from several threads
+// are fine.
+struct smbsign_options *smbsign_options_new(void);
+
+// Free options. NULL is fine; not twice.
+void smbsign_options_free(struct smbsign_options *options);
+
+// Add secrets as text, as `smbsign_analyzer_add_credentials` takes them
+// (`password USER:PASS`, `nt-hash USER:HEX32`, `session-key ID:HEX`,
+// separated by newlines or ';'). Nothing is added when an entry does not
+// parse: SMBSIGN_INVALID_PARAMETER, and `smbsign_options_last_error`
+// names the entry and field.
+smbsign_result smbsign_options_add_credentials(struct smbsign_options *options, const char *text);
+
+// Add a password for USER (`DOMAIN\user` or `user`). The password may
+// contain any character; both strings are copied.
+smbsign_result smbsign_options_add_password(struct smbsign_options *options,
+                                            const char *user,
+                                            const char *password);
+
+// Add an NT hash (32 hex digits) for USER.
+smbsign_result smbsign_options_add_nt_hash(struct smbsign_options *options,
+                                           const char *user,
+                                           const char *hex32);
+
+// Add the session key (16 or 32 bytes) of session `session_id` (SMB2
+// SessionId or SMB1 UID), e.g. a Kerberos session's.
+smbsign_result smbsign_options_add_session_key(struct smbsign_options *options,
+                                               uint64_t session_id,
+                                               const uint8_t *key,
+                                               size_t len);
+
+// Track at most `max` connections at once (default and upper bound
+// `SMBSIGN_MAX_CONNECTIONS`; at least 1).
+smbsign_result smbsign_options_set_max_connections(struct smbsign_options *options, size_t max);
+
+// Why the last call on these options failed, or NULL. Never holds a
+// secret. Owned by the options; valid until their next failing call or
+// `smbsign_options_free`.
+const char *smbsign_options_last_error(const struct smbsign_options *options);
+
 // Scan a capture file (pcap, pcapng, gzip of either, NetXRay 2.x) and
 // write the result to `*out`. A capture that ends early still gives a scan
 // (check `smbsign_scan_error`).
@@ -606,6 +659,31 @@ const char *smbsign_status_name(uint32_t status);
 // SMBSIGN_NULL_PARAMETER. Ownership: the caller frees `*out` with
 // `smbsign_scan_free`. Thread-safety: any thread; scans are independent.
 smbsign_result smbsign_scan_file(const char *path, struct smbsign_scan **out);
+
+// As `smbsign_scan_file`, with `options` (NULL: defaults): with
+// credentials, every signature is verified and the connections' sessions
+// carry the verdicts. The options are read, not kept.
+smbsign_result smbsign_scan_file_with(const char *path,
+                                      const struct smbsign_options *options,
+                                      struct smbsign_scan **out);
+
+// Scan a capture held in memory (`len` bytes at `data`, any format
+// `smbsign_scan_file` reads), with `options` (NULL: defaults). The bytes
+// are read during the call only. Returns SMBSIGN_NOT_A_CAPTURE,
+// SMBSIGN_NULL_PARAMETER; ownership as for `smbsign_scan_file`.
+smbsign_result smbsign_scan_memory(const uint8_t *data,
+                                   size_t len,
+                                   const struct smbsign_options *options,
+                                   struct smbsign_scan **out);
+
+// Scan a capture read from the open file descriptor `fd` to its end (a
+// pipe, a socket, a file), with `options` (NULL: defaults). The
+// descriptor is read, not closed. Returns SMBSIGN_IO_ERROR,
+// SMBSIGN_NOT_A_CAPTURE, SMBSIGN_INVALID_PARAMETER (negative fd),
+// SMBSIGN_NULL_PARAMETER; ownership as for `smbsign_scan_file`.
+smbsign_result smbsign_scan_fd(int32_t fd,
+                               const struct smbsign_options *options,
+                               struct smbsign_scan **out);
 
 // Free a scan and every connection it holds. NULL is fine.
 void smbsign_scan_free(struct smbsign_scan *scan);

@@ -22,6 +22,8 @@ pub struct smbsign_analyzer {
     creds: Option<std::sync::Arc<crate::verify::Credentials>>,
     /// Why the last call that failed on this analyzer failed.
     last_error: Option<std::ffi::CString>,
+    /// Connections kept at once (SMBSIGN_MAX_CONNECTIONS or less).
+    max_connections: usize,
 }
 
 impl smbsign_analyzer {
@@ -53,7 +55,28 @@ pub extern "C" fn smbsign_analyzer_new() -> *mut smbsign_analyzer {
             tick: 0,
             creds: None,
             last_error: None,
+            max_connections: SMBSIGN_MAX_CONNECTIONS,
         }))
+    })
+}
+
+/// Create an analyzer that verifies with the credentials of `options` and
+/// keeps at most their connection limit (NULL: as `smbsign_analyzer_new`).
+/// The options are copied. Ownership and thread-safety as for
+/// `smbsign_analyzer_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_new_with(
+    options: *const smbsign_options,
+) -> *mut smbsign_analyzer {
+    boundary(std::ptr::null_mut(), || {
+        let a = smbsign_analyzer_new();
+        // SAFETY: NULL or made by smbsign_options_new; `a` just made.
+        if let (Some(o), Some(an)) = (unsafe { options.as_ref() }, unsafe { a.as_mut() }) {
+            an.creds =
+                (!o.credentials.is_empty()).then(|| std::sync::Arc::new(o.credentials.clone()));
+            an.max_connections = o.max_connections;
+        }
+        a
     })
 }
 
@@ -180,11 +203,11 @@ pub unsafe extern "C" fn smbsign_analyzer_set_endpoints(
 impl smbsign_analyzer {
     fn entry(&mut self, conn_id: u64) -> &mut AnalyzerConn {
         self.tick += 1;
-        if !self.conns.contains_key(&conn_id) && self.conns.len() >= SMBSIGN_MAX_CONNECTIONS {
+        if !self.conns.contains_key(&conn_id) && self.conns.len() >= self.max_connections {
             let mut ages: Vec<(u64, u64)> =
                 self.conns.iter().map(|(k, c)| (c.last_use, *k)).collect();
             ages.sort_unstable();
-            for (_, k) in ages.into_iter().take(SMBSIGN_MAX_CONNECTIONS / 8) {
+            for (_, k) in ages.into_iter().take((self.max_connections / 8).max(1)) {
                 self.conns.remove(&k);
             }
         }

@@ -9,7 +9,7 @@ use std::ffi::{CString, c_char};
 
 /// Opaque: an immutable snapshot of one connection's posture.
 pub struct smbsign_connection {
-    report: ConnectionReport,
+    pub(super) report: ConnectionReport,
     info: smbsign_connection_info,
     /// Owns the C strings the pointers in `info`, `findings` and `sessions` point into.
     _strings: Vec<CString>,

@@ -26,12 +26,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 mod analyzer;
 mod connection;
 mod names;
+mod options;
 mod scan;
 mod types;
 
 pub use analyzer::*;
 pub use connection::*;
 pub use names::*;
+pub use options::*;
 pub use scan::*;
 pub use types::*;
 

@@ -15,6 +15,34 @@ pub struct smbsign_scan {
     frames: u64,
 }
 
+/// A scan of `input` with `options`, written to `*out`.
+unsafe fn scan_into(
+    input: crate::scan::Input<'_>,
+    options: *const smbsign_options,
+    out: *mut *mut smbsign_scan,
+) -> smbsign_result {
+    // SAFETY: NULL or made by smbsign_options_new (caller's promise).
+    let scan_options =
+        unsafe { options.as_ref() }.map_or_else(ScanOptions::default, |o| o.scan_options());
+    let report = match Scanner::new(scan_options).scan(input) {
+        Ok(r) => r,
+        Err(CaptureError::Io(_)) => return SMBSIGN_IO_ERROR,
+        Err(_) => return SMBSIGN_NOT_A_CAPTURE,
+    };
+    let scan = smbsign_scan {
+        frames: report.stats.frames,
+        error: report.error.map(|e| cstring(&e.to_string())),
+        connections: report
+            .connections
+            .into_iter()
+            .map(smbsign_connection_from)
+            .collect(),
+    };
+    // SAFETY: non-NULL (checked by the callers), writable.
+    unsafe { out.write(Box::into_raw(Box::new(scan))) };
+    SMBSIGN_OK
+}
+
 /// Scan a capture file (pcap, pcapng, gzip of either, NetXRay 2.x) and
 /// write the result to `*out`. A capture that ends early still gives a scan
 /// (check `smbsign_scan_error`).
@@ -27,6 +55,19 @@ pub unsafe extern "C" fn smbsign_scan_file(
     path: *const c_char,
     out: *mut *mut smbsign_scan,
 ) -> smbsign_result {
+    // SAFETY: same contract, no options.
+    unsafe { smbsign_scan_file_with(path, std::ptr::null(), out) }
+}
+
+/// As `smbsign_scan_file`, with `options` (NULL: defaults): with
+/// credentials, every signature is verified and the connections' sessions
+/// carry the verdicts. The options are read, not kept.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_scan_file_with(
+    path: *const c_char,
+    options: *const smbsign_options,
+    out: *mut *mut smbsign_scan,
+) -> smbsign_result {
     boundary(SMBSIGN_PANIC, || {
         if path.is_null() || out.is_null() {
             return SMBSIGN_NULL_PARAMETER;
@@ -34,23 +75,59 @@ pub unsafe extern "C" fn smbsign_scan_file(
         // SAFETY: NUL-terminated (caller's promise).
         let path = unsafe { CStr::from_ptr(path) };
         let path = std::path::PathBuf::from(path.to_string_lossy().into_owned());
-        let report = match Scanner::new(ScanOptions::default()).scan(&path) {
-            Ok(r) => r,
-            Err(CaptureError::Io(_)) => return SMBSIGN_IO_ERROR,
-            Err(_) => return SMBSIGN_NOT_A_CAPTURE,
+        // SAFETY: `out` checked; `options` NULL or live.
+        unsafe { scan_into(crate::scan::Input::Path(&path), options, out) }
+    })
+}
+
+/// Scan a capture held in memory (`len` bytes at `data`, any format
+/// `smbsign_scan_file` reads), with `options` (NULL: defaults). The bytes
+/// are read during the call only. Returns SMBSIGN_NOT_A_CAPTURE,
+/// SMBSIGN_NULL_PARAMETER; ownership as for `smbsign_scan_file`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_scan_memory(
+    data: *const u8,
+    len: usize,
+    options: *const smbsign_options,
+    out: *mut *mut smbsign_scan,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if out.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: checked against NULL; the caller promises `len` bytes.
+        let Some(data) = (unsafe { bytes(data, len) }) else {
+            return SMBSIGN_NULL_PARAMETER;
         };
-        let scan = smbsign_scan {
-            frames: report.stats.frames,
-            error: report.error.map(|e| cstring(&e.to_string())),
-            connections: report
-                .connections
-                .into_iter()
-                .map(smbsign_connection_from)
-                .collect(),
-        };
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(Box::into_raw(Box::new(scan))) };
-        SMBSIGN_OK
+        // SAFETY: `out` checked; `options` NULL or live.
+        unsafe { scan_into(data.into(), options, out) }
+    })
+}
+
+/// Scan a capture read from the open file descriptor `fd` to its end (a
+/// pipe, a socket, a file), with `options` (NULL: defaults). The
+/// descriptor is read, not closed. Returns SMBSIGN_IO_ERROR,
+/// SMBSIGN_NOT_A_CAPTURE, SMBSIGN_INVALID_PARAMETER (negative fd),
+/// SMBSIGN_NULL_PARAMETER; ownership as for `smbsign_scan_file`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_scan_fd(
+    fd: i32,
+    options: *const smbsign_options,
+    out: *mut *mut smbsign_scan,
+) -> smbsign_result {
+    use std::os::fd::FromRawFd;
+    boundary(SMBSIGN_PANIC, || {
+        if out.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        if fd < 0 {
+            return SMBSIGN_INVALID_PARAMETER;
+        }
+        // SAFETY: the caller's open descriptor; ManuallyDrop keeps it open.
+        let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+        let reader: &std::fs::File = &file;
+        // SAFETY: `out` checked; `options` NULL or live.
+        unsafe { scan_into(crate::scan::Input::Reader(Box::new(reader)), options, out) }
     })
 }
 
@@ -109,4 +186,123 @@ pub unsafe extern "C" fn smbsign_scan_error(scan: *const smbsign_scan) -> *const
             .and_then(|s| s.error.as_ref())
             .map_or(std::ptr::null(), |e| e.as_ptr())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/captures")
+            .join(name)
+    }
+
+    /// The first connection's verified count through the C scan.
+    unsafe fn verified(scan: *const smbsign_scan) -> u64 {
+        // SAFETY: a live scan with at least one connection.
+        unsafe {
+            (*smbsign_scan_connection(scan, 0))
+                .report
+                .verified_messages
+                .unwrap_or(0)
+        }
+    }
+
+    /// Issue 14, gap 1: a file, memory or descriptor scan verifies with the
+    /// options' credentials, as the CLI does.
+    #[test]
+    fn scans_with_options_verify_like_the_cli() {
+        let path = lab("smb311-gmac.pcap");
+        let mut creds = crate::verify::Credentials::default();
+        creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
+        let want = Scanner::new(ScanOptions::with_credentials(std::sync::Arc::new(creds)))
+            .scan(&path)
+            .unwrap()
+            .connections[0]
+            .verified_messages
+            .unwrap();
+        assert!(want > 10);
+        let bytes = std::fs::read(&path).unwrap();
+        let cpath = CString::new(path.display().to_string()).unwrap();
+        // SAFETY: live handles, buffers of the given sizes.
+        unsafe {
+            let o = smbsign_options_new();
+            assert_eq!(
+                smbsign_options_add_password(o, c"LAB\\smblab".as_ptr(), c"Passw0rd!".as_ptr()),
+                SMBSIGN_OK
+            );
+            let mut s = std::ptr::null_mut();
+            assert_eq!(
+                smbsign_scan_file_with(cpath.as_ptr(), o, &mut s),
+                SMBSIGN_OK
+            );
+            assert_eq!(verified(s), want);
+            smbsign_scan_free(s);
+            assert_eq!(
+                smbsign_scan_memory(bytes.as_ptr(), bytes.len(), o, &mut s),
+                SMBSIGN_OK
+            );
+            assert_eq!(verified(s), want);
+            smbsign_scan_free(s);
+            let f = std::fs::File::open(&path).unwrap();
+            use std::os::fd::AsRawFd;
+            assert_eq!(smbsign_scan_fd(f.as_raw_fd(), o, &mut s), SMBSIGN_OK);
+            assert_eq!(verified(s), want);
+            smbsign_scan_free(s);
+            // Without options: no verification.
+            assert_eq!(
+                smbsign_scan_memory(bytes.as_ptr(), bytes.len(), std::ptr::null(), &mut s),
+                SMBSIGN_OK
+            );
+            assert_eq!(verified(s), 0);
+            smbsign_scan_free(s);
+            // Garbage and NULLs: statuses, nothing written.
+            let mut untouched = std::ptr::null_mut();
+            assert_eq!(
+                smbsign_scan_memory(b"nope".as_ptr(), 4, o, &mut untouched),
+                SMBSIGN_NOT_A_CAPTURE
+            );
+            assert!(untouched.is_null());
+            assert_eq!(
+                smbsign_scan_memory(std::ptr::null(), 4, o, &mut untouched),
+                SMBSIGN_NULL_PARAMETER
+            );
+            assert_eq!(
+                smbsign_scan_fd(-1, o, &mut untouched),
+                SMBSIGN_INVALID_PARAMETER
+            );
+            assert_eq!(
+                smbsign_scan_fd(0, o, std::ptr::null_mut()),
+                SMBSIGN_NULL_PARAMETER
+            );
+            assert_eq!(
+                smbsign_options_add_credentials(o, c"password nocolon".as_ptr()),
+                SMBSIGN_INVALID_PARAMETER
+            );
+            let e = CStr::from_ptr(smbsign_options_last_error(o))
+                .to_string_lossy()
+                .into_owned();
+            assert!(e.contains("line 1") && !e.contains("nocolon"), "{e}");
+            assert_eq!(
+                smbsign_options_add_session_key(o, 5, [0u8; 3].as_ptr(), 3),
+                SMBSIGN_INVALID_PARAMETER
+            );
+            assert_eq!(
+                smbsign_options_set_max_connections(o, 0),
+                SMBSIGN_INVALID_PARAMETER
+            );
+            assert_eq!(
+                smbsign_options_set_max_connections(std::ptr::null_mut(), 5),
+                SMBSIGN_NULL_PARAMETER
+            );
+            assert!(smbsign_options_last_error(std::ptr::null()).is_null());
+            // An analyzer made from the options verifies from its first PDU.
+            let a = smbsign_analyzer_new_with(o);
+            assert!(!a.is_null());
+            smbsign_analyzer_free(a);
+            smbsign_options_free(o);
+            smbsign_options_free(std::ptr::null_mut());
+        }
+    }
 }
