@@ -228,6 +228,26 @@ enum smbsign_mechanism
 typedef uint32_t smbsign_mechanism;
 #endif // __cplusplus
 
+// Where a session's key stands (verification only).
+enum smbsign_key_state
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // No credentials were given: nothing is known.
+  SMBSIGN_KEY_NOT_VERIFYING = 0,
+  // Authentication not finished.
+  SMBSIGN_KEY_PENDING = 1,
+  SMBSIGN_KEY_READY = 2,
+  // The credentials do not match the logon (never reported as forgery).
+  SMBSIGN_KEY_WRONG_CREDENTIALS = 3,
+  // No key: no matching credentials, Kerberos without a key…
+  SMBSIGN_KEY_NONE = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t smbsign_key_state;
+#endif // __cplusplus
+
 // Which direction a PDU travelled (pass as a plain integer).
 enum smbsign_direction
 #ifdef __cplusplus
@@ -382,6 +402,34 @@ typedef struct smbsign_session {
   bool established;
 } smbsign_session;
 
+// Everything the report knows of one session beyond `smbsign_session`:
+// verification tallies and key state. Strings are owned by the
+// `smbsign_connection`. Plain data.
+typedef struct smbsign_session_detail {
+  uint64_t session_id;
+  bool smb1;
+  // SMB1 logon without extended security (LM/NTLM responses).
+  bool legacy_auth;
+  // Signing was in force for the session.
+  bool signing_required;
+  // The SPNEGO mechanism OID in dotted form, or NULL.
+  const char *mechanism_oid;
+  // Verification ran (credentials were given); the counts below are 0
+  // otherwise, but `unsigned_while_required` counts either way.
+  bool verifying;
+  uint64_t verified;
+  uint64_t forged;
+  uint64_t no_key;
+  uint64_t unsigned_while_required;
+  smbsign_key_state key_state;
+  // Why there is no key (SMBSIGN_KEY_NONE), or NULL.
+  const char *key_detail;
+  // NTLM MIC: -1 not checked, 0 invalid, 1 valid.
+  int32_t ntlm_mic;
+  // Frames of the forged messages listed (first few).
+  size_t forged_frame_count;
+} smbsign_session_detail;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -492,6 +540,15 @@ smbsign_result smbsign_analyzer_close(struct smbsign_analyzer *analyzer, uint64_
 // Number of connections the analyzer tracks (0 for NULL).
 size_t smbsign_analyzer_connection_count(const struct smbsign_analyzer *analyzer);
 
+// The ids of the connections the analyzer tracks (those fed at least one
+// SMB message), in increasing order, into `out[0 .. cap]`; `*out_count`
+// receives their number, which may exceed `cap`. `out` may be NULL when
+// `cap` is 0. Thread-safety: as for the analyzer.
+smbsign_result smbsign_analyzer_connection_ids(const struct smbsign_analyzer *analyzer,
+                                               uint64_t *out,
+                                               size_t cap,
+                                               size_t *out_count);
+
 // Copy the signing posture of connection `conn_id` so far into `*out`
 // (by value, no allocation). Returns SMBSIGN_NOT_FOUND for an unknown id.
 // Thread-safety: as for the analyzer.
@@ -551,6 +608,25 @@ smbsign_result smbsign_connection_get_finding(const struct smbsign_connection *c
 smbsign_result smbsign_connection_get_session(const struct smbsign_connection *conn,
                                               size_t index,
                                               struct smbsign_session *out);
+
+// Copy the verification detail of session `index` (0 ≤ index <
+// session_count) into `*out`. Strings are owned by `conn`. Returns
+// SMBSIGN_OUT_OF_RANGE past the end. Thread-safety: a connection is
+// immutable; any thread may read it.
+smbsign_result smbsign_connection_get_session_detail(const struct smbsign_connection *conn,
+                                                     size_t index,
+                                                     struct smbsign_session_detail *out);
+
+// Copy the frames of forged messages (the first few: up to 16) into
+// `out[0 .. cap]` and their number into `*out_count` (which may exceed
+// `cap`): of session `session_index`, or of the whole connection when
+// `session_index` is SIZE_MAX. `out` may be NULL when `cap` is 0. Returns
+// SMBSIGN_OUT_OF_RANGE for a session index past the end.
+smbsign_result smbsign_connection_forged_frames(const struct smbsign_connection *conn,
+                                                size_t session_index,
+                                                uint64_t *out,
+                                                size_t cap,
+                                                size_t *out_count);
 
 // The connection as the CLI's JSON object (one line, no newline), in a new
 // string written to `*out`. Ownership: the caller frees it with

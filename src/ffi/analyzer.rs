@@ -406,6 +406,35 @@ pub unsafe extern "C" fn smbsign_analyzer_connection_count(
     })
 }
 
+/// The ids of the connections the analyzer tracks (those fed at least one
+/// SMB message), in increasing order, into `out[0 .. cap]`; `*out_count`
+/// receives their number, which may exceed `cap`. `out` may be NULL when
+/// `cap` is 0. Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_connection_ids(
+    analyzer: *const smbsign_analyzer,
+    out: *mut u64,
+    cap: usize,
+    out_count: *mut usize,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || out_count.is_null() || (out.is_null() && cap > 0) {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL, made by smbsign_analyzer_new.
+        let a = unsafe { &*analyzer };
+        let mut ids: Vec<u64> = a.conns.keys().copied().collect();
+        ids.sort_unstable();
+        for (k, id) in ids.iter().take(cap).enumerate() {
+            // SAFETY: the caller promises room for `cap` ids.
+            unsafe { out.add(k).write(*id) };
+        }
+        // SAFETY: non-NULL.
+        unsafe { out_count.write(ids.len()) };
+        SMBSIGN_OK
+    })
+}
+
 /// Copy the signing posture of connection `conn_id` so far into `*out`
 /// (by value, no allocation). Returns SMBSIGN_NOT_FOUND for an unknown id.
 /// Thread-safety: as for the analyzer.

@@ -15,6 +15,7 @@ pub struct smbsign_connection {
     _strings: Vec<CString>,
     findings: Vec<smbsign_finding>,
     sessions: Vec<smbsign_session>,
+    details: Vec<smbsign_session_detail>,
 }
 
 impl smbsign_connection {
@@ -77,12 +78,49 @@ impl smbsign_connection {
                 established: s.established,
             })
             .collect();
+        let details = report
+            .sessions
+            .iter()
+            .map(|s| {
+                use crate::posture::KeyReport;
+                use smbsign_key_state::*;
+                let (key_state, key_detail) = match &s.key {
+                    None => (SMBSIGN_KEY_NOT_VERIFYING, std::ptr::null()),
+                    Some(KeyReport::Pending) => (SMBSIGN_KEY_PENDING, std::ptr::null()),
+                    Some(KeyReport::Ready) => (SMBSIGN_KEY_READY, std::ptr::null()),
+                    Some(KeyReport::WrongCredentials) => {
+                        (SMBSIGN_KEY_WRONG_CREDENTIALS, std::ptr::null())
+                    }
+                    Some(KeyReport::NoKey(why)) => (SMBSIGN_KEY_NONE, keep(why)),
+                };
+                smbsign_session_detail {
+                    session_id: s.id.0,
+                    smb1: s.id.1,
+                    legacy_auth: s.legacy_auth,
+                    signing_required: s.signing_required,
+                    mechanism_oid: s
+                        .mechanism_oid
+                        .as_deref()
+                        .map_or(std::ptr::null(), &mut keep),
+                    verifying: s.verified.is_some(),
+                    verified: s.verified.unwrap_or(0),
+                    forged: s.forged.unwrap_or(0),
+                    no_key: s.no_key.unwrap_or(0),
+                    unsigned_while_required: s.unsigned_while_required,
+                    key_state,
+                    key_detail,
+                    ntlm_mic: s.ntlm_mic_valid.map_or(-1, i32::from),
+                    forged_frame_count: s.forged_frames.len(),
+                }
+            })
+            .collect();
         smbsign_connection {
             report,
             info,
             _strings: strings,
             findings,
             sessions,
+            details,
         }
     }
 }
@@ -175,6 +213,61 @@ pub unsafe extern "C" fn smbsign_connection_get_session(
     })
 }
 
+/// Copy the verification detail of session `index` (0 ≤ index <
+/// session_count) into `*out`. Strings are owned by `conn`. Returns
+/// SMBSIGN_OUT_OF_RANGE past the end. Thread-safety: a connection is
+/// immutable; any thread may read it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_connection_get_session_detail(
+    conn: *const smbsign_connection,
+    index: usize,
+    out: *mut smbsign_session_detail,
+) -> smbsign_result {
+    // SAFETY: the pointers are checked there.
+    boundary(SMBSIGN_PANIC, || unsafe {
+        copy_item(conn, index, out, |c| &c.details)
+    })
+}
+
+/// Copy the frames of forged messages (the first few: up to 16) into
+/// `out[0 .. cap]` and their number into `*out_count` (which may exceed
+/// `cap`): of session `session_index`, or of the whole connection when
+/// `session_index` is SIZE_MAX. `out` may be NULL when `cap` is 0. Returns
+/// SMBSIGN_OUT_OF_RANGE for a session index past the end.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_connection_forged_frames(
+    conn: *const smbsign_connection,
+    session_index: usize,
+    out: *mut u64,
+    cap: usize,
+    out_count: *mut usize,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        // SAFETY: NULL or a live smbsign_connection.
+        let Some(c) = (unsafe { conn.as_ref() }) else {
+            return SMBSIGN_NULL_PARAMETER;
+        };
+        if out_count.is_null() || (out.is_null() && cap > 0) {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        let frames = if session_index == usize::MAX {
+            &c.report.forged_frames
+        } else {
+            match c.report.sessions.get(session_index) {
+                Some(s) => &s.forged_frames,
+                None => return SMBSIGN_OUT_OF_RANGE,
+            }
+        };
+        for (k, f) in frames.iter().take(cap).enumerate() {
+            // SAFETY: the caller promises room for `cap` values.
+            unsafe { out.add(k).write(*f) };
+        }
+        // SAFETY: non-NULL.
+        unsafe { out_count.write(frames.len()) };
+        SMBSIGN_OK
+    })
+}
+
 /// The connection as the CLI's JSON object (one line, no newline), in a new
 /// string written to `*out`. Ownership: the caller frees it with
 /// `smbsign_string_free`.
@@ -207,4 +300,170 @@ pub unsafe extern "C" fn smbsign_string_free(s: *mut c_char) {
             drop(unsafe { CString::from_raw(s) });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(bytes: &[u8], secret: &std::ffi::CStr) -> *mut smbsign_scan {
+        // SAFETY: live handles; `bytes` read during the call.
+        unsafe {
+            let o = smbsign_options_new();
+            assert_eq!(
+                smbsign_options_add_credentials(o, secret.as_ptr()),
+                SMBSIGN_OK
+            );
+            let mut s = std::ptr::null_mut();
+            assert_eq!(
+                smbsign_scan_memory(bytes.as_ptr(), bytes.len(), o, &mut s),
+                SMBSIGN_OK
+            );
+            smbsign_options_free(o);
+            s
+        }
+    }
+
+    /// Issue 14, gap 2: the per-session verification the JSON has, as typed
+    /// C structs: tallies, key state, forged frames.
+    #[test]
+    fn session_detail_and_forged_frames_are_the_reports() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/captures/smb302-signed.pcap"
+        );
+        let mut bytes = std::fs::read(path).unwrap();
+        let at = memchr::memmem::find(&bytes, b"hello from the smbsign lab").unwrap();
+        bytes[at + 3] ^= 0x20; // one forged READ response
+        let mut creds = crate::verify::Credentials::default();
+        creds.add_password("LAB\\smblab:Passw0rd!").unwrap();
+        let cli = crate::scan::Scanner::new(crate::scan::ScanOptions::with_credentials(
+            std::sync::Arc::new(creds),
+        ))
+        .scan(&bytes[..])
+        .unwrap()
+        .connections;
+        let want = &cli[0].sessions[0];
+        assert_eq!(want.forged, Some(1));
+        // SAFETY: live scans and connections; buffers of the given sizes.
+        unsafe {
+            let s = scan(&bytes, c"password LAB\\smblab:Passw0rd!");
+            let c = smbsign_scan_connection(s, 0);
+            let mut d = std::mem::zeroed::<smbsign_session_detail>();
+            assert_eq!(
+                smbsign_connection_get_session_detail(c, 0, &mut d),
+                SMBSIGN_OK
+            );
+            assert!(d.verifying && d.signing_required);
+            assert_eq!(d.key_state, smbsign_key_state::SMBSIGN_KEY_READY);
+            assert_eq!(
+                (d.verified, d.forged, d.no_key),
+                (want.verified.unwrap(), 1, want.no_key.unwrap())
+            );
+            assert_eq!(d.forged_frame_count, 1);
+            let mut frames = [0u64; 4];
+            let mut n = 0usize;
+            assert_eq!(
+                smbsign_connection_forged_frames(c, 0, frames.as_mut_ptr(), 4, &mut n),
+                SMBSIGN_OK
+            );
+            assert_eq!(&frames[..n], &want.forged_frames[..]);
+            assert_eq!(
+                smbsign_connection_forged_frames(c, usize::MAX, frames.as_mut_ptr(), 4, &mut n),
+                SMBSIGN_OK
+            );
+            assert_eq!(&frames[..n], &cli[0].forged_frames[..]);
+            assert_eq!(
+                smbsign_connection_forged_frames(c, 9, frames.as_mut_ptr(), 4, &mut n),
+                SMBSIGN_OUT_OF_RANGE
+            );
+            assert_eq!(
+                smbsign_connection_forged_frames(c, 0, std::ptr::null_mut(), 4, &mut n),
+                SMBSIGN_NULL_PARAMETER
+            );
+            assert_eq!(
+                smbsign_connection_get_session_detail(c, 9, &mut d),
+                SMBSIGN_OUT_OF_RANGE
+            );
+            assert_eq!(
+                smbsign_connection_get_session_detail(std::ptr::null(), 0, &mut d),
+                SMBSIGN_NULL_PARAMETER
+            );
+            smbsign_scan_free(s);
+
+            // A wrong password: wrong-credentials, nothing verified or forged.
+            let s = scan(&bytes, c"password LAB\\smblab:wrong");
+            let c = smbsign_scan_connection(s, 0);
+            assert_eq!(
+                smbsign_connection_get_session_detail(c, 0, &mut d),
+                SMBSIGN_OK
+            );
+            assert_eq!(
+                d.key_state,
+                smbsign_key_state::SMBSIGN_KEY_WRONG_CREDENTIALS
+            );
+            assert_eq!((d.verified, d.forged), (0, 0));
+            smbsign_scan_free(s);
+        }
+    }
+
+    /// Issue 14, gap 4: the analyzer lists its connections.
+    #[test]
+    fn analyzer_lists_its_connections() {
+        let msg = {
+            let mut h = vec![0u8; 64];
+            h[..4].copy_from_slice(b"\xfeSMB");
+            h[4] = 64;
+            h[12] = 5;
+            h.extend_from_slice(&[0; 8]);
+            h
+        };
+        // SAFETY: a live analyzer; buffers of the given sizes.
+        unsafe {
+            let a = smbsign_analyzer_new();
+            let mut n = 0usize;
+            for id in [42u64, 7, 1000] {
+                let r = smbsign_analyzer_feed(
+                    a,
+                    id,
+                    0,
+                    1,
+                    msg.as_ptr(),
+                    msg.len(),
+                    std::ptr::null_mut(),
+                    0,
+                    &mut n,
+                );
+                assert!(r == SMBSIGN_OK || r == SMBSIGN_MALFORMED, "{r:?}");
+            }
+            assert_eq!(
+                smbsign_analyzer_set_endpoints(a, 5, c"a".as_ptr(), c"b".as_ptr()),
+                SMBSIGN_OK
+            );
+            let mut ids = [0u64; 2];
+            assert_eq!(
+                smbsign_analyzer_connection_ids(a, ids.as_mut_ptr(), 2, &mut n),
+                SMBSIGN_OK
+            );
+            assert_eq!(
+                (n, ids),
+                (3, [7, 42]),
+                "sorted, named-only ids left out, count past cap"
+            );
+            assert_eq!(
+                smbsign_analyzer_connection_ids(a, std::ptr::null_mut(), 0, &mut n),
+                SMBSIGN_OK
+            );
+            assert_eq!(n, 3);
+            assert_eq!(
+                smbsign_analyzer_connection_ids(a, std::ptr::null_mut(), 1, &mut n),
+                SMBSIGN_NULL_PARAMETER
+            );
+            assert_eq!(
+                smbsign_analyzer_connection_ids(std::ptr::null(), ids.as_mut_ptr(), 2, &mut n),
+                SMBSIGN_NULL_PARAMETER
+            );
+            smbsign_analyzer_free(a);
+        }
+    }
 }

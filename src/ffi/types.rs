@@ -346,6 +346,51 @@ pub struct smbsign_session {
     pub established: bool,
 }
 
+/// Where a session's key stands (verification only).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum smbsign_key_state {
+    /// No credentials were given: nothing is known.
+    SMBSIGN_KEY_NOT_VERIFYING = 0,
+    /// Authentication not finished.
+    SMBSIGN_KEY_PENDING = 1,
+    SMBSIGN_KEY_READY = 2,
+    /// The credentials do not match the logon (never reported as forgery).
+    SMBSIGN_KEY_WRONG_CREDENTIALS = 3,
+    /// No key: no matching credentials, Kerberos without a key…
+    SMBSIGN_KEY_NONE = 4,
+}
+
+/// Everything the report knows of one session beyond `smbsign_session`:
+/// verification tallies and key state. Strings are owned by the
+/// `smbsign_connection`. Plain data.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct smbsign_session_detail {
+    pub session_id: u64,
+    pub smb1: bool,
+    /// SMB1 logon without extended security (LM/NTLM responses).
+    pub legacy_auth: bool,
+    /// Signing was in force for the session.
+    pub signing_required: bool,
+    /// The SPNEGO mechanism OID in dotted form, or NULL.
+    pub mechanism_oid: *const c_char,
+    /// Verification ran (credentials were given); the counts below are 0
+    /// otherwise, but `unsigned_while_required` counts either way.
+    pub verifying: bool,
+    pub verified: u64,
+    pub forged: u64,
+    pub no_key: u64,
+    pub unsigned_while_required: u64,
+    pub key_state: smbsign_key_state,
+    /// Why there is no key (SMBSIGN_KEY_NONE), or NULL.
+    pub key_detail: *const c_char,
+    /// NTLM MIC: -1 not checked, 0 invalid, 1 valid.
+    pub ntlm_mic: i32,
+    /// Frames of the forged messages listed (first few).
+    pub forged_frame_count: usize,
+}
+
 /// The C finding code for a posture finding code (same numeric value).
 pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
     use smbsign_finding_code::*;

@@ -156,6 +156,12 @@ int main(void)
     smbsign_analyzer_free(smbsign_analyzer_new_with(NULL));
     smbsign_options_free(opts);
     smbsign_options_free(NULL);
+    size_t cnt = 0;
+    uint64_t ids[2];
+    smbsign_session_detail detail;
+    CHECK(smbsign_analyzer_connection_ids(NULL, ids, 2, &cnt) == SMBSIGN_NULL_PARAMETER, "ids NULL analyzer");
+    CHECK(smbsign_connection_get_session_detail(NULL, 0, &detail) == SMBSIGN_NULL_PARAMETER, "detail NULL");
+    CHECK(smbsign_connection_forged_frames(NULL, 0, ids, 2, &cnt) == SMBSIGN_NULL_PARAMETER, "frames NULL");
     smbsign_analyzer_free(NULL);
     smbsign_connection_free(NULL);
     smbsign_scan_free(NULL);
