@@ -7,9 +7,23 @@
  * smbsign_decode_message also write the annotations of the messages that
  * decoded on SMBSIGN_MALFORMED, and a count of 0 on SMBSIGN_NOT_SMB; on
  * any other status every out-parameter is left untouched. Objects are
- * opaque with _new/_free (freeing NULL is fine);
- * enums from C are passed as plain integers. Link with -lsmbsign
- * (pkg-config smbsign).
+ * opaque with _new/_free; freeing NULL is always fine, freeing the same
+ * pointer twice never is (no _free is idempotent).
+ *
+ * Handles and threads: an smbsign_analyzer or smbsign_options is used by one
+ * thread at a time (it may move between threads); an smbsign_scan and an
+ * smbsign_connection are immutable and may be read by any number of
+ * threads at once; a connection snapshot owns its data and may outlive the
+ * analyzer it came from; a connection borrowed from a scan lives as long as
+ * the scan. Name functions and static strings: any thread.
+ *
+ * Frames: pass, for a PDU, the number of the frame in which it completed
+ * (the last TCP segment of a message split over several), as Wireshark
+ * numbers frames; findings name these numbers.
+ *
+ * Enums from C are passed as plain integers. Link with -lsmbsign
+ * (pkg-config smbsign; from the build tree,
+ * PKG_CONFIG_PATH=target/release/pkgconfig).
  */
 
 #ifndef SMBSIGN_H
@@ -380,6 +394,25 @@ typedef struct smbsign_connection_info {
   uint64_t decode_errors;
   size_t session_count;
   size_t finding_count;
+  // SMB2 dialect value (0x0311 …; 0 for SMB1 or none).
+  uint16_t dialect_code;
+  smbsign_mac signing_mac;
+  // ENCRYPTION_CAPABILITIES cipher id (0 when none; see smbsign_cipher_name).
+  uint16_t cipher;
+  uint64_t compressed_messages;
+  bool has_first_frame;
+  uint64_t first_frame;
+  uint64_t last_frame;
+  // The capture shows the connection ending (FIN or RST).
+  bool closed;
+  uint64_t gap_bytes;
+  uint64_t resyncs;
+  // Verification ran (credentials were given); the totals are 0 otherwise.
+  bool verifying;
+  uint64_t verified_messages;
+  uint64_t forged_messages;
+  uint64_t no_key_messages;
+  uint64_t unverifiable_messages;
 } smbsign_connection_info;
 
 // One finding. `message` is owned by the `smbsign_connection`.
@@ -503,7 +536,8 @@ smbsign_result smbsign_analyzer_set_endpoints(struct smbsign_analyzer *analyzer,
 // Wireshark's tcp.stream) in wire order. `data` starts at the SMB magic
 // (0xFF/0xFE/0xFD/0xFC 'SMB'); a leading 4-byte NBSS header is skipped.
 // `direction` is an `smbsign_direction` value, `frame` the caller's frame
-// number (findings name it).
+// number (findings name it): for a PDU split over several TCP segments,
+// the frame of the segment that completed it.
 //
 // One annotation per SMB message in the PDU (an SMB2 compound holds
 // several) is written to `out[0 .. out_cap]`; `*out_count` (if not NULL)
@@ -527,7 +561,8 @@ smbsign_result smbsign_analyzer_feed(struct smbsign_analyzer *analyzer,
                                      size_t out_cap,
                                      size_t *out_count);
 
-// Tell the analyzer that connection `conn_id` ended (TCP FIN or RST): the
+// Tell the analyzer that connection `conn_id` ended: call it on the first
+// TCP FIN or RST (one is enough, the other side's is not awaited). The
 // KB's failure scenarios ("closed after negotiate") are judged on it. The
 // state stays until `smbsign_analyzer_close`. Returns SMBSIGN_NOT_FOUND for
 // an unknown id. Thread-safety: as for the analyzer.

@@ -339,3 +339,168 @@ fn build_tree_links_through_pkg_config_shared_and_static() {
         .collect();
     assert_eq!(got, expected_lines(&cap), "static");
 }
+
+/// The facts of a connection as smbsign-report prints them, computed from
+/// the CLI's JSON (the contract), with enums as their values.
+fn report_lines_from_json(j: &serde_json::Value) -> Vec<String> {
+    use smbsign::conn::AuthMechanism;
+    use smbsign::posture::{FindingCode, Severity};
+    use smbsign::wire::{MacAlgorithm, SigningSetting, smb2::Cipher};
+    let s = |v: &serde_json::Value| v.as_str().map_or("-".to_string(), str::to_owned);
+    let n = |v: &serde_json::Value| v.as_u64().map_or("-".to_string(), |x| x.to_string());
+    let setting = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(SigningSetting::parse)
+            .map_or(0, |x| x as u32)
+    };
+    let mac = |v: &serde_json::Value| {
+        MacAlgorithm::ALL
+            .into_iter()
+            .find(|m| Some(m.name()) == v.as_str())
+            .map_or(0, |m| m as u32)
+    };
+    let cipher = |v: &serde_json::Value| {
+        (1u16..=4)
+            .find(|&c| Some(Cipher(c).name()) == v.as_str())
+            .unwrap_or(0)
+    };
+    let frames = |v: &serde_json::Value| {
+        let f: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        if f.is_empty() {
+            "-".into()
+        } else {
+            f.join(",")
+        }
+    };
+    let b = |v: &serde_json::Value| u8::from(v.as_bool().unwrap_or(false));
+    let mut out = vec![format!(
+        "connection {} {} dialect={} smode={} cmode={} ssign={} csign={} mac={} cipher={} signed={} unsigned={} req={} resp={} enc={} comp={} uwr={} closed={} gap={} resyncs={} errors={} first={} last={} verified={} forged={} nokey={} unverifiable={} forged_frames={}",
+        s(&j["client"]),
+        s(&j["server"]),
+        s(&j["dialect"]),
+        n(&j["server_security_mode"]),
+        n(&j["client_security_mode"]),
+        setting(&j["server_signing"]),
+        setting(&j["client_signing"]),
+        mac(&j["signing_algorithm"]),
+        cipher(&j["cipher"]),
+        j["signed_messages"],
+        j["unsigned_messages"],
+        j["requests"],
+        j["responses"],
+        j["encrypted_messages"],
+        j["compressed_messages"],
+        j["unsigned_while_required"],
+        b(&j["closed"]),
+        j["gap_bytes"],
+        j["resyncs"],
+        j["decode_errors"],
+        n(&j["first_frame"]),
+        n(&j["last_frame"]),
+        n(&j["verified_messages"]),
+        n(&j["forged_messages"]),
+        n(&j["no_key_messages"]),
+        n(&j["unverifiable_messages"]),
+        frames(&j["forged_frames"]),
+    )];
+    for x in j["sessions"].as_array().unwrap() {
+        let id = u64::from_str_radix(
+            x["session_id"].as_str().unwrap().trim_start_matches("0x"),
+            16,
+        )
+        .unwrap();
+        let mech = if x["legacy_auth"].as_bool() == Some(true) {
+            AuthMechanism::Legacy
+        } else {
+            AuthMechanism::ALL
+                .into_iter()
+                .find(|m| {
+                    *m != AuthMechanism::Legacy && Some(m.as_str()) == x["mechanism"].as_str()
+                })
+                .unwrap()
+        };
+        let key = match x["key"].as_str() {
+            None => "-".to_string(),
+            Some("pending") => "1".into(),
+            Some("ready") => "2".into(),
+            Some("wrong-credentials") => "3".into(),
+            Some(k) if k.starts_with("no-key") => "4".into(),
+            Some(k) => panic!("key {k}"),
+        };
+        let mic = x["ntlm_mic_valid"].as_bool().map_or(-1, i32::from);
+        out.push(format!(
+            "session {id} user={} mech={} legacy={} guest={} anonymous={} encrypted={} established={} signing_required={} uwr={} verified={} forged={} nokey={} key={key} mic={mic} forged_frames={}",
+            s(&x["user"]), mech as u32, b(&x["legacy_auth"]), b(&x["guest"]), b(&x["anonymous"]),
+            b(&x["encrypted"]), b(&x["established"]), b(&x["signing_required"]), x["unsigned_while_required"],
+            n(&x["verified"]), n(&x["forged"]), n(&x["no_key"]), frames(&x["forged_frames"]),
+        ));
+    }
+    for f in j["findings"].as_array().unwrap() {
+        let code = FindingCode::parse(f["code"].as_str().unwrap()).unwrap() as u32;
+        let sev = Severity::parse(f["severity"].as_str().unwrap()).unwrap() as u32;
+        out.push(format!("finding {code} {sev}"));
+    }
+    out
+}
+
+/// Groups of lines, one per connection (its line and those under it).
+fn groups(lines: &[String]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for l in lines {
+        if l.starts_with("connection ") || out.is_empty() {
+            out.push(Vec::new());
+        }
+        out.last_mut().unwrap().push(l.clone());
+    }
+    out.sort();
+    out
+}
+
+/// Issue 14: a C tool does, with typed data only, everything `smbsign scan
+/// --password … --json` does: on every lab capture its facts equal the
+/// CLI's, value for value, with a password and with a wrong one.
+#[test]
+fn c_report_equals_the_cli_json_on_every_lab_capture() {
+    let bin = scratch().join("smbsign-report");
+    cc("examples/c/smbsign-report.c", &bin, &[]);
+    for password in ["Passw0rd!", "wrong"] {
+        let secret = format!("password LAB\\smblab:{password}");
+        for cap in common::lab_captures() {
+            let c = run(Command::new(&bin)
+                .arg("-c")
+                .arg(&secret)
+                .arg(&cap)
+                .env("LD_LIBRARY_PATH", lib_dir()));
+            let c_lines: Vec<String> = String::from_utf8_lossy(&c.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            let cli = Command::new(env!("CARGO_BIN_EXE_smbsign"))
+                .args([
+                    "scan",
+                    "--json",
+                    "--password",
+                    &format!("LAB\\smblab:{password}"),
+                ])
+                .arg(&cap)
+                .output()
+                .unwrap();
+            let want: Vec<String> = String::from_utf8_lossy(&cli.stdout)
+                .lines()
+                .flat_map(|l| report_lines_from_json(&serde_json::from_str(l).unwrap()))
+                .collect();
+            assert!(!want.is_empty(), "{}", cap.display());
+            assert_eq!(
+                groups(&c_lines),
+                groups(&want),
+                "{} ({password})",
+                cap.display()
+            );
+        }
+    }
+}

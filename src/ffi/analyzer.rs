@@ -270,7 +270,8 @@ fn write_annotations(
 /// Wireshark's tcp.stream) in wire order. `data` starts at the SMB magic
 /// (0xFF/0xFE/0xFD/0xFC 'SMB'); a leading 4-byte NBSS header is skipped.
 /// `direction` is an `smbsign_direction` value, `frame` the caller's frame
-/// number (findings name it).
+/// number (findings name it): for a PDU split over several TCP segments,
+/// the frame of the segment that completed it.
 ///
 /// One annotation per SMB message in the PDU (an SMB2 compound holds
 /// several) is written to `out[0 .. out_cap]`; `*out_count` (if not NULL)
@@ -350,7 +351,8 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
     })
 }
 
-/// Tell the analyzer that connection `conn_id` ended (TCP FIN or RST): the
+/// Tell the analyzer that connection `conn_id` ended: call it on the first
+/// TCP FIN or RST (one is enough, the other side's is not awaited). The
 /// KB's failure scenarios ("closed after negotiate") are judged on it. The
 /// state stays until `smbsign_analyzer_close`. Returns SMBSIGN_NOT_FOUND for
 /// an unknown id. Thread-safety: as for the analyzer.

@@ -2,7 +2,7 @@
 
 #![allow(clippy::missing_safety_doc)]
 
-use super::types::{finding_code, mechanism_of, severity_of, signing_of};
+use super::types::{finding_code, mac_of, mechanism_of, severity_of, signing_of};
 use super::*;
 use crate::posture::ConnectionReport;
 use std::ffi::{CString, c_char};
@@ -54,6 +54,25 @@ impl smbsign_connection {
             decode_errors: report.decode_errors,
             session_count: report.sessions.len(),
             finding_count: report.findings.len(),
+            dialect_code: report
+                .dialect
+                .as_ref()
+                .and_then(|d| d.smb2())
+                .map_or(0, |d| d.0),
+            signing_mac: mac_of(report.signing_algorithm),
+            cipher: report.cipher.map_or(0, |c| c.0),
+            compressed_messages: report.compressed_messages,
+            has_first_frame: report.first_frame.is_some(),
+            first_frame: report.first_frame.unwrap_or(0),
+            last_frame: report.last_frame.unwrap_or(0),
+            closed: report.closed,
+            gap_bytes: report.gap_bytes,
+            resyncs: report.resyncs,
+            verifying: report.verified_messages.is_some(),
+            verified_messages: report.verified_messages.unwrap_or(0),
+            forged_messages: report.forged_messages.unwrap_or(0),
+            no_key_messages: report.no_key_messages.unwrap_or(0),
+            unverifiable_messages: report.unverifiable_messages.unwrap_or(0),
         };
         let findings = report
             .findings

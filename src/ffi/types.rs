@@ -273,6 +273,26 @@ pub struct smbsign_connection_info {
     pub decode_errors: u64,
     pub session_count: usize,
     pub finding_count: usize,
+    // 0.2.0: the rest of what the JSON says, typed.
+    /// SMB2 dialect value (0x0311 …; 0 for SMB1 or none).
+    pub dialect_code: u16,
+    pub signing_mac: smbsign_mac,
+    /// ENCRYPTION_CAPABILITIES cipher id (0 when none; see smbsign_cipher_name).
+    pub cipher: u16,
+    pub compressed_messages: u64,
+    pub has_first_frame: bool,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    /// The capture shows the connection ending (FIN or RST).
+    pub closed: bool,
+    pub gap_bytes: u64,
+    pub resyncs: u64,
+    /// Verification ran (credentials were given); the totals are 0 otherwise.
+    pub verifying: bool,
+    pub verified_messages: u64,
+    pub forged_messages: u64,
+    pub no_key_messages: u64,
+    pub unverifiable_messages: u64,
 }
 
 /// The signing posture of a connection so far, by value (no allocation:
