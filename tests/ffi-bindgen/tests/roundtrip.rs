@@ -55,6 +55,54 @@ fn layouts_match_the_rust_definitions() {
             exempt,
             offset,
             length,
+            session_known,
+            session_guest,
+            session_anonymous,
+            finding_mask,
+            is_signed,
+        ]
+    );
+    same_layout!(
+        c::smbsign_posture,
+        r::smbsign_posture,
+        [
+            server_signing,
+            client_signing,
+            has_server_security_mode,
+            server_security_mode,
+            has_client_security_mode,
+            client_security_mode,
+            dialect,
+            signing_algorithm,
+            signed_messages,
+            unsigned_messages,
+            unsigned_while_required,
+            dialect_code,
+            signing_mac,
+            server_signing_enabled,
+            server_signing_required,
+            client_signing_enabled,
+            client_signing_required,
+        ]
+    );
+    same_layout!(
+        c::smbsign_session_detail,
+        r::smbsign_session_detail,
+        [
+            session_id,
+            smb1,
+            legacy_auth,
+            signing_required,
+            mechanism_oid,
+            verifying,
+            verified,
+            forged,
+            no_key,
+            unsigned_while_required,
+            key_state,
+            key_detail,
+            ntlm_mic,
+            forged_frame_count,
         ]
     );
     same_layout!(
@@ -80,6 +128,21 @@ fn layouts_match_the_rust_definitions() {
             decode_errors,
             session_count,
             finding_count,
+            dialect_code,
+            signing_mac,
+            cipher,
+            compressed_messages,
+            has_first_frame,
+            first_frame,
+            last_frame,
+            closed,
+            gap_bytes,
+            resyncs,
+            verifying,
+            verified_messages,
+            forged_messages,
+            no_key_messages,
+            unverifiable_messages,
         ]
     );
     same_layout!(
@@ -134,6 +197,10 @@ fn enum_values_match() {
             SMBSIGN_NOT_A_CAPTURE,
         ),
         (c::smbsign_result_SMBSIGN_OUT_OF_RANGE, SMBSIGN_OUT_OF_RANGE),
+        (
+            c::smbsign_result_SMBSIGN_CREDENTIALS_TOO_LATE,
+            SMBSIGN_CREDENTIALS_TOO_LATE,
+        ),
         (c::smbsign_result_SMBSIGN_PANIC, SMBSIGN_PANIC),
     ];
     for (cv, rv) in pairs {
