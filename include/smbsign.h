@@ -292,6 +292,8 @@ typedef struct smbsign_pdu_annotation {
   smbsign_protocol protocol;
   // SMB1 command byte or SMB2 command.
   uint16_t command;
+  // The header's response bit; false for transform and compression
+  // headers, which have none.
   bool is_response;
   // NT status (responses) or the header's status/channel field.
   uint32_t status;

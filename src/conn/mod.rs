@@ -95,10 +95,13 @@ impl Connection {
     }
 
     /// Feed one classified SMB PDU. Facts land in `self`; when `out` is
-    /// given, one annotation per SMB message is appended to it.
+    /// given, one annotation per SMB message is appended to it. The SMB1
+    /// and SMB2 headers say which way they travelled; `_dir` is the
+    /// caller's word for the headers that do not (a transform message's
+    /// cipher key depends on it once decryption exists).
     pub fn on_message(
         &mut self,
-        dir: Direction,
+        _dir: Direction,
         frame: u64,
         pdu: Pdu<'_>,
         mut out: Option<&mut Vec<MessageAnnotation>>,
@@ -132,7 +135,7 @@ impl Connection {
             }
             SmbFamily::Transform => {
                 self.counts.encrypted += 1;
-                let r = self.on_transform(dir, pdu);
+                let r = self.on_transform(pdu);
                 emit(r, self);
             }
             SmbFamily::Compression => {
@@ -149,12 +152,10 @@ impl Connection {
         self.last_frame = Some(frame);
     }
 
-    /// An SMB3 TRANSFORM message: its session is encrypted.
-    fn on_transform(
-        &mut self,
-        dir: Direction,
-        pdu: Pdu<'_>,
-    ) -> Result<MessageAnnotation, WireError> {
+    /// An SMB3 TRANSFORM message: its session is encrypted. Its header has
+    /// no response bit, so the annotation says none (`is_response` false,
+    /// whatever way it travelled): the same from every path.
+    fn on_transform(&mut self, pdu: Pdu<'_>) -> Result<MessageAnnotation, WireError> {
         let (_, t) = wire_smb2::parse_smb2_transform_header(pdu.bytes).map_err(flatten)?;
         if let Some(s) = self.session_mut(t.session_id, false) {
             s.encrypted = true;
@@ -163,7 +164,7 @@ impl Connection {
             annotation::HeaderFacts {
                 family: SmbFamily::Transform,
                 command: 0,
-                is_response: dir == Direction::ToClient,
+                is_response: false,
                 status: NtStatus(0),
                 message_id: 0,
                 session_id: t.session_id,

@@ -596,7 +596,7 @@ mod tests {
 
     type Pdu = (u64, Direction, u64, Vec<u8>);
 
-    fn pdus(name: &str) -> Vec<Pdu> {
+    pub(super) fn pdus(name: &str) -> Vec<Pdu> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/captures")
             .join(name);
@@ -701,5 +701,63 @@ mod tests {
             );
             smbsign_analyzer_free(b);
         }
+    }
+}
+
+#[cfg(test)]
+mod consistency {
+    use super::*;
+
+    /// Issue 14, gap 7: the stateless decoder and the analyzer say the same
+    /// of the same message, whatever direction the caller gave: every PDU
+    /// of every lab capture decoded alone, and fed alone to a fresh
+    /// analyzer each way.
+    #[test]
+    fn decoder_and_analyzer_agree_on_every_lab_pdu() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/captures");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.contains(".pcap") {
+                continue;
+            }
+            for (_, _, _, pdu) in super::tests::pdus(&name) {
+                let mut a = [smbsign_pdu_annotation::empty(); 16];
+                let mut na = 0usize;
+                // SAFETY: buffers of the given sizes.
+                let ra = unsafe {
+                    smbsign_decode_message(pdu.as_ptr(), pdu.len(), a.as_mut_ptr(), 16, &mut na)
+                };
+                for direction in [0u32, 1] {
+                    let mut b = [smbsign_pdu_annotation::empty(); 16];
+                    let mut nb = 0usize;
+                    // SAFETY: a fresh analyzer; buffers of the given sizes.
+                    let rb = unsafe {
+                        let an = smbsign_analyzer_new();
+                        let r = smbsign_analyzer_feed(
+                            an,
+                            1,
+                            direction,
+                            0,
+                            pdu.as_ptr(),
+                            pdu.len(),
+                            b.as_mut_ptr(),
+                            16,
+                            &mut nb,
+                        );
+                        smbsign_analyzer_free(an);
+                        r
+                    };
+                    assert_eq!(ra, rb, "{name}");
+                    assert_eq!(na, nb, "{name}");
+                    for (x, y) in a[..na.min(16)].iter().zip(&b[..nb.min(16)]) {
+                        assert_eq!(format!("{x:?}"), format!("{y:?}"), "{name}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 }

@@ -120,6 +120,8 @@ pub struct smbsign_pdu_annotation {
     pub protocol: smbsign_protocol,
     /// SMB1 command byte or SMB2 command.
     pub command: u16,
+    /// The header's response bit; false for transform and compression
+    /// headers, which have none.
     pub is_response: bool,
     /// NT status (responses) or the header's status/channel field.
     pub status: u32,
