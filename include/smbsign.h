@@ -500,7 +500,9 @@ void smbsign_analyzer_free(struct smbsign_analyzer *analyzer);
 // Add secrets for signature verification, as text: entries separated by
 // newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32` or
 // `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
-// as the JSON shows it). The text is copied. They apply to every
+// as the JSON and `smbsign_session.session_id` show it — `0x` and 4 hex
+// digits for an SMB1 UID, 16 for an SMB2 SessionId — or any hex form of
+// the same number). The text is copied. They apply to every
 // connection whose first SMB message comes after this call (naming its
 // endpoints does not count), and to connections that already verify, for
 // the sessions whose keys are not derived yet.

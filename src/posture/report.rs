@@ -262,3 +262,22 @@ impl ConnectionReport {
         self.dialect.as_ref().is_some_and(|d| !d.is_smb1())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The id as the JSON prints it keys the same session when given back
+    /// as `session-key ID:HEX`, for SMB1 UIDs and SMB2 SessionIds.
+    #[test]
+    fn json_session_ids_round_trip_through_session_keys() {
+        for (id, smb1) in [(0x39bb, true), (0x0000_1234_0000_0025, false), (0, true)] {
+            let text = session_id_string(id, smb1);
+            assert_eq!(text.len(), if smb1 { 6 } else { 18 }, "{text}");
+            let mut c = crate::verify::Credentials::default();
+            c.add_session_key(&format!("{text}:{}", "00".repeat(16)))
+                .unwrap();
+            assert!(c.session_keys.contains_key(&id), "{text}");
+        }
+    }
+}
