@@ -429,12 +429,8 @@ pub unsafe extern "C" fn smbsign_analyzer_connection_ids(
         let a = unsafe { &*analyzer };
         let mut ids: Vec<u64> = a.conns.keys().copied().collect();
         ids.sort_unstable();
-        for (k, id) in ids.iter().take(cap).enumerate() {
-            // SAFETY: the caller promises room for `cap` ids.
-            unsafe { out.add(k).write(*id) };
-        }
-        // SAFETY: non-NULL.
-        unsafe { out_count.write(ids.len()) };
+        // SAFETY: `out_count` checked, `out` checked against `cap`.
+        unsafe { write_list(&ids, out, cap, out_count) };
         SMBSIGN_OK
     })
 }

@@ -277,12 +277,8 @@ pub unsafe extern "C" fn smbsign_connection_forged_frames(
                 None => return SMBSIGN_OUT_OF_RANGE,
             }
         };
-        for (k, f) in frames.iter().take(cap).enumerate() {
-            // SAFETY: the caller promises room for `cap` values.
-            unsafe { out.add(k).write(*f) };
-        }
-        // SAFETY: non-NULL.
-        unsafe { out_count.write(frames.len()) };
+        // SAFETY: `out_count` checked, `out` checked against `cap`.
+        unsafe { write_list(frames, out, cap, out_count) };
         SMBSIGN_OK
     })
 }

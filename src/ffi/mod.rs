@@ -91,6 +91,18 @@ pub enum smbsign_result {
 
 use smbsign_result::*;
 
+/// Copy `items` into `out[0 .. cap]` and their number (which may exceed
+/// `cap`) into `*out_count`. The caller checked `out_count` for NULL and
+/// `out` for NULL with a non-zero `cap`.
+unsafe fn write_list<T: Copy>(items: &[T], out: *mut T, cap: usize, out_count: *mut usize) {
+    for (k, item) in items.iter().take(cap).enumerate() {
+        // SAFETY: the caller promises room for `cap` items at `out`.
+        unsafe { out.add(k).write(*item) };
+    }
+    // SAFETY: non-NULL (checked by the caller).
+    unsafe { out_count.write(items.len()) };
+}
+
 /// Run `f`, turning a panic into `on_panic`.
 fn boundary<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
