@@ -15,9 +15,10 @@
 //! This is the only module with `unsafe` code. Its files:
 //! - `types.rs`: the C enums and plain structs, filled from the typed model;
 //! - `names.rs`: the name of every enum value (`smbsign_*_name`);
+//! - `options.rs`: secrets and limits for scans and analyzers;
 //! - `analyzer.rs`: PDU-by-PDU analysis for hosts that parse captures;
 //! - `connection.rs`: immutable connection snapshots;
-//! - `scan.rs`: whole-file scans.
+//! - `scan.rs`: file, memory and descriptor scans.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
