@@ -259,14 +259,16 @@ fn installed_library_builds_the_tool_with_pkg_config() {
         .args(flags.split_whitespace())
         .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display())));
     // It runs against the installed shared library (SONAME libsmbsign.so.0).
-    let ldd = run(Command::new("ldd").arg(&bin));
+    // Without cargo's LD_LIBRARY_PATH, which names target/<profile>, where
+    // build.rs leaves a libsmbsign.so.0 of its own.
+    let ldd = run(Command::new("ldd").arg(&bin).env_remove("LD_LIBRARY_PATH"));
     let ldd = String::from_utf8_lossy(&ldd.stdout);
     assert!(
         ldd.contains(&format!("{}", prefix.join("lib/libsmbsign.so.0").display())),
         "{ldd}"
     );
     let cap = common::repo().join("tests/captures/smb302-signed.pcap");
-    let out = run(Command::new(&bin).arg(&cap));
+    let out = run(Command::new(&bin).arg(&cap).env_remove("LD_LIBRARY_PATH"));
     let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_owned)
