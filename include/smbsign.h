@@ -40,7 +40,7 @@
 #define SMBSIGN_VERSION_MAJOR 0
 
 // Library version, minor part.
-#define SMBSIGN_VERSION_MINOR 2
+#define SMBSIGN_VERSION_MINOR 3
 
 // Library version, patch part.
 #define SMBSIGN_VERSION_PATCH 0
@@ -104,6 +104,11 @@ enum smbsign_result
   // Credentials were added, but a connection was fed before any existed
   // and stays unverified (0.2.0).
   SMBSIGN_CREDENTIALS_TOO_LATE = 10,
+  // Part of a PDU could not be decoded (one part of an SMB2 compound, or
+  // a message body after a good header), but annotations for what did
+  // decode are written, as on SMBSIGN_OK; the decode error is recorded
+  // (0.3.0).
+  SMBSIGN_PARTIAL = 11,
   // smbsign hit an internal error (a Rust panic, caught at the boundary).
   SMBSIGN_PANIC = 99,
 };
@@ -469,7 +474,7 @@ typedef struct smbsign_session_detail {
 extern "C" {
 #endif // __cplusplus
 
-// Library version as a static NUL-terminated string, e.g. "0.2.0".
+// Library version as a static NUL-terminated string, e.g. "0.3.0".
 //
 // Ownership: static, never free it. Thread-safety: any thread.
 const char *smbsign_version(void);
@@ -548,12 +553,13 @@ smbsign_result smbsign_analyzer_set_endpoints(struct smbsign_analyzer *analyzer,
 // receives the number of messages, which may exceed `out_cap`. `out` may be
 // NULL when `out_cap` is 0.
 //
-// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (no magic: nothing recorded,
-// `*out_count` = 0), SMBSIGN_MALFORMED (recorded as a decode error; the
-// annotations of the messages that decoded are written, so a compound with
-// one bad part still shows the others), SMBSIGN_TOO_LARGE,
-// SMBSIGN_NULL_PARAMETER, SMBSIGN_INVALID_PARAMETER (direction); on the
-// last three nothing is written.
+// Returns SMBSIGN_OK, or SMBSIGN_PARTIAL when some messages decoded and
+// others did not (a compound with one bad part: the decoded ones are
+// written and the error is recorded). Outputs are written only on these
+// two. On SMBSIGN_NOT_SMB (no magic: nothing recorded), SMBSIGN_MALFORMED
+// (no message decoded; recorded as a decode error), SMBSIGN_TOO_LARGE,
+// SMBSIGN_NULL_PARAMETER and SMBSIGN_INVALID_PARAMETER (direction) nothing
+// is written; `smbsign_analyzer_last_error` says why.
 // Thread-safety: as for the analyzer.
 smbsign_result smbsign_analyzer_feed(struct smbsign_analyzer *analyzer,
                                      uint64_t conn_id,
@@ -609,9 +615,10 @@ smbsign_result smbsign_analyzer_connection(const struct smbsign_analyzer *analyz
 // `out[0 .. out_cap]` (one annotation per message of a compound;
 // `*out_count` receives their number). A leading NBSS header is skipped.
 //
-// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (`*out_count` = 0),
-// SMBSIGN_MALFORMED (the messages that decoded are written),
-// SMBSIGN_TOO_LARGE or SMBSIGN_NULL_PARAMETER (nothing written).
+// Returns SMBSIGN_OK or SMBSIGN_PARTIAL (some messages malformed, the
+// decoded ones written), as for `smbsign_analyzer_feed`; on
+// SMBSIGN_NOT_SMB, SMBSIGN_MALFORMED (nothing decoded), SMBSIGN_TOO_LARGE
+// or SMBSIGN_NULL_PARAMETER nothing is written.
 // Thread-safety: any thread.
 smbsign_result smbsign_decode_message(const uint8_t *data,
                                       size_t len,

@@ -32,8 +32,13 @@
 
 #include "smbsign.h"
 
+/* build.sh passes Cargo's version; otherwise the header's. */
 #ifndef VERSION
-#define VERSION "0.2.0"
+#define SMBSIGN_STR_(x) #x
+#define SMBSIGN_STR(x) SMBSIGN_STR_(x)
+#define VERSION                                                                                    \
+    SMBSIGN_STR(SMBSIGN_VERSION_MAJOR) "." SMBSIGN_STR(SMBSIGN_VERSION_MINOR) "." SMBSIGN_STR(     \
+        SMBSIGN_VERSION_PATCH)
 #endif
 
 WS_DLL_PUBLIC_DEF const gchar plugin_version[] = VERSION;
@@ -194,7 +199,8 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
         direction = SMBSIGN_TO_SERVER;
     smbsign_result r = smbsign_analyzer_feed(analyzer, conn_id, direction, pinfo->num, data, len,
                                              msgs, MAX_MSGS_PER_PDU, &n);
-    if (r != SMBSIGN_OK && r != SMBSIGN_MALFORMED)
+    /* PARTIAL: a compound with a bad part still annotates the others. */
+    if (r != SMBSIGN_OK && r != SMBSIGN_PARTIAL)
         return;
     smbsign_posture posture;
     if (smbsign_analyzer_get_posture(analyzer, conn_id, &posture) != SMBSIGN_OK)

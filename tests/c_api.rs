@@ -10,20 +10,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// target/<profile>, where cargo put libsmbsign.so for this test run.
+/// `cargo build` puts it in target/<profile>; `cargo test` alone leaves it
+/// in target/<profile>/deps and does not refresh the other: the newer one
+/// is this run's (a stale copy from an earlier build once hid a change).
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let deps = exe.parent().unwrap().to_path_buf();
-    // `cargo build` puts it in target/<profile>; `cargo test` alone leaves
-    // it in target/<profile>/deps.
-    for dir in [deps.parent().unwrap().to_path_buf(), deps.clone()] {
-        if dir.join("libsmbsign.so").is_file() {
-            return dir;
-        }
-    }
-    panic!(
-        "libsmbsign.so not built in {} or its parent",
-        deps.display()
-    );
+    let modified = |dir: &PathBuf| {
+        std::fs::metadata(dir.join("libsmbsign.so"))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    [deps.parent().unwrap().to_path_buf(), deps.clone()]
+        .into_iter()
+        .filter_map(|d| modified(&d).map(|t| (t, d)))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, d)| d)
+        .unwrap_or_else(|| {
+            panic!(
+                "libsmbsign.so not built in {} or its parent",
+                deps.display()
+            )
+        })
 }
 
 fn scratch() -> PathBuf {
@@ -32,7 +40,14 @@ fn scratch() -> PathBuf {
     d
 }
 
+/// Runs `cmd` without cargo's LD_LIBRARY_PATH: it names target/<profile>,
+/// whose libsmbsign.so.0 may be an older build than this run's (it once
+/// made a C test see the previous library), and it would outrank the
+/// rpath every program here is linked with.
 fn run(cmd: &mut Command) -> Output {
+    if !cmd.get_envs().any(|(k, _)| k == "LD_LIBRARY_PATH") {
+        cmd.env_remove("LD_LIBRARY_PATH");
+    }
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),

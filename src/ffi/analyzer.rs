@@ -246,6 +246,16 @@ fn smb_payload(data: &[u8]) -> &[u8] {
     }
 }
 
+/// OK when every message decoded, PARTIAL when some did, MALFORMED when
+/// none did: outputs are written on the first two only.
+fn decode_status(malformed: bool, decoded: usize) -> smbsign_result {
+    match (malformed, decoded) {
+        (false, _) => SMBSIGN_OK,
+        (true, 0) => SMBSIGN_MALFORMED,
+        (true, _) => SMBSIGN_PARTIAL,
+    }
+}
+
 fn write_annotations(
     anns: &[MessageAnnotation],
     conn: &Connection,
@@ -280,12 +290,13 @@ fn write_annotations(
 /// receives the number of messages, which may exceed `out_cap`. `out` may be
 /// NULL when `out_cap` is 0.
 ///
-/// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (no magic: nothing recorded,
-/// `*out_count` = 0), SMBSIGN_MALFORMED (recorded as a decode error; the
-/// annotations of the messages that decoded are written, so a compound with
-/// one bad part still shows the others), SMBSIGN_TOO_LARGE,
-/// SMBSIGN_NULL_PARAMETER, SMBSIGN_INVALID_PARAMETER (direction); on the
-/// last three nothing is written.
+/// Returns SMBSIGN_OK, or SMBSIGN_PARTIAL when some messages decoded and
+/// others did not (a compound with one bad part: the decoded ones are
+/// written and the error is recorded). Outputs are written only on these
+/// two. On SMBSIGN_NOT_SMB (no magic: nothing recorded), SMBSIGN_MALFORMED
+/// (no message decoded; recorded as a decode error), SMBSIGN_TOO_LARGE,
+/// SMBSIGN_NULL_PARAMETER and SMBSIGN_INVALID_PARAMETER (direction) nothing
+/// is written; `smbsign_analyzer_last_error` says why.
 /// Thread-safety: as for the analyzer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smbsign_analyzer_feed(
@@ -330,7 +341,6 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
             return a.fail(SMBSIGN_TOO_LARGE, why);
         }
         if nbss::smb_family(pdu).is_none() {
-            write_annotations(&[], &Connection::new(), out, out_cap, out_count);
             return a.fail(
                 SMBSIGN_NOT_SMB,
                 "the bytes do not start with an SMB magic".into(),
@@ -341,13 +351,16 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
         let mut anns = Vec::new();
         entry.conn.on_pdu(dir, frame, pdu, Some(&mut anns));
         let malformed = entry.conn.decode_errors > errors_before;
-        write_annotations(&anns, &entry.conn, out, out_cap, out_count);
+        let status = decode_status(malformed, anns.len());
+        if status != SMBSIGN_MALFORMED {
+            write_annotations(&anns, &entry.conn, out, out_cap, out_count);
+        }
         if malformed {
             let why = match entry.conn.first_decode_error {
                 Some((f, e)) if f == frame => format!("frame {frame}: {e}"),
                 _ => format!("frame {frame}: a message could not be decoded"),
             };
-            return a.fail(SMBSIGN_MALFORMED, why);
+            return a.fail(status, why);
         }
         SMBSIGN_OK
     })
@@ -524,9 +537,10 @@ pub unsafe extern "C" fn smbsign_analyzer_connection(
 /// `out[0 .. out_cap]` (one annotation per message of a compound;
 /// `*out_count` receives their number). A leading NBSS header is skipped.
 ///
-/// Returns SMBSIGN_OK, SMBSIGN_NOT_SMB (`*out_count` = 0),
-/// SMBSIGN_MALFORMED (the messages that decoded are written),
-/// SMBSIGN_TOO_LARGE or SMBSIGN_NULL_PARAMETER (nothing written).
+/// Returns SMBSIGN_OK or SMBSIGN_PARTIAL (some messages malformed, the
+/// decoded ones written), as for `smbsign_analyzer_feed`; on
+/// SMBSIGN_NOT_SMB, SMBSIGN_MALFORMED (nothing decoded), SMBSIGN_TOO_LARGE
+/// or SMBSIGN_NULL_PARAMETER nothing is written.
 /// Thread-safety: any thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smbsign_decode_message(
@@ -549,18 +563,16 @@ pub unsafe extern "C" fn smbsign_decode_message(
             return SMBSIGN_TOO_LARGE;
         }
         if nbss::smb_family(pdu).is_none() {
-            write_annotations(&[], &Connection::new(), out, out_cap, out_count);
             return SMBSIGN_NOT_SMB;
         }
         let mut conn = Connection::new();
         let mut anns = Vec::new();
         conn.on_pdu(Direction::ToServer, 0, pdu, Some(&mut anns));
-        write_annotations(&anns, &conn, out, out_cap, out_count);
-        if conn.decode_errors > 0 {
-            SMBSIGN_MALFORMED
-        } else {
-            SMBSIGN_OK
+        let status = decode_status(conn.decode_errors > 0, anns.len());
+        if status != SMBSIGN_MALFORMED {
+            write_annotations(&anns, &conn, out, out_cap, out_count);
         }
+        status
     })
 }
 
@@ -635,7 +647,10 @@ mod tests {
                     &mut n,
                 )
             };
-            assert!(r == SMBSIGN_OK || r == SMBSIGN_MALFORMED, "{r:?}");
+            assert!(
+                r == SMBSIGN_OK || r == SMBSIGN_PARTIAL || r == SMBSIGN_MALFORMED,
+                "{r:?}"
+            );
             valid += ann[..n.min(16)]
                 .iter()
                 .filter(|m| m.verdict == smbsign_verdict::SMBSIGN_VERDICT_VALID)
@@ -757,5 +772,75 @@ mod consistency {
             }
         }
         assert!(checked > 1000, "{checked}");
+    }
+
+    /// Issue 14, gap 6: outputs are written only on success. A compound
+    /// whose second part is cut in its header still shows its first part
+    /// (PARTIAL); a lone cut header decodes nothing (MALFORMED) and leaves
+    /// the caller's count as it was. The compound is made from two real
+    /// requests of smb311-unsigned.pcap (the lab has no compounds of its
+    /// own): the first padded to 8 bytes and its NextCommand set.
+    #[test]
+    fn outputs_are_written_on_ok_and_partial_only() {
+        let requests: Vec<Vec<u8>> = super::tests::pdus("smb311-unsigned.pcap")
+            .into_iter()
+            .map(|(_, _, _, pdu)| pdu)
+            .filter(|p| p.len() > 64 && p[0] == 0xFE && p[16] & 1 == 0)
+            .take(2)
+            .collect();
+        let mut compound = requests[0].clone();
+        compound.resize(compound.len().div_ceil(8) * 8, 0);
+        let first = compound.len();
+        compound[20..24].copy_from_slice(&(first as u32).to_le_bytes());
+        compound.extend_from_slice(&requests[1]);
+        let mut n = 0usize;
+        let mut whole = [smbsign_pdu_annotation::empty(); 4];
+        // SAFETY: buffers of the given sizes.
+        let r = unsafe {
+            smbsign_decode_message(
+                compound.as_ptr(),
+                compound.len(),
+                whole.as_mut_ptr(),
+                4,
+                &mut n,
+            )
+        };
+        assert_eq!((r, n), (SMBSIGN_OK, 2), "the whole compound");
+        let cut = &compound[..first + 10];
+        let mut ann = [smbsign_pdu_annotation::empty(); 4];
+        for feed in [true, false] {
+            let mut n = 777usize;
+            // SAFETY: a fresh analyzer; buffers of the given sizes.
+            let run = |data: &[u8], n: &mut usize, ann: &mut [smbsign_pdu_annotation; 4]| unsafe {
+                if feed {
+                    let a = smbsign_analyzer_new();
+                    let r = smbsign_analyzer_feed(
+                        a,
+                        1,
+                        0,
+                        5,
+                        data.as_ptr(),
+                        data.len(),
+                        ann.as_mut_ptr(),
+                        4,
+                        n,
+                    );
+                    smbsign_analyzer_free(a);
+                    r
+                } else {
+                    smbsign_decode_message(data.as_ptr(), data.len(), ann.as_mut_ptr(), 4, n)
+                }
+            };
+            assert_eq!(run(cut, &mut n, &mut ann), SMBSIGN_PARTIAL);
+            assert_eq!(n, 1, "the compound's first part");
+            let mut n = 777usize;
+            assert_eq!(run(&compound[..30], &mut n, &mut ann), SMBSIGN_MALFORMED);
+            assert_eq!(n, 777, "nothing written on MALFORMED");
+            assert_eq!(
+                run(b"\x00\x01not smb at all", &mut n, &mut ann),
+                SMBSIGN_NOT_SMB
+            );
+            assert_eq!(n, 777, "nothing written on NOT_SMB");
+        }
     }
 }

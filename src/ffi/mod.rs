@@ -43,7 +43,7 @@ use std::ffi::{CString, c_char};
 /// Library version, major part. Checked against Cargo.toml by a test.
 pub const SMBSIGN_VERSION_MAJOR: u32 = 0;
 /// Library version, minor part.
-pub const SMBSIGN_VERSION_MINOR: u32 = 2;
+pub const SMBSIGN_VERSION_MINOR: u32 = 3;
 /// Library version, patch part.
 pub const SMBSIGN_VERSION_PATCH: u32 = 0;
 /// (major << 16) | (minor << 8) | patch.
@@ -86,6 +86,11 @@ pub enum smbsign_result {
     /// Credentials were added, but a connection was fed before any existed
     /// and stays unverified (0.2.0).
     SMBSIGN_CREDENTIALS_TOO_LATE = 10,
+    /// Part of a PDU could not be decoded (one part of an SMB2 compound, or
+    /// a message body after a good header), but annotations for what did
+    /// decode are written, as on SMBSIGN_OK; the decode error is recorded
+    /// (0.3.0).
+    SMBSIGN_PARTIAL = 11,
     /// smbsign hit an internal error (a Rust panic, caught at the boundary).
     SMBSIGN_PANIC = 99,
 }
@@ -125,7 +130,7 @@ unsafe fn bytes<'a>(data: *const u8, len: usize) -> Option<&'a [u8]> {
     Some(unsafe { std::slice::from_raw_parts(data, len) })
 }
 
-/// Library version as a static NUL-terminated string, e.g. "0.2.0".
+/// Library version as a static NUL-terminated string, e.g. "0.3.0".
 ///
 /// Ownership: static, never free it. Thread-safety: any thread.
 #[unsafe(no_mangle)]
@@ -152,6 +157,7 @@ pub extern "C" fn smbsign_result_name(result: u32) -> *const c_char {
         8 => b"not a capture file\0",
         9 => b"index out of range\0",
         10 => b"credentials came after a connection was fed: it stays unverified\0",
+        11 => b"partly decoded: some messages were malformed\0",
         99 => b"internal error (panic)\0",
         _ => b"unknown result\0",
     };

@@ -171,8 +171,9 @@ int main(void)
     CHECK(a != NULL, "analyzer_new");
     CHECK(smbsign_analyzer_feed(a, 1, 0, 1, NULL, 10, ann, 4, &n) == SMBSIGN_NULL_PARAMETER,
           "NULL buffer with length");
-    CHECK(smbsign_analyzer_feed(a, 1, 0, 1, NULL, 0, ann, 4, &n) == SMBSIGN_NOT_SMB && n == 0,
-          "zero-length PDU");
+    n = 777;
+    CHECK(smbsign_analyzer_feed(a, 1, 0, 1, NULL, 0, ann, 4, &n) == SMBSIGN_NOT_SMB && n == 777,
+          "zero-length PDU: NOT_SMB, nothing written");
     CHECK(smbsign_analyzer_feed(a, 1, 5, 1, buf, 10, ann, 4, &n) == SMBSIGN_INVALID_PARAMETER,
           "bad direction");
     CHECK(smbsign_analyzer_feed(a, 1, 0, 1, buf, 10, NULL, 4, &n) == SMBSIGN_NULL_PARAMETER,
@@ -202,7 +203,8 @@ int main(void)
           "negotiate response");
     for (size_t cut = 0; cut < sizeof negotiate_header; cut++) {
         smbsign_result r = smbsign_decode_message(negotiate_header, cut, ann, 4, &n);
-        if (r != SMBSIGN_OK && r != SMBSIGN_MALFORMED && r != SMBSIGN_NOT_SMB) {
+        if (r != SMBSIGN_OK && r != SMBSIGN_PARTIAL && r != SMBSIGN_MALFORMED
+            && r != SMBSIGN_NOT_SMB) {
             CHECK(0, "truncated negotiate gives a status");
             break;
         }
@@ -211,6 +213,7 @@ int main(void)
 
     /* Random garbage, with and without an SMB magic, on interleaved ids. */
     int bad_status = 0;
+    n = 555;
     for (int i = 0; i < 20000; i++) {
         size_t len = next_byte() % sizeof buf;
         for (size_t k = 0; k < len; k++)
@@ -221,10 +224,15 @@ int main(void)
         }
         smbsign_result r = smbsign_analyzer_feed(a, (uint64_t)(i % 37), (uint32_t)(i % 2),
                                                  (uint64_t)i, buf, len, ann, 4, &n);
-        if (r != SMBSIGN_OK && r != SMBSIGN_MALFORMED && r != SMBSIGN_NOT_SMB)
+        if (r != SMBSIGN_OK && r != SMBSIGN_PARTIAL && r != SMBSIGN_MALFORMED
+            && r != SMBSIGN_NOT_SMB)
             bad_status++;
+        /* Outputs only on success: a MALFORMED or NOT_SMB feed leaves n. */
+        if ((r == SMBSIGN_MALFORMED || r == SMBSIGN_NOT_SMB) && n != 555)
+            bad_status++;
+        n = 555;
     }
-    CHECK(bad_status == 0, "20000 random PDUs give OK/MALFORMED/NOT_SMB");
+    CHECK(bad_status == 0, "20000 random PDUs give OK/PARTIAL/MALFORMED/NOT_SMB, outputs on success only");
     CHECK(smbsign_analyzer_connection_count(a) <= 37, "interleaved ids tracked once each");
 
     /* A 16 MiB random buffer. */
@@ -235,7 +243,8 @@ int main(void)
             huge[k] = next_byte();
         memcpy(huge, "\xfeSMB", 4);
         smbsign_result r = smbsign_analyzer_feed(a, 99, 0, 1, huge, SMBSIGN_MAX_PDU, ann, 4, &n);
-        CHECK(r == SMBSIGN_MALFORMED || r == SMBSIGN_OK, "a random PDU of SMBSIGN_MAX_PDU bytes");
+        CHECK(r == SMBSIGN_MALFORMED || r == SMBSIGN_PARTIAL || r == SMBSIGN_OK,
+              "a random PDU of SMBSIGN_MAX_PDU bytes");
         r = smbsign_analyzer_feed(a, 99, 0, 1, huge, SMBSIGN_MAX_PDU + 1, ann, 4, &n);
         CHECK(r == SMBSIGN_TOO_LARGE, "one byte past SMBSIGN_MAX_PDU");
         CHECK(smbsign_analyzer_last_error(a) && strstr(smbsign_analyzer_last_error(a), "SMBSIGN_MAX_PDU"),

@@ -201,6 +201,7 @@ fn enum_values_match() {
             c::smbsign_result_SMBSIGN_CREDENTIALS_TOO_LATE,
             SMBSIGN_CREDENTIALS_TOO_LATE,
         ),
+        (c::smbsign_result_SMBSIGN_PARTIAL, SMBSIGN_PARTIAL),
         (c::smbsign_result_SMBSIGN_PANIC, SMBSIGN_PANIC),
     ];
     for (cv, rv) in pairs {
