@@ -6,16 +6,20 @@
 //! - `model.rs`: the connection, each side's offer, sessions, counters;
 //! - `smb1.rs`, `smb2.rs`: the two families' paths;
 //! - `setup.rs`: session setup for both;
+//! - `ntlm.rs`: each NTLM exchange's evidence (relay, MIC removal);
+//! - `validate.rs`: FSCTL_VALIDATE_NEGOTIATE_INFO and TREE_CONNECT names;
 //! - `annotation.rs`: per-message facts for callers that annotate PDUs.
 #![forbid(unsafe_code)]
 
 mod annotation;
 mod model;
+mod ntlm;
 mod setup;
 mod smb1;
 mod smb2;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 pub use crate::verify::{KeyState, MacBatch, MacJob, Verdict};
 pub use crate::wire::{Dialect, SigningSetting};
@@ -24,7 +28,9 @@ pub use model::{
     AuthMechanism, ClientOffer, Connection, Counts, MAX_FRAMES_LISTED, MAX_SESSIONS, ServerAnswer,
     Session, Tally,
 };
+pub use ntlm::{MAX_NTLM_LOGONS, MicField, NtlmAuth, NtlmChallenge, NtlmLogon};
 pub use smb1::{SMB1_BSRSPYL, smb1_signature_present};
+pub use validate::{ValidateNegotiate, ValidateRequest, ValidateResponse};
 
 use crate::verify::{Credentials, Signing};
 use crate::wire::nbss::SmbFamily;

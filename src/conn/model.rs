@@ -159,6 +159,14 @@ pub struct ClientOffer {
     pub smb1_setup_flags2: Option<u16>,
     /// SMB2: SecurityMode of its first SESSION_SETUP request.
     pub setup_security_mode: Option<Smb2SecurityMode>,
+    /// SMB2 NEGOTIATE request: Capabilities and ClientGuid.
+    pub capabilities: Option<u32>,
+    pub client_guid: Option<[u8; 16]>,
+    /// SMB1 NEGOTIATE request header: PID (high and low), MID and Flags2,
+    /// which a proxy that forwards the request keeps.
+    pub smb1_request_ids: Option<(u32, u16, u16)>,
+    /// Frame of its (last) NEGOTIATE request.
+    pub negotiate_frame: Option<u64>,
 }
 
 /// What the server answered in its (last) NEGOTIATE response.
@@ -173,6 +181,10 @@ pub struct ServerAnswer {
     /// The capture cut the response inside its negotiate contexts: what
     /// they chose is unknown, not absent.
     pub contexts_truncated: bool,
+    /// ServerGuid (SMB2, and SMB1 with extended security).
+    pub server_guid: Option<[u8; 16]>,
+    /// Frame of its (last) NEGOTIATE response.
+    pub negotiate_frame: Option<u64>,
 }
 
 /// Message counters. `signed` + `unsigned` = `requests` + `responses`:
@@ -220,6 +232,12 @@ pub struct Connection {
     pub first_decode_error: Option<(u64, WireError)>,
     /// The capture layer saw the connection close (FIN/RST).
     pub closed: bool,
+    /// NTLM exchanges (the first `MAX_NTLM_LOGONS`).
+    pub ntlm: Vec<super::ntlm::NtlmLogon>,
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO, when the client sent one.
+    pub validate: super::validate::ValidateNegotiate,
+    /// Server names from TREE_CONNECT paths (`\\name\share`).
+    pub tree_hosts: Vec<String>,
     /// Verification state, present when credentials were given.
     pub verify: Option<Box<Signing>>,
     pub(super) pending: Vec<super::setup::PendingSetup>,

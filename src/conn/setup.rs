@@ -110,6 +110,7 @@ impl Connection {
             .iter()
             .position(|p| p.message_id == r.message_id)
             .map(|k| self.pending.remove(k));
+        self.ntlm_on_response(frame, r.session_id, r.status, r.blob);
         let dialect: Option<Smb2Dialect> = self.dialect.as_ref().and_then(|d| d.smb2());
         if let Some(v) = self.verify.as_mut() {
             let guestish = r.guest || r.null || pending.as_ref().is_some_and(|p| p.anonymous);

@@ -50,8 +50,15 @@ impl Connection {
             ann.exempt();
             ann.verdict = Verdict::Exempt;
             if h.is_response() {
+                self.server.negotiate_frame = self.last_frame;
                 self.on_smb1_negotiate_response(body, &mut ann)?;
             } else {
+                self.client.smb1_request_ids = Some((
+                    (h.pid_high as u32) << 16 | h.pid_low as u32,
+                    h.mid,
+                    h.flags2,
+                ));
+                self.client.negotiate_frame = self.last_frame;
                 self.on_smb1_negotiate_request(body)?;
             }
             return Ok(ann);
@@ -192,6 +199,7 @@ impl Connection {
         if let Smb1NegotiateResponseRecord::NtLm { capabilities, .. } = r {
             self.server.capabilities = Some(capabilities);
         }
+        self.server.server_guid = r.server_guid().and_then(|g| g.try_into().ok());
         let name = match r.dialect_index() {
             Some(k) if k != 0xFFFF => {
                 self.client
@@ -218,6 +226,7 @@ impl Connection {
         match smb1::parse_smb1_request_session_setup(body, h.unicode()) {
             Ok((_, Smb1SessionSetupRequestRecord::Extended { security_blob, .. })) => {
                 p.describe_blob(security_blob);
+                self.ntlm_on_request(frame, h.uid as u64, security_blob);
                 if let Some(v) = self.verify.as_mut() {
                     v.on_setup_request(h.uid as u64, h.mid as u64, &[], security_blob);
                 }

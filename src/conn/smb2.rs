@@ -54,6 +54,8 @@ impl Connection {
             Smb2Command::TreeConnect if h.is_response() => {
                 self.on_tree_connect_response(frame, h.status)
             }
+            Smb2Command::TreeConnect => self.on_smb2_tree_connect_request(msg),
+            Smb2Command::Ioctl => self.on_smb2_ioctl(frame, &h, msg),
             _ => {}
         }
         if exempt_from_signing(&h) {
@@ -129,6 +131,9 @@ impl Connection {
             }
             let mode = Smb2SecurityMode(r.security_mode);
             self.client.security_mode = Some(mode);
+            self.client.capabilities = Some(r.capabilities);
+            self.client.client_guid = r.client_guid.try_into().ok();
+            self.client.negotiate_frame = self.last_frame;
             ann.security_mode = Some(SecurityMode::Smb2(mode));
             self.client.smb2_dialects = r.dialects.clone();
             for c in &r.contexts.list {
@@ -155,6 +160,8 @@ impl Connection {
         let mode = SecurityMode::Smb2(Smb2SecurityMode(r.security_mode));
         self.server.security_mode = Some(mode);
         self.server.capabilities = Some(r.capabilities);
+        self.server.server_guid = r.server_guid.try_into().ok();
+        self.server.negotiate_frame = self.last_frame;
         ann.security_mode = Some(mode);
         let d = Dialect::Smb2(r.dialect);
         ann.dialect = Some(d.clone());
@@ -178,6 +185,7 @@ impl Connection {
         match smb2::parse_smb2_request_session_setup(msg) {
             Ok((_, r)) => {
                 p.describe_blob(r.security_blob);
+                self.ntlm_on_request(frame, h.session_id, r.security_blob);
                 if let Some(v) = self.verify.as_mut() {
                     v.on_setup_request(h.session_id, h.message_id, msg, r.security_blob);
                 }

@@ -73,6 +73,18 @@ pub enum smbsign_finding_code {
     SMBSIGN_FINDING_WRONG_CREDENTIALS = 11,
     SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE = 12,
     SMBSIGN_FINDING_TREE_CONNECT_DENIED = 13,
+    /// One NTLM AUTHENTICATE on two connections to different servers (0.3.0).
+    SMBSIGN_FINDING_NTLM_RELAY = 14,
+    /// MsvAvTargetName names another server than the one that got it.
+    SMBSIGN_FINDING_NTLM_TARGET_MISMATCH = 15,
+    /// MIC or signing flags stripped (CVE-2019-1040, CVE-2025-54918).
+    SMBSIGN_FINDING_NTLM_MIC_REMOVED = 16,
+    /// With credentials, the MIC does not verify.
+    SMBSIGN_FINDING_NTLM_MIC_INVALID = 17,
+    /// The NEGOTIATE was altered (validate-negotiate, 3.1.1 preauth, legs).
+    SMBSIGN_FINDING_NEGOTIATE_TAMPERED = 18,
+    /// SMB2 dialects removed on the way: the connection fell to SMB1.
+    SMBSIGN_FINDING_DOWNGRADED_TO_SMB1 = 19,
 }
 
 /// Finding severities.
@@ -430,6 +442,12 @@ pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
         FindingCode::WrongCredentials => SMBSIGN_FINDING_WRONG_CREDENTIALS,
         FindingCode::ClosedAfterNegotiate => SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE,
         FindingCode::TreeConnectDenied => SMBSIGN_FINDING_TREE_CONNECT_DENIED,
+        FindingCode::NtlmRelay => SMBSIGN_FINDING_NTLM_RELAY,
+        FindingCode::NtlmTargetMismatch => SMBSIGN_FINDING_NTLM_TARGET_MISMATCH,
+        FindingCode::NtlmMicRemoved => SMBSIGN_FINDING_NTLM_MIC_REMOVED,
+        FindingCode::NtlmMicInvalid => SMBSIGN_FINDING_NTLM_MIC_INVALID,
+        FindingCode::NegotiateTampered => SMBSIGN_FINDING_NEGOTIATE_TAMPERED,
+        FindingCode::DowngradedToSmb1 => SMBSIGN_FINDING_DOWNGRADED_TO_SMB1,
     }
 }
 

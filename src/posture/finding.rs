@@ -46,10 +46,16 @@ pub enum FindingCode {
     WrongCredentials = 11,
     ClosedAfterNegotiate = 12,
     TreeConnectDenied = 13,
+    NtlmRelay = 14,
+    NtlmTargetMismatch = 15,
+    NtlmMicRemoved = 16,
+    NtlmMicInvalid = 17,
+    NegotiateTampered = 18,
+    DowngradedToSmb1 = 19,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 13] = [
+    pub const ALL: [FindingCode; 19] = [
         FindingCode::SigningNotRequired,
         FindingCode::SigningDisabled,
         FindingCode::SigningMismatch,
@@ -63,6 +69,12 @@ impl FindingCode {
         FindingCode::WrongCredentials,
         FindingCode::ClosedAfterNegotiate,
         FindingCode::TreeConnectDenied,
+        FindingCode::NtlmRelay,
+        FindingCode::NtlmTargetMismatch,
+        FindingCode::NtlmMicRemoved,
+        FindingCode::NtlmMicInvalid,
+        FindingCode::NegotiateTampered,
+        FindingCode::DowngradedToSmb1,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +92,12 @@ impl FindingCode {
             FindingCode::WrongCredentials => "wrong-credentials",
             FindingCode::ClosedAfterNegotiate => "closed-after-negotiate",
             FindingCode::TreeConnectDenied => "tree-connect-denied",
+            FindingCode::NtlmRelay => "ntlm-relay",
+            FindingCode::NtlmTargetMismatch => "ntlm-target-mismatch",
+            FindingCode::NtlmMicRemoved => "ntlm-mic-removed",
+            FindingCode::NtlmMicInvalid => "ntlm-mic-invalid",
+            FindingCode::NegotiateTampered => "negotiate-tampered",
+            FindingCode::DowngradedToSmb1 => "downgraded-to-smb1",
         }
     }
 
@@ -95,10 +113,13 @@ impl FindingCode {
             | BadSignature
             | WrongCredentials
             | ClosedAfterNegotiate
-            | TreeConnectDenied => Severity::Error,
-            SigningNotRequired | SigningDisabled | GuestSession | Smb1InUse | DecodeError => {
-                Severity::Warning
-            }
+            | TreeConnectDenied
+            | NtlmRelay
+            | NtlmMicRemoved
+            | NtlmMicInvalid
+            | NegotiateTampered => Severity::Error,
+            SigningNotRequired | SigningDisabled | GuestSession | Smb1InUse | DecodeError
+            | NtlmTargetMismatch | DowngradedToSmb1 => Severity::Warning,
             AnonymousSession | EncryptionInUse => Severity::Info,
         }
     }
@@ -120,6 +141,12 @@ impl FindingCode {
             WrongCredentials => "Credentials do not match the logon",
             ClosedAfterNegotiate => "Connection closed right after negotiate",
             TreeConnectDenied => "TREE_CONNECT denied by a server that requires signing",
+            NtlmRelay => "NTLM logon relayed to another server",
+            NtlmTargetMismatch => "NTLM logon meant for another server",
+            NtlmMicRemoved => "NTLM MIC removed (CVE-2019-1040)",
+            NtlmMicInvalid => "NTLM MIC does not verify",
+            NegotiateTampered => "NEGOTIATE altered in flight",
+            DowngradedToSmb1 => "Downgraded to SMB1 in flight",
         }
     }
 }
@@ -154,10 +181,41 @@ pub struct Finding {
     pub fixes: Vec<Fix>,
     /// Frames that show it (the first few).
     pub frames: Vec<u64>,
+    /// The values compared: each field, what this connection showed and
+    /// what it was compared with (the NEGOTIATE, the other leg).
+    pub evidence: Vec<Evidence>,
+    /// The other connection of a cross-connection finding (relay, the
+    /// other leg of a man in the middle).
+    pub peer: Option<Peer>,
+}
+
+/// One compared value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub field: String,
+    /// What this connection showed.
+    pub seen: String,
+    /// What it was compared with.
+    pub expected: String,
+}
+
+/// The other connection a finding links to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    /// The capture it is in (null when it is the same one, or unnamed).
+    pub file: Option<String>,
+    pub client: String,
+    pub server: String,
+    pub first_frame: Option<u64>,
+    /// The frame on the peer that matches (its AUTHENTICATE, NEGOTIATE).
+    pub frame: Option<u64>,
+    /// Its role: "victim" (client to relay), "relayed" (relay to target),
+    /// "client-side" or "server-side" of a man in the middle.
+    pub role: &'static str,
 }
 
 impl Finding {
-    pub(super) fn new(code: FindingCode, message: String) -> Self {
+    pub(crate) fn new(code: FindingCode, message: String) -> Self {
         Finding {
             code,
             severity: code.severity(),
@@ -165,24 +223,36 @@ impl Finding {
             remediation: None,
             fixes: Vec::new(),
             frames: Vec::new(),
+            evidence: Vec::new(),
+            peer: None,
         }
     }
 
+    /// Add a compared value.
+    pub(crate) fn evidence(mut self, field: &str, seen: String, expected: String) -> Self {
+        self.evidence.push(Evidence {
+            field: field.to_owned(),
+            seen,
+            expected,
+        });
+        self
+    }
+
     /// Add the fix for `side`; a second fix for the same side is ignored.
-    pub(super) fn fix(mut self, side: Side, setting: String) -> Self {
+    pub(crate) fn fix(mut self, side: Side, setting: String) -> Self {
         if !self.fixes.iter().any(|f| f.side == side) {
             self.fixes.push(Fix { side, setting });
         }
         self
     }
 
-    pub(super) fn frames(mut self, frames: &[u64]) -> Self {
+    pub(crate) fn frames(mut self, frames: &[u64]) -> Self {
         self.frames = frames.to_vec();
         self
     }
 
     /// Render the fixes into `remediation` and the message, once.
-    pub(super) fn seal(mut self) -> Self {
+    pub(crate) fn seal(mut self) -> Self {
         if self.fixes.is_empty() {
             return self;
         }

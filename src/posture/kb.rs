@@ -445,6 +445,61 @@ pub fn render_markdown() -> String {
     s
 }
 
+/// The fix for a removed or invalid NTLM MIC (CVE-2019-1040 and the partial
+/// removal CVE-2025-54918): patch, then require what makes a relayed logon
+/// useless.
+pub fn mic_removal_fix() -> String {
+    format!(
+        "install the Windows updates for CVE-2019-1040 (June 2019) and CVE-2025-54918 \
+         (September 2025), which reject an AUTHENTICATE whose MIC was removed; {}; and require \
+         Extended Protection for Authentication where it applies (LDAP: Group Policy \"Domain \
+         controller: LDAP server channel binding token requirements\" = Always, registry \
+         HKLM\\System\\CurrentControlSet\\Services\\NTDS\\Parameters\\LdapEnforceChannelBinding \
+         = 2); Samba's smbd checks the MIC itself and needs \"server signing = mandatory\"",
+        require_signing_fix(Side::Server)
+    )
+}
+
+/// The fix for a logon meant for another server: SPN target name validation.
+pub fn target_name_fix() -> String {
+    "enable Group Policy \"Microsoft network server: Server SPN target name validation \
+     level\" (Accept if provided by client, or Required from client), which sets \
+     HKLM\\System\\CurrentControlSet\\Services\\LanmanServer\\Parameters\\\
+     SmbServerNameHardeningLevel = 1 or 2 (REG_DWORD); Samba has no such check: require \
+     signing (\"server signing = mandatory\") so that a relayed logon cannot be used"
+        .into()
+}
+
+/// The fix for an SMB1 downgrade: no SMB1 on either side.
+pub fn disable_smb1_fix(side: Side) -> String {
+    match side {
+        Side::Server => "disable SMB1 on the server: Group Policy \"Configure SMBv1 server\" \
+             (MS Security Guide) = Disabled, which sets HKLM\\SYSTEM\\CurrentControlSet\\\
+             Services\\LanmanServer\\Parameters\\SMB1 = 0 (REG_DWORD); on Samba set \
+             \"server min protocol = SMB2_02\""
+            .into(),
+        Side::Client => "disable SMB1 on the client: Group Policy \"Configure SMBv1 client \
+             driver\" (MS Security Guide) = Disable driver, which sets HKLM\\SYSTEM\\\
+             CurrentControlSet\\Services\\mrxsmb10\\Start = 4 (REG_DWORD); on Samba set \
+             \"client min protocol = SMB2_02\""
+            .into(),
+    }
+}
+
+/// The fix for a negotiate altered in flight: SMB 3.1.1's preauth
+/// integrity and signing on both sides make the change fatal.
+pub fn negotiate_integrity_fix(side: Side) -> String {
+    let min = match side {
+        Side::Server => "server min protocol = SMB3_11",
+        Side::Client => "client min protocol = SMB3_11",
+    };
+    format!(
+        "{}; where every peer supports it, allow only SMB 3.1.1, whose pre-authentication \
+         integrity hash makes an altered NEGOTIATE fail the logon (Samba: \"{min}\")",
+        require_signing_fix(side)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,14 @@
 //!
 //! - `finding.rs`: codes, severities, findings and their fixes;
 //! - `rules.rs`: the rules from a connection's model to its findings;
+//! - `attacks.rs`: the attack rules one connection answers alone (target
+//!   name, MIC removal, validate-negotiate, 3.1.1 preauth);
 //! - `report.rs`: the report of a connection and its JSON;
 //! - `modes.rs`: the KB's reading of SecurityMode values;
 //! - `kb.rs`: the article's configuration knowledge as data.
 #![forbid(unsafe_code)]
 
+mod attacks;
 mod finding;
 pub mod kb;
 mod modes;
@@ -18,12 +21,13 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use finding::{Finding, FindingCode, Fix, Severity, side_name};
+pub use attacks::{STRIPPED_FLAGS, spn_host};
+pub use finding::{Evidence, Finding, FindingCode, Fix, Peer, Severity, side_name};
 pub use modes::{
     describe_smb1_security_mode, describe_smb2_security_mode, smb1_security_mode_summary,
 };
 pub use report::{ConnectionReport, KeyReport, SessionReport, Transport, session_id_string};
-pub use rules::findings;
+pub use rules::{findings, findings_at};
 
 use crate::conn::{Connection, MessageAnnotation};
 use crate::wire::nbss::SmbFamily;

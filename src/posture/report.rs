@@ -4,7 +4,7 @@
 //! contract and stay.
 
 use super::finding::Finding;
-use super::rules::findings;
+use super::rules::findings_at;
 use crate::conn::{AuthMechanism, Connection, KeyState, Session};
 use crate::wire::smb2::Cipher;
 use crate::wire::{Dialect, MacAlgorithm, SecurityMode, SigningSetting};
@@ -208,10 +208,20 @@ pub struct ConnectionReport {
     pub session_keys: Vec<(u64, [u8; 16])>,
 }
 
+/// The address of an "ip:port" / "[v6]:port" endpoint.
+pub fn server_ip(endpoint: &str) -> Option<std::net::IpAddr> {
+    endpoint
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip())
+        .ok()
+        .or_else(|| endpoint.parse().ok())
+}
+
 impl ConnectionReport {
     pub fn build(c: &Connection, t: Transport) -> Self {
         let verifying = c.verifies();
         let n = &c.counts;
+        let findings = findings_at(c, server_ip(&t.server));
         ConnectionReport {
             kind: "connection",
             file: None,
@@ -238,7 +248,7 @@ impl ConnectionReport {
                 .iter()
                 .map(|s| SessionReport::build(c, s))
                 .collect(),
-            findings: findings(c),
+            findings,
             gap_bytes: t.gap_bytes,
             resyncs: t.resyncs,
             decode_errors: c.decode_errors,

@@ -10,7 +10,14 @@ use crate::wire::SigningSetting;
 
 /// Findings for one connection, most severe first.
 pub fn findings(c: &Connection) -> Vec<Finding> {
+    findings_at(c, None)
+}
+
+/// Findings for one connection whose server address is known (the
+/// target-name check compares with it), most severe first.
+pub fn findings_at(c: &Connection, server: Option<std::net::IpAddr>) -> Vec<Finding> {
     let mut f = Vec::new();
+    super::attacks::attacks(c, server, &mut f);
     protocol(c, &mut f);
     server_posture(c, &mut f);
     mismatch(c, &mut f);
@@ -275,7 +282,10 @@ fn sessions(c: &Connection, f: &mut Vec<Finding>) {
 
 fn verification(c: &Connection, f: &mut Vec<Finding>) {
     let t = &c.tally;
-    if t.forged > 0 {
+    // A final 3.1.1 SESSION_SETUP response that fails after a verified
+    // logon is an altered negotiate (attacks.rs), not a forged message.
+    let altered = super::attacks::preauth_mismatches(c).len() as u64;
+    if t.forged > altered {
         f.push(
             Finding::new(
                 FindingCode::BadSignature,

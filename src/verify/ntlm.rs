@@ -150,6 +150,7 @@ mod tests {
             workstation: &[],
             encrypted_random_session_key: enc,
             flags,
+            version: None,
             mic: None,
             raw: &[],
         }

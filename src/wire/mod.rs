@@ -14,6 +14,7 @@ pub mod ntlmssp;
 pub mod security;
 pub mod smb1;
 pub mod smb2;
+pub mod smb2_ioctl;
 pub mod spnego;
 
 pub use header::{Pdu, Smb1Header, Smb2Header};

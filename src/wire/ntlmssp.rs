@@ -26,8 +26,117 @@ pub const NTLMSSP_NEGOTIATE_128: u32 = 0x2000_0000;
 pub const NTLMSSP_NEGOTIATE_KEY_EXCH: u32 = 0x4000_0000;
 pub const NTLMSSP_NEGOTIATE_56: u32 = 0x8000_0000;
 
+/// VERSION position in AUTHENTICATE (after the flags).
+pub const NTLMSSP_VERSION_OFFSET: usize = 64;
 /// MIC position in AUTHENTICATE (after the 8-byte Version).
 pub const NTLMSSP_MIC_OFFSET: usize = 72;
+
+/// AV_PAIR ids (MS-NLMP 2.2.2.1).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AvId(pub u16);
+
+newtype_enum! {
+impl debug AvId {
+    Eol = 0,
+    NbComputerName = 1,
+    NbDomainName = 2,
+    DnsComputerName = 3,
+    DnsDomainName = 4,
+    DnsTreeName = 5,
+    Flags = 6,
+    Timestamp = 7,
+    SingleHost = 8,
+    TargetName = 9,
+    ChannelBindings = 10,
+}
+}
+
+/// MsvAvFlags bits (MS-NLMP 2.2.2.1).
+pub const MSV_AV_FLAG_ACCOUNT_CONSTRAINED: u32 = 0x1;
+/// The AUTHENTICATE carries a MIC.
+pub const MSV_AV_FLAG_MIC_PRESENT: u32 = 0x2;
+pub const MSV_AV_FLAG_UNTRUSTED_SPN: u32 = 0x4;
+
+/// One AV_PAIR: its id and value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvPairRecord<'a> {
+    pub id: AvId,
+    pub value: &'a [u8],
+}
+
+/// An AV_PAIR list, up to MsvAvEOL (or the end of the buffer). A pair that
+/// runs past the buffer ends the list: the ones before it still count.
+pub fn parse_av_pairs(mut i: &[u8]) -> Vec<AvPairRecord<'_>> {
+    // No list holds more ids than MS-NLMP defines, each once; the cap keeps
+    // a hostile list from growing the vector.
+    const MAX_PAIRS: usize = 32;
+    let mut out = Vec::new();
+    while out.len() < MAX_PAIRS {
+        let Ok((rest, (id, len))) = (le_u16::<_, WireError>, le_u16).parse(i) else {
+            break;
+        };
+        let Ok((rest, value)) = take::<_, _, WireError>(len as usize).parse(rest) else {
+            break;
+        };
+        if AvId(id) == AvId::Eol {
+            break;
+        }
+        out.push(AvPairRecord {
+            id: AvId(id),
+            value,
+        });
+        i = rest;
+    }
+    out
+}
+
+/// The first pair with `id`.
+pub fn av_value<'a>(pairs: &[AvPairRecord<'a>], id: AvId) -> Option<&'a [u8]> {
+    pairs.iter().find(|p| p.id == id).map(|p| p.value)
+}
+
+/// An NTLMv2 response (MS-NLMP 2.2.2.8): NTProofStr, then the client's
+/// blob (NTLMv2_CLIENT_CHALLENGE) whose AV pairs the proof covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NtlmV2ResponseRecord<'a> {
+    pub nt_proof_str: &'a [u8],
+    pub resp_type: u8,
+    pub hi_resp_type: u8,
+    pub timestamp: u64,
+    pub client_challenge: &'a [u8],
+    pub av_pairs: Vec<AvPairRecord<'a>>,
+}
+
+/// Read an NtChallengeResponse as NTLMv2: longer than the 24 bytes of an
+/// NTLMv1 response, and its blob starts with RespType 1, HiRespType 1.
+pub fn parse_ntlmv2_response(nt: &[u8]) -> Option<NtlmV2ResponseRecord<'_>> {
+    if nt.len() <= 24 {
+        return None;
+    }
+    let parse = |i| -> WireResult<'_, NtlmV2ResponseRecord<'_>> {
+        let (i, nt_proof_str) = take(16usize).parse(i)?;
+        let (i, resp_type) = nom::number::complete::u8.parse(i)?;
+        let (i, hi_resp_type) = nom::number::complete::u8.parse(i)?;
+        let (i, _reserved1) = le_u16.parse(i)?;
+        let (i, _reserved2) = le_u32.parse(i)?;
+        let (i, timestamp) = nom::number::complete::le_u64.parse(i)?;
+        let (i, client_challenge) = take(8usize).parse(i)?;
+        let (i, _reserved3) = le_u32.parse(i)?;
+        Ok((
+            &[][..],
+            NtlmV2ResponseRecord {
+                nt_proof_str,
+                resp_type,
+                hi_resp_type,
+                timestamp,
+                client_challenge,
+                av_pairs: parse_av_pairs(i),
+            },
+        ))
+    };
+    let (_, r) = parse(nt).ok()?;
+    (r.resp_type == 1 && r.hi_resp_type == 1).then_some(r)
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct NtlmsspMessageType(pub u32);
@@ -62,6 +171,8 @@ pub struct NtlmsspAuthenticateRecord<'a> {
     pub workstation: &'a [u8],
     pub encrypted_random_session_key: &'a [u8],
     pub flags: u32,
+    /// The 8-byte VERSION when the payload starts after it (offset 64).
+    pub version: Option<&'a [u8]>,
     /// The 16-byte MIC when the message is long enough to hold one and the
     /// payload starts after it.
     pub mic: Option<&'a [u8]>,
@@ -170,6 +281,9 @@ pub fn parse_ntlmssp(msg: &[u8]) -> WireResult<'_, NtlmsspRecord<'_>> {
             let mic = (payload_start >= NTLMSSP_MIC_OFFSET + 16)
                 .then(|| msg.get(NTLMSSP_MIC_OFFSET..NTLMSSP_MIC_OFFSET + 16))
                 .flatten();
+            let version = (payload_start >= NTLMSSP_VERSION_OFFSET + 8)
+                .then(|| msg.get(NTLMSSP_VERSION_OFFSET..NTLMSSP_VERSION_OFFSET + 8))
+                .flatten();
             Ok((
                 i,
                 NtlmsspRecord::Authenticate(NtlmsspAuthenticateRecord {
@@ -180,6 +294,7 @@ pub fn parse_ntlmssp(msg: &[u8]) -> WireResult<'_, NtlmsspRecord<'_>> {
                     workstation,
                     encrypted_random_session_key,
                     flags,
+                    version,
                     mic,
                     raw: msg,
                 }),
@@ -285,5 +400,60 @@ mod tests {
         m[24] = 0xF0; // NtChallengeResponse offset far past the end
         assert!(parse_ntlmssp(&m).is_err());
         assert!(find_ntlmssp(b"no signature here").is_none());
+    }
+
+    /// attacks/relay-auto.pcap frame 21: the victim's (Samba smbclient's)
+    /// AUTHENTICATE to the relay, in its SPNEGO blob.
+    fn relay_auto_frame21() -> Vec<u8> {
+        let hex: String = [
+        "a18201923082018ea2820176048201724e544c4d53535000030000001800180058000000dc00dc007000000006000600",
+        "4c0100000c000c0052010000040004005e010000100010006201000015820862060100000000000f8a7321c991787db5",
+        "7bace95e874eb07d000000000000000000000000000000000000000000000000be906c359dc339df3e37b5d34a6bc11b",
+        "01010000000000007426eecb9e82dd01ba998957eacb354f0000000002000e005400470054004100550054004f000100",
+        "0e005400470054004100550054004f00040000000300040076006d00070008007426eecb9e82dd010600040002000000",
+        "08003000300000000000000000000000000000001f54f713bce15bc9bd16051329540a9c177571599294e60b7e0419e6",
+        "3cfd76dd0a0010000000000000000000000000000000000009001c0063006900660073002f00310030002e0039003900",
+        "2e0030002e003200000000004c004100420073006d0062006c006100620056004d00406db818f0d61e6e2d8474b6be81",
+        "8202a312041001000000558ba2b7920b577b00000000",
+        ]
+        .concat();
+        crate::wire::unhex(&hex)
+    }
+
+    #[test]
+    fn ntlmv2_av_pairs_version_and_mic_from_real_bytes() {
+        let blob = relay_auto_frame21();
+        let Some(Ok(NtlmsspRecord::Authenticate(a))) = find_ntlmssp(&blob) else {
+            panic!("no AUTHENTICATE")
+        };
+        assert_eq!(a.flags, 0x6208_8215);
+        assert!(a.version.is_some() && a.mic.is_some());
+        let v2 = parse_ntlmv2_response(a.nt_response).expect("NTLMv2");
+        assert_eq!(
+            v2.nt_proof_str,
+            [
+                0xbe, 0x90, 0x6c, 0x35, 0x9d, 0xc3, 0x39, 0xdf, 0x3e, 0x37, 0xb5, 0xd3, 0x4a, 0x6b,
+                0xc1, 0x1b
+            ]
+        );
+        let target = av_value(&v2.av_pairs, AvId::TargetName).unwrap();
+        assert_eq!(crate::wire::utf16le_lossy(target), "cifs/10.99.0.2");
+        let flags = av_value(&v2.av_pairs, AvId::Flags).unwrap();
+        assert_eq!(flags, 2u32.to_le_bytes(), "MsvAvFlags: MIC present");
+        let nb = av_value(&v2.av_pairs, AvId::NbComputerName).unwrap();
+        assert_eq!(crate::wire::utf16le_lossy(nb), "TGTAUTO");
+    }
+
+    #[test]
+    fn av_pairs_stop_at_a_pair_past_the_end() {
+        // NbComputerName "A" (2 bytes), then a pair claiming 200 bytes.
+        let list = [1, 0, 2, 0, b'A', 0, 3, 0, 200, 0, 1, 2];
+        let pairs = parse_av_pairs(&list);
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].id, AvId::NbComputerName);
+        assert!(
+            parse_ntlmv2_response(&[0u8; 24]).is_none(),
+            "24 bytes is NTLMv1"
+        );
     }
 }

@@ -222,6 +222,17 @@ impl Smb1NegotiateResponseRecord<'_> {
             _ => None,
         }
     }
+    /// ServerGUID of an extended-security response (its first 16 bytes).
+    pub fn server_guid(&self) -> Option<&[u8]> {
+        match self {
+            Self::NtLm {
+                capabilities,
+                bytes,
+                ..
+            } if capabilities & CAP_EXTENDED_SECURITY != 0 => bytes.get(..16),
+            _ => None,
+        }
+    }
     /// The SPNEGO blob of an extended-security response.
     pub fn security_blob(&self) -> Option<&[u8]> {
         match self {

@@ -532,6 +532,24 @@ pub fn parse_smb2_response_session_setup(
     ))
 }
 
+/// TREE_CONNECT request (StructureSize 9): the UTF-16LE path
+/// `\\server\share`, clipped to what the capture holds.
+pub fn parse_smb2_request_tree_connect(msg: &[u8]) -> WireResult<'_, &[u8]> {
+    let i = msg
+        .get(SMB2_HEADER_LEN..)
+        .ok_or(nom::Err::Error(WireError::Truncated))?;
+    let (i, structure_size) = le_u16.parse(i)?;
+    if structure_size != 9 {
+        return Err(nom::Err::Error(WireError::Malformed(
+            "SMB2 TREE_CONNECT request StructureSize",
+        )));
+    }
+    let (i, _flags) = le_u16.parse(i)?;
+    let (i, path_offset) = le_u16.parse(i)?;
+    let (i, path_len) = le_u16.parse(i)?;
+    Ok((i, blob_at(msg, path_offset, path_len)))
+}
+
 /// A security buffer at (offset, length) from the header start, clipped to
 /// what the capture holds; empty when the offset is outside the message.
 fn blob_at(msg: &[u8], offset: u16, len: u16) -> &[u8] {
