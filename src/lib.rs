@@ -3,7 +3,8 @@
 //! Rooms, with dependencies pointing toward the wire decoder (the map is
 //! docs/architecture.md): [`wire`] (every protocol fact, decoded once) ←
 //! [`verify`] (keys, MACs) ← [`conn`] (one connection's state machine) ←
-//! [`posture`] (findings, the KB's knowledge, the typed report);
+//! [`posture`] (findings, the KB's knowledge, the typed report) ←
+//! [`correlate`] (the same logon across connections: relay, MITM);
 //! [`capture`] (files, TCP, framing) is input only; [`scan`] is the one
 //! entry point that runs them; [`ffi`] is the C ABI. The CLI is a front
 //! end in `src/bin/smbsign`.
@@ -21,6 +22,7 @@
 
 pub mod capture;
 pub mod conn;
+pub mod correlate;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod posture;

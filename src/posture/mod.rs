@@ -26,8 +26,10 @@ pub use finding::{Evidence, Finding, FindingCode, Fix, Peer, Severity, side_name
 pub use modes::{
     describe_smb1_security_mode, describe_smb2_security_mode, smb1_security_mode_summary,
 };
-pub use report::{ConnectionReport, KeyReport, SessionReport, Transport, session_id_string};
-pub use rules::{findings, findings_at};
+pub use report::{
+    ConnectionReport, KeyReport, LinkFacts, SessionReport, Transport, server_ip, session_id_string,
+};
+pub use rules::{findings, findings_at, sort_findings};
 
 use crate::conn::{Connection, MessageAnnotation};
 use crate::wire::nbss::SmbFamily;

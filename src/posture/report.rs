@@ -5,7 +5,9 @@
 
 use super::finding::Finding;
 use super::rules::findings_at;
-use crate::conn::{AuthMechanism, Connection, KeyState, Session};
+use crate::conn::{
+    AuthMechanism, ClientOffer, Connection, KeyState, NtlmLogon, ServerAnswer, Session,
+};
 use crate::wire::smb2::Cipher;
 use crate::wire::{Dialect, MacAlgorithm, SecurityMode, SigningSetting};
 use serde::{Serialize, Serializer};
@@ -146,6 +148,14 @@ impl SessionReport {
     }
 }
 
+/// The facts `correlate` compares across connections.
+#[derive(Debug, Clone, Default)]
+pub struct LinkFacts {
+    pub ntlm: Vec<NtlmLogon>,
+    pub client: ClientOffer,
+    pub server: ServerAnswer,
+}
+
 /// What the capture layer knows of a connection beyond its messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transport {
@@ -202,6 +212,10 @@ pub struct ConnectionReport {
     pub no_key_messages: Option<u64>,
     pub unverifiable_messages: Option<u64>,
     pub forged_frames: Vec<u64>,
+    /// What cross-connection checks compare (never in the JSON): each
+    /// NTLM exchange and both sides' NEGOTIATE.
+    #[serde(skip)]
+    pub facts: LinkFacts,
     /// Session keys derived during verification (never in the JSON;
     /// `--export-keys` writes them for Wireshark).
     #[serde(skip)]
@@ -258,6 +272,11 @@ impl ConnectionReport {
             no_key_messages: verifying.then_some(c.tally.no_key),
             unverifiable_messages: verifying.then_some(c.tally.unverifiable),
             forged_frames: c.tally.forged_frames.clone(),
+            facts: LinkFacts {
+                ntlm: c.ntlm.clone(),
+                client: c.client.clone(),
+                server: c.server.clone(),
+            },
             session_keys: c
                 .verify
                 .as_ref()

@@ -40,8 +40,13 @@ pub fn findings_at(c: &Connection, server: Option<std::net::IpAddr>) -> Vec<Find
         );
     }
     let mut f: Vec<Finding> = f.into_iter().map(Finding::seal).collect();
-    f.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+    sort_findings(&mut f);
     f
+}
+
+/// Most severe first, then by code (stable for findings added later).
+pub fn sort_findings(f: &mut [Finding]) {
+    f.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
 }
 
 fn protocol(c: &Connection, f: &mut Vec<Finding>) {

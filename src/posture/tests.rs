@@ -170,6 +170,75 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
         &[(Side::Client, enable(Side::Client))],
     );
 
+    // An AUTHENTICATE naming another server than the CHALLENGE's, with its
+    // MIC gone though MsvAvFlags says one was sent.
+    let mut c = smb2(0x01);
+    c.ntlm.push(crate::conn::NtlmLogon {
+        session_id: 7,
+        challenge: Some(crate::conn::NtlmChallenge {
+            frame: 5,
+            server_challenge: [1; 8],
+            flags: 0,
+            names: vec!["FS2".into(), "fs2.corp.example".into()],
+        }),
+        auth: Some(crate::conn::NtlmAuth {
+            frame: 6,
+            flags: 0,
+            user: "CORP\\alice".into(),
+            proof: vec![2; 16],
+            v2: true,
+            target_name: Some("cifs/fs1.corp.example".into()),
+            av_flags: Some(2),
+            mic: crate::conn::MicField::Absent,
+            version_present: false,
+            anonymous: false,
+        }),
+        ..Default::default()
+    });
+    check(
+        &c,
+        FindingCode::NtlmTargetMismatch,
+        &[(Side::Server, kb::target_name_fix())],
+    );
+    check(
+        &c,
+        FindingCode::NtlmMicRemoved,
+        &[(Side::Server, kb::mic_removal_fix())],
+    );
+    assert_eq!(finding(&c, FindingCode::NtlmMicRemoved).frames, vec![6]);
+
+    // A VALIDATE_NEGOTIATE_INFO whose dialects differ from the NEGOTIATE's.
+    let mut c = smb2(0x03);
+    c.client.smb2_dialects = vec![crate::wire::smb2::Smb2Dialect(0x0302)];
+    c.validate.request = Some(crate::conn::ValidateRequest {
+        frame: 14,
+        capabilities: 0,
+        client_guid: [0; 16],
+        security_mode: 1,
+        dialects: vec![
+            crate::wire::smb2::Smb2Dialect(0x0302),
+            crate::wire::smb2::Smb2Dialect(0x0311),
+        ],
+    });
+    check(
+        &c,
+        FindingCode::NegotiateTampered,
+        &[
+            (Side::Client, kb::negotiate_integrity_fix(Side::Client)),
+            (Side::Server, kb::negotiate_integrity_fix(Side::Server)),
+        ],
+    );
+    let f = finding(&c, FindingCode::NegotiateTampered);
+    assert_eq!(f.evidence[0].field, "dialects");
+    assert_eq!(f.evidence[0].expected, "0x0302,0x0311");
+
+    // Cross-connection codes and the MIC check need two legs or keys:
+    // tests/attacks.rs replays the attack lab's captures for them.
+    tested.extend([
+        FindingCode::NtlmRelay,
+        FindingCode::NtlmMicInvalid,
+        FindingCode::DowngradedToSmb1,
+    ]);
     // wrong-credentials needs verification state: tests/verify_captures.rs
     // runs it on every signed lab capture with a wrong password and checks
     // the same shape there.

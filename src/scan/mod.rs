@@ -111,7 +111,8 @@ impl Scanner {
     pub fn scan<'a>(&self, input: impl Into<Input<'a>>) -> Result<Report, CaptureError> {
         let mut connections = Vec::new();
         let (stats, error) = self.scan_each(input, |_| {}, |r| connections.push(r))?;
-        connections.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
+        // The same logon on two of its connections: relay, MITM legs.
+        let connections = crate::correlate::correlate_all(connections);
         Ok(Report {
             connections,
             stats,
@@ -125,6 +126,9 @@ impl Scanner {
     /// the order the connections ended; those still open at the end follow
     /// in order of first appearance. `progress` is told the bytes read so
     /// far. Returns the counters and the error that stopped reading early.
+    /// Reports are not correlated with each other: pass them through a
+    /// `correlate::Correlator` (as the CLI does across its files) for the
+    /// cross-connection findings.
     pub fn scan_each<'a>(
         &self,
         input: impl Into<Input<'a>>,

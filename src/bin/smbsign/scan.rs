@@ -2,6 +2,7 @@
 
 use crate::args::{FailOn, ScanArgs};
 use smbsign::capture::{self, CaptureError, ScanStats};
+use smbsign::correlate::Correlator;
 use smbsign::posture::ConnectionReport;
 use smbsign::scan::{ScanOptions, Scanner};
 use std::io::{IsTerminal, Write};
@@ -59,6 +60,36 @@ pub fn scan(args: ScanArgs) -> i32 {
         credentials: credentials.clone(),
         ..ScanOptions::default()
     });
+    // Reports pass through one correlator for the whole run (relays and
+    // MITM legs may be split over files), then to `sink`: JSON lines as
+    // they come, the table per file at the end.
+    let mut correlator = Correlator::new();
+    let mut files: Vec<FileSummary> = Vec::new();
+    let mut table_reports: Vec<ConnectionReport> = Vec::new();
+    let mut stream_error: Option<std::io::Error> = None;
+    let mut sink = |r: ConnectionReport| {
+        if matches_fail_on(&r, &args.fail_on) {
+            fail = true;
+        }
+        if r.is_smb2() {
+            for (id, key) in &r.session_keys {
+                // Wireshark's smb2_seskey_list: session id bytes as on the
+                // wire (little-endian), the session key, no cipher keys.
+                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+                exported.push(format!("{},{},\"\",\"\"", hex(&id.to_le_bytes()), hex(key)));
+            }
+        }
+        if !args.json {
+            table_reports.push(r);
+        } else if stream_error.is_none() {
+            let w = serde_json::to_writer(&mut out, &r)
+                .map_err(std::io::Error::other)
+                .and_then(|_| writeln!(out));
+            if let Err(e) = w {
+                stream_error = Some(e);
+            }
+        }
+    };
     for path in &args.files {
         let pb = progress_bar(path, args.no_progress);
         let mut last = 0u64;
@@ -70,34 +101,7 @@ pub fn scan(args: ScanArgs) -> i32 {
                 last = n;
             }
         };
-        // JSON lines stream out as connections end (flat memory on huge
-        // files); the table is for people and is printed per file.
-        let mut table_reports = Vec::new();
-        let mut stream_error: Option<std::io::Error> = None;
-        let result = scanner.scan_each(path, progress, |r| {
-            if matches_fail_on(&r, &args.fail_on) {
-                fail = true;
-            }
-            let smb2 = r.is_smb2();
-            for (id, key) in r.session_keys.iter().filter(|_| smb2) {
-                // Wireshark's smb2_seskey_list: session id bytes as on the
-                // wire (little-endian), the session key, no cipher keys.
-                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-                exported.push(format!("{},{},\"\",\"\"", hex(&id.to_le_bytes()), hex(key)));
-            }
-            if args.json {
-                if stream_error.is_none() {
-                    let w = serde_json::to_writer(&mut out, &r)
-                        .map_err(std::io::Error::other)
-                        .and_then(|_| writeln!(out));
-                    if let Err(e) = w {
-                        stream_error = Some(e);
-                    }
-                }
-            } else {
-                table_reports.push(r);
-            }
-        });
+        let result = scanner.scan_each(path, progress, |r| correlator.push(r, &mut sink));
         if let Some(pb) = pb {
             pb.finish_and_clear();
         }
@@ -113,35 +117,33 @@ pub fn scan(args: ScanArgs) -> i32 {
             eprintln!("smbsign: {}: {e}", path.display());
             read_error = true;
         }
-        if stats.flows_evicted > 0 {
-            eprintln!(
-                "smbsign: {}: {} connection(s) reported before their end: more than {} were open at once",
-                path.display(),
-                stats.flows_evicted,
-                capture::MAX_FLOWS
-            );
+        warn_limits(path, &stats);
+        files.push(FileSummary {
+            path: path.clone(),
+            stats,
+            error,
+        });
+    }
+    correlator.finish(&mut sink);
+    let written = match stream_error {
+        Some(e) => Err(e),
+        None if args.json => Ok(()),
+        None => files.iter().try_for_each(|f| {
+            let name = f.path.display().to_string();
+            let mut mine: Vec<&ConnectionReport> = table_reports
+                .iter()
+                .filter(|r| r.file.as_deref() == Some(name.as_str()))
+                .collect();
+            mine.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
+            write_table(&mut out, f, &mine)
+        }),
+    };
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return if read_error { 2 } else { i32::from(fail) };
         }
-        if stats.memory_sheds > 0 {
-            eprintln!(
-                "smbsign: {}: reassembly memory reached {} MiB {} time(s): those connections stopped waiting for lost segments (counted in gap_bytes) and kept message headers only",
-                path.display(),
-                capture::MAX_HELD_BYTES >> 20,
-                stats.memory_sheds
-            );
-        }
-        table_reports.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
-        let written = match stream_error {
-            Some(e) => Err(e),
-            None if args.json => Ok(()),
-            None => write_table(&mut out, path, &table_reports, &stats, error.as_ref()),
-        };
-        if let Err(e) = written {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return if read_error { 2 } else { i32::from(fail) };
-            }
-            eprintln!("smbsign: writing output: {e}");
-            return 2;
-        }
+        eprintln!("smbsign: writing output: {e}");
+        return 2;
     }
     if out.flush().is_err() {
         return 2;
@@ -161,13 +163,38 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
 }
 
+/// One file of the run: its counters and why reading stopped early.
+struct FileSummary {
+    path: std::path::PathBuf,
+    stats: ScanStats,
+    error: Option<CaptureError>,
+}
+
+fn warn_limits(path: &std::path::Path, stats: &ScanStats) {
+    if stats.flows_evicted > 0 {
+        eprintln!(
+            "smbsign: {}: {} connection(s) reported before their end: more than {} were open at once",
+            path.display(),
+            stats.flows_evicted,
+            capture::MAX_FLOWS
+        );
+    }
+    if stats.memory_sheds > 0 {
+        eprintln!(
+            "smbsign: {}: reassembly memory reached {} MiB {} time(s): those connections stopped waiting for lost segments (counted in gap_bytes) and kept message headers only",
+            path.display(),
+            capture::MAX_HELD_BYTES >> 20,
+            stats.memory_sheds
+        );
+    }
+}
+
 fn write_table(
     out: &mut impl Write,
-    path: &std::path::Path,
-    reports: &[ConnectionReport],
-    stats: &ScanStats,
-    error: Option<&CaptureError>,
+    file: &FileSummary,
+    reports: &[&ConnectionReport],
 ) -> std::io::Result<()> {
+    let (path, stats, error) = (&file.path, &file.stats, file.error.as_ref());
     writeln!(
         out,
         "{}: {} frames, {} SMB connection(s){}",

@@ -1,0 +1,52 @@
+//! Correlation on the attack lab's captures, leg by leg: the tests in
+//! tests/attacks.rs replay whole runs; these check the index's bounds.
+
+use super::*;
+use crate::posture::ConnectionReport;
+
+fn reports(name: &str) -> Vec<ConnectionReport> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/captures/attacks")
+        .join(name);
+    let mut out = Vec::new();
+    crate::scan::Scanner::default()
+        .scan_each(&path, |_| {}, |r| out.push(r))
+        .unwrap();
+    out
+}
+
+/// The index forgets its oldest logons beyond MAX_INDEXED, and holds no
+/// more than MAX_HELD reports: pushing many distinct logons keeps both
+/// bounded, and a report pushed past the cap is handed on at once.
+#[test]
+fn index_and_held_reports_stay_bounded() {
+    let base = reports("relay-auto-victim.pcap").remove(0);
+    let mut c = Correlator::new();
+    let mut emitted = 0usize;
+    for k in 0..(MAX_HELD + 10) as u32 {
+        let mut r = base.clone();
+        r.client = format!("10.0.{}.{}:1000", k >> 8 & 255, k & 255);
+        for l in &mut r.facts.ntlm {
+            if let Some(a) = l.auth.as_mut() {
+                a.proof[..4].copy_from_slice(&k.to_le_bytes());
+            }
+            if let Some(ch) = l.challenge.as_mut() {
+                ch.server_challenge[..4].copy_from_slice(&k.to_le_bytes());
+            }
+        }
+        c.push(r, &mut |_| emitted += 1);
+    }
+    assert_eq!(emitted, 10, "the oldest beyond MAX_HELD are handed on");
+    assert!(c.held.len() <= MAX_HELD);
+    assert!(c.order.len() <= MAX_INDEXED && c.proofs.len() + c.challenges.len() <= MAX_INDEXED);
+    let mut rest = 0;
+    c.finish(&mut |r| {
+        rest += 1;
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| f.code != crate::posture::FindingCode::NtlmRelay)
+        );
+    });
+    assert_eq!(rest, MAX_HELD);
+}
