@@ -45,6 +45,21 @@ pub fn judge_pair(a: &Leg, ai: usize, b: &Leg, bi: usize) -> (Vec<Finding>, Vec<
     if a.server.is_empty() || b.server.is_empty() || a.server == b.server {
         return (Vec::new(), Vec::new());
     }
+    // A relay forwards the AUTHENTICATE unchanged: two AUTHENTICATEs with
+    // different proofs over one server challenge are two logons (a server
+    // that repeats its challenge), not a relay.
+    let same_proof = match (&al.proof, &bl.proof) {
+        (Some(p), Some(q)) if p != q => return (Vec::new(), Vec::new()),
+        (Some(_), Some(_)) => true,
+        _ => false,
+    };
+    // With only the challenge in common, the legs must also chain: the
+    // server of one is the client of the other (the relay host). A client
+    // that merely met two servers repeating one challenge does not.
+    let chained = |x: &Leg, y: &Leg| x.server_ip().is_some() && x.server_ip() == y.client_ip();
+    if !same_proof && !chained(a, b) && !chained(b, a) {
+        return (Vec::new(), Vec::new());
+    }
     let (v, r, known) = roles(a, b, al, bl);
     let (vl, rl) = if std::ptr::eq(v, a) {
         (al, bl)
@@ -56,11 +71,12 @@ pub fn judge_pair(a: &Leg, ai: usize, b: &Leg, bi: usize) -> (Vec<Finding>, Vec<
     let (vf, rf) = relay(v, vl, r, rl, known);
     for_v.push(vf);
     for_r.push(rf);
-    if let Some((x, y)) = tampered(v, vl, r, rl) {
+    // The NEGOTIATEs are compared only when one AUTHENTICATE links the legs.
+    if let Some((x, y)) = tampered(v, vl, r, rl).filter(|_| same_proof) {
         for_v.push(x);
         for_r.push(y);
     }
-    if let Some((x, y)) = stripped_smb2(v, vl, r, rl) {
+    if let Some((x, y)) = stripped_smb2(v, vl, r, rl).filter(|_| same_proof) {
         for_v.push(x);
         for_r.push(y);
     }
