@@ -132,12 +132,12 @@ fn check_case(name: &str, case: &Value, reports: &[ConnectionReport], problems: 
     if let Some(m) = flag("mic_removed") {
         expect(
             "ntlm-mic-removed",
-            !with(reports, FindingCode::NtlmMicRemoved).is_empty() == m,
+            with(reports, FindingCode::NtlmMicRemoved).is_empty() != m,
         );
     }
     if let Some(t) = flag("negotiate_tampered") {
         let legs = with(reports, FindingCode::NegotiateTampered);
-        expect("negotiate-tampered", !legs.is_empty() == t);
+        expect("negotiate-tampered", legs.is_empty() != t);
         for field in e["tampered_fields"].as_array().into_iter().flatten() {
             let named = legs.iter().any(|r| {
                 r.findings.iter().any(|f| {
@@ -166,7 +166,7 @@ fn check_case(name: &str, case: &Value, reports: &[ConnectionReport], problems: 
     if let Some(d) = flag("downgraded_to_smb1") {
         expect(
             "downgraded-to-smb1",
-            !with(reports, FindingCode::DowngradedToSmb1).is_empty() == d,
+            with(reports, FindingCode::DowngradedToSmb1).is_empty() != d,
         );
     }
     if let Some(n) = e["connections"].as_u64() {
