@@ -57,8 +57,11 @@
 // is 24 bits).
 #define SMBSIGN_MAX_PDU 16777215
 
+// Proofs remembered (the oldest are forgotten beyond it).
+#define MAX_LINKED_PROOFS 65536
+
 // Number of finding codes: they run from 1 to SMBSIGN_FINDING_COUNT.
-#define SMBSIGN_FINDING_COUNT 13
+#define SMBSIGN_FINDING_COUNT 19
 
 // Number of severities (0 .. SMBSIGN_SEVERITY_COUNT - 1).
 #define SMBSIGN_SEVERITY_COUNT 3
@@ -206,6 +209,18 @@ enum smbsign_finding_code
   SMBSIGN_FINDING_WRONG_CREDENTIALS = 11,
   SMBSIGN_FINDING_CLOSED_AFTER_NEGOTIATE = 12,
   SMBSIGN_FINDING_TREE_CONNECT_DENIED = 13,
+  // One NTLM AUTHENTICATE on two connections to different servers (0.3.0).
+  SMBSIGN_FINDING_NTLM_RELAY = 14,
+  // MsvAvTargetName names another server than the one that got it.
+  SMBSIGN_FINDING_NTLM_TARGET_MISMATCH = 15,
+  // MIC or signing flags stripped (CVE-2019-1040, CVE-2025-54918).
+  SMBSIGN_FINDING_NTLM_MIC_REMOVED = 16,
+  // With credentials, the MIC does not verify.
+  SMBSIGN_FINDING_NTLM_MIC_INVALID = 17,
+  // The NEGOTIATE was altered (validate-negotiate, 3.1.1 preauth, legs).
+  SMBSIGN_FINDING_NEGOTIATE_TAMPERED = 18,
+  // SMB2 dialects removed on the way: the connection fell to SMB1.
+  SMBSIGN_FINDING_DOWNGRADED_TO_SMB1 = 19,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_finding_code;
@@ -265,6 +280,29 @@ enum smbsign_key_state
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_key_state;
+#endif // __cplusplus
+
+// The role of the other connection a finding links to.
+enum smbsign_peer_role
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // No other connection.
+  SMBSIGN_PEER_NONE = 0,
+  // The victim's leg (client to relay).
+  SMBSIGN_PEER_VICTIM = 1,
+  // The relayed leg (relay to target).
+  SMBSIGN_PEER_RELAYED = 2,
+  // A man in the middle's leg to the client.
+  SMBSIGN_PEER_CLIENT_SIDE = 3,
+  // A man in the middle's leg to the server.
+  SMBSIGN_PEER_SERVER_SIDE = 4,
+  // The other leg, when which is which cannot be told.
+  SMBSIGN_PEER_OTHER_LEG = 5,
+};
+#ifndef __cplusplus
+typedef uint32_t smbsign_peer_role;
 #endif // __cplusplus
 
 // Which direction a PDU travelled (pass as a plain integer).
@@ -469,6 +507,31 @@ typedef struct smbsign_session_detail {
   // Frames of the forged messages listed (first few).
   size_t forged_frame_count;
 } smbsign_session_detail;
+
+// The other connection of a finding (0.3.0). Strings are owned by the
+// `smbsign_connection`; `file` is NULL when unnamed. `role` is
+// SMBSIGN_PEER_NONE (and the rest zero) for a finding of one connection.
+typedef struct smbsign_finding_peer {
+  smbsign_peer_role role;
+  const char *file;
+  const char *client;
+  const char *server;
+  bool has_first_frame;
+  uint64_t first_frame;
+  // The frame on the other connection that matches (its AUTHENTICATE).
+  bool has_frame;
+  uint64_t frame;
+} smbsign_finding_peer;
+
+// One compared value of a finding (0.3.0); strings owned by the
+// `smbsign_connection`.
+typedef struct smbsign_finding_evidence {
+  const char *field;
+  // What this connection showed.
+  const char *seen;
+  // What it was compared with.
+  const char *expected;
+} smbsign_finding_evidence;
 
 #ifdef __cplusplus
 extern "C" {
@@ -681,6 +744,35 @@ smbsign_result smbsign_connection_to_json(const struct smbsign_connection *conn,
 
 // Free a string returned by `smbsign_connection_to_json`. NULL is fine.
 void smbsign_string_free(char *s);
+
+// Copy the other connection of finding `index` into `*out` (role
+// SMBSIGN_PEER_NONE when there is none). Returns SMBSIGN_OUT_OF_RANGE past
+// the end, SMBSIGN_NULL_PARAMETER for NULL. Thread-safety: a connection
+// is immutable; any thread may read it.
+smbsign_result smbsign_connection_get_finding_peer(const struct smbsign_connection *conn,
+                                                   size_t index,
+                                                   struct smbsign_finding_peer *out);
+
+// The number of compared values of finding `index` (0 for NULL or an
+// index past the end).
+size_t smbsign_connection_finding_evidence_count(const struct smbsign_connection *conn,
+                                                 size_t index);
+
+// Copy compared value `k` of finding `index` into `*out`. Returns
+// SMBSIGN_OUT_OF_RANGE when either index is past its end.
+smbsign_result smbsign_connection_get_finding_evidence(const struct smbsign_connection *conn,
+                                                       size_t index,
+                                                       size_t k,
+                                                       struct smbsign_finding_evidence *out);
+
+// The frame on the other leg of a relay that frame `frame` (an
+// AUTHENTICATE) belongs to: `*peer_frame` receives it. Returns SMBSIGN_OK,
+// SMBSIGN_NOT_FOUND (no link known yet: the other leg may come later in
+// the capture) or SMBSIGN_NULL_PARAMETER. Thread-safety: as for the
+// analyzer (read-only).
+smbsign_result smbsign_analyzer_relay_peer(const struct smbsign_analyzer *analyzer,
+                                           uint64_t frame,
+                                           uint64_t *peer_frame);
 
 // Stable code of a finding, e.g. "signing-not-required"; NULL if unknown.
 // Ownership: static. Thread-safety: any thread.

@@ -27,6 +27,7 @@
 #include <epan/proto.h>
 #include <epan/proto_data.h>
 #include <epan/uat.h>
+#include <epan/to_str.h>
 #include <epan/wmem_scopes.h>
 #include <ws_version.h>
 
@@ -74,6 +75,7 @@ static int hf_session_guest = -1;
 static int hf_session_anonymous = -1;
 static int hf_finding = -1;
 static int hf_expected_signature = -1;
+static int hf_relay_peer_frame = -1;
 
 static gint ett_smbsign = -1;
 static gint ett_server_mode = -1;
@@ -121,6 +123,8 @@ static dissector_handle_t smbsign_handle;
 static smbsign_analyzer *analyzer;
 /* Connections whose end (FIN/RST) was already told to the analyzer. */
 static wmem_map_t *ended_conns;
+/* Connections whose endpoints were named to the analyzer. */
+static wmem_map_t *named_conns;
 
 /* What one PDU looked like after it was fed (first pass), kept per frame. */
 typedef struct {
@@ -187,6 +191,32 @@ static void set_posture(pdu_result_t *res, const smbsign_posture *posture)
 }
 
 /* Feed one PDU (first pass) and record the result. */
+/* "addr:port" ("[v6]:port") of one side of this packet. */
+static gchar *endpoint(packet_info *pinfo, const address *addr, guint32 port)
+{
+    gchar *a = address_to_str(pinfo->pool, addr);
+    if (addr->type == AT_IPv6)
+        return wmem_strdup_printf(pinfo->pool, "[%s]:%u", a, port);
+    return wmem_strdup_printf(pinfo->pool, "%s:%u", a, port);
+}
+
+/* Tell the analyzer a connection's endpoints once: relay detection needs
+ * to know that two connections went to different servers. */
+static void name_endpoints(packet_info *pinfo, guint64 conn_id, guint32 direction)
+{
+    if (wmem_map_contains(named_conns, &conn_id))
+        return;
+    gchar *src = endpoint(pinfo, &pinfo->src, pinfo->srcport);
+    gchar *dst = endpoint(pinfo, &pinfo->dst, pinfo->destport);
+    gboolean to_server = direction == SMBSIGN_TO_SERVER;
+    if (smbsign_analyzer_set_endpoints(analyzer, conn_id, to_server ? src : dst,
+                                       to_server ? dst : src) != SMBSIGN_OK)
+        return;
+    guint64 *key = wmem_new(wmem_file_scope(), guint64);
+    *key = conn_id;
+    wmem_map_insert(named_conns, key, key);
+}
+
 static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, guint len,
                      wmem_array_t *out)
 {
@@ -197,6 +227,7 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
     guint32 direction = smbsign_pdu_direction(data, len);
     if (direction > SMBSIGN_TO_CLIENT)
         direction = SMBSIGN_TO_SERVER;
+    name_endpoints(pinfo, conn_id, direction);
     smbsign_result r = smbsign_analyzer_feed(analyzer, conn_id, direction, pinfo->num, data, len,
                                              msgs, MAX_MSGS_PER_PDU, &n);
     /* PARTIAL: a compound with a bad part still annotates the others. */
@@ -235,6 +266,29 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
         wmem_array_append_one(out, res);
     }
     smbsign_connection_free(conn);
+}
+
+/* A relayed AUTHENTICATE: a link to the other leg's frame. Asked at
+ * dissection time, not cached: after the first pass the analyzer knows
+ * both legs, so the earlier (victim's) frame links too under -2 and in
+ * the GUI. */
+static void add_relay_peer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *st, const pdu_result_t *res)
+{
+    const smbsign_pdu_annotation *m = &res->msg;
+    gboolean setup_request = !m->is_response &&
+                             ((m->protocol == SMBSIGN_PROTOCOL_SMB2 && m->command == 0x0001) ||
+                              (m->protocol == SMBSIGN_PROTOCOL_SMB1 && m->command == 0x73));
+    guint64 peer = 0;
+    if (!setup_request || smbsign_analyzer_relay_peer(analyzer, pinfo->num, &peer) != SMBSIGN_OK ||
+        peer > G_MAXUINT32)
+        return;
+    proto_item *pi = proto_tree_add_uint(st, hf_relay_peer_frame, tvb, 0, 0, (guint32)peer);
+    proto_item_set_generated(pi);
+    guint relay = SMBSIGN_FINDING_NTLM_RELAY;
+    if (!(res->msg.finding_mask & (1u << (relay - 1))))
+        expert_add_info_format(pinfo, pi, &ei_finding[relay - 1], "%s: %s (other leg: frame %u)",
+                               smbsign_finding_code_name(relay), smbsign_finding_code_summary(relay),
+                               (guint32)peer);
 }
 
 /* The findings that concern this message (or this connection end). */
@@ -326,6 +380,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
             proto_tree_add_boolean(st, hf_session_anonymous, tvb, 0, 0, res->session_anonymous));
     }
     add_findings(tvb, pinfo, st, res);
+    add_relay_peer(tvb, pinfo, st, res);
 }
 
 /* Where the PDU that starts at `start` ends: the NBSS session-message
@@ -623,6 +678,8 @@ static void proto_register_smbsign(void)
           "smbsign finding code that applies to this message", HFILL}},
         {&hf_expected_signature, {"Expected signature", "smbsign.expected_signature", FT_BYTES, BASE_NONE,
           NULL, 0x0, "The signature a forged message should carry", HFILL}},
+        {&hf_relay_peer_frame, {"Relay: other leg", "smbsign.relay.peer_frame", FT_FRAMENUM, BASE_NONE,
+          NULL, 0x0, "The frame on the other connection that carries the same NTLM AUTHENTICATE", HFILL}},
     };
     static gint *ett[] = {&ett_smbsign, &ett_server_mode, &ett_client_mode};
     static ei_register_info ei[SMBSIGN_FINDING_COUNT];
@@ -674,6 +731,8 @@ static void proto_register_smbsign(void)
     prefs_register_filename_preference(prefs, "credentials_file", "Credentials file",
         "File of 'password USER:PASS', 'nt-hash USER:HEX32', 'session-key ID:HEX' lines",
         &pref_credentials_file, FALSE);
+    named_conns = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_int64_hash,
+                                         g_int64_equal);
     ended_conns = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_int64_hash,
                                          g_int64_equal);
     register_init_routine(smbsign_init);

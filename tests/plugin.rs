@@ -996,3 +996,78 @@ fn passwords_table_verifies_like_the_cli() {
     assert!(want > 10, "the lab capture has signed messages");
     assert_eq!(shown, want, "valid signatures through the passwords table");
 }
+
+/// Issue 15: in a capture of both relay legs (attacks/relay-auto.pcap),
+/// each AUTHENTICATE (as tshark's own NTLMSSP dissector finds them) links
+/// to the other through `smbsign.relay.peer_frame` under -2, and carries
+/// the ntlm-relay finding; the relayed one also ntlm-target-mismatch.
+#[test]
+fn relay_legs_link_to_each_other() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let file = common::repo().join("tests/captures/attacks/relay-auto.pcap");
+    let f = file.to_str().unwrap();
+    let auth = tshark(
+        &e.home,
+        &[
+            "-r",
+            f,
+            "-Y",
+            "ntlmssp.messagetype == 3",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ],
+    );
+    let frames: Vec<u64> = String::from_utf8_lossy(&auth.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert_eq!(frames.len(), 2, "two AUTHENTICATEs: {frames:?}");
+    let out = tshark(
+        &e.home,
+        &[
+            "-2",
+            "-r",
+            f,
+            "-Y",
+            "smbsign.relay.peer_frame",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "smbsign.relay.peer_frame",
+            "-e",
+            "smbsign.finding",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(
+        rows.len(),
+        2,
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (row, (this, other)) in rows
+        .iter()
+        .zip([(frames[0], frames[1]), (frames[1], frames[0])])
+    {
+        assert_eq!(row[0], this.to_string(), "{text}");
+        assert_eq!(row[1], other.to_string(), "{text}");
+    }
+    let relayed = &rows[1];
+    let codes: Vec<&str> = relayed[2].split(',').collect();
+    assert!(
+        codes.contains(&"14"),
+        "ntlm-relay on the relayed AUTHENTICATE: {text}"
+    );
+    assert!(
+        codes.contains(&"15"),
+        "ntlm-target-mismatch there too: {text}"
+    );
+}

@@ -124,4 +124,18 @@ impl MessageAnnotation {
         };
         negotiate && self.is_response && self.security_mode.is_some()
     }
+
+    /// A SESSION_SETUP or IOCTL message: where the attack evidence sits
+    /// (the AUTHENTICATE, the final response, VALIDATE_NEGOTIATE_INFO).
+    pub fn carries_attack_evidence(&self) -> bool {
+        use crate::wire::smb1::Smb1Command;
+        use crate::wire::smb2::Smb2Command;
+        match self.family {
+            SmbFamily::Smb1 => self.command == Smb1Command::SessionSetupAndx.0 as u16,
+            SmbFamily::Smb2 => {
+                self.command == Smb2Command::SessionSetup.0 || self.command == Smb2Command::Ioctl.0
+            }
+            _ => false,
+        }
+    }
 }

@@ -24,6 +24,8 @@ pub struct smbsign_analyzer {
     last_error: Option<std::ffi::CString>,
     /// Connections kept at once (SMBSIGN_MAX_CONNECTIONS or less).
     max_connections: usize,
+    /// AUTHENTICATEs seen on two connections (relays).
+    pub(super) links: super::links::Links,
 }
 
 impl smbsign_analyzer {
@@ -56,6 +58,7 @@ pub extern "C" fn smbsign_analyzer_new() -> *mut smbsign_analyzer {
             creds: None,
             last_error: None,
             max_connections: SMBSIGN_MAX_CONNECTIONS,
+            links: Default::default(),
         }))
     })
 }
@@ -203,6 +206,59 @@ pub unsafe extern "C" fn smbsign_analyzer_set_endpoints(
 }
 
 impl smbsign_analyzer {
+    /// The report of `e` (id `conn_id`), correlated with the connections
+    /// its AUTHENTICATEs link it to (relay and MITM findings).
+    fn correlated_report(&self, conn_id: u64, e: &AnalyzerConn) -> ConnectionReport {
+        let build = |e: &AnalyzerConn| {
+            ConnectionReport::build(
+                &e.conn,
+                Transport {
+                    client: e.client.clone(),
+                    server: e.server.clone(),
+                    ..Transport::default()
+                },
+            )
+        };
+        let partners = self.links.partners(conn_id);
+        if partners.is_empty() {
+            return build(e);
+        }
+        let mut c = crate::correlate::Correlator::new();
+        let mut out = Vec::new();
+        c.push(build(e), &mut |r| out.push(r));
+        for p in partners {
+            if let Some(pe) = self.conns.get(p) {
+                c.push(build(pe), &mut |r| out.push(r));
+            }
+        }
+        c.finish(&mut |r| out.push(r));
+        let (client, server) = (&e.client, &e.server);
+        let k = out
+            .iter()
+            .position(|r| &r.client == client && &r.server == server)
+            .unwrap_or(0);
+        out.swap_remove(k)
+    }
+
+    /// Finding bits for frame `frame` of `conn_id`: its own attack evidence
+    /// (MIC, target name, validate-negotiate, preauth) and a relay link to
+    /// another connection's AUTHENTICATE.
+    fn attack_mask(&mut self, conn_id: u64, frame: u64) -> u32 {
+        let Some(e) = self.conns.get(&conn_id) else {
+            return 0;
+        };
+        let server = crate::posture::server_ip(&e.server);
+        let mut mask = crate::posture::frame_attack_findings(&e.conn, frame, server)
+            .into_iter()
+            .fold(0u32, |m, c| m | 1 << (c as u32 - 1));
+        let conns = &self.conns;
+        let server_of = |id: u64| conns.get(&id).map(|c| c.server.clone());
+        if self.links.on_frame(conn_id, frame, &e.conn, server_of) {
+            mask |= 1 << (crate::posture::FindingCode::NtlmRelay as u32 - 1);
+        }
+        mask
+    }
+
     fn entry(&mut self, conn_id: u64) -> &mut AnalyzerConn {
         self.tick += 1;
         if !self.conns.contains_key(&conn_id) && self.conns.len() >= self.max_connections {
@@ -256,20 +312,24 @@ fn decode_status(malformed: bool, decoded: usize) -> smbsign_result {
     }
 }
 
+/// Write the annotations; `extra` (finding bits of this frame's attack
+/// evidence) goes on its SESSION_SETUP and IOCTL messages.
 fn write_annotations(
     anns: &[MessageAnnotation],
     conn: &Connection,
+    extra: u32,
     out: *mut smbsign_pdu_annotation,
     out_cap: usize,
     out_count: *mut usize,
 ) {
     if !out.is_null() {
         for (k, a) in anns.iter().take(out_cap).enumerate() {
+            let mut ann = smbsign_pdu_annotation::from_message(a, conn);
+            if a.carries_attack_evidence() {
+                ann.finding_mask |= extra;
+            }
             // SAFETY: the caller promises `out` has room for `out_cap` items.
-            unsafe {
-                out.add(k)
-                    .write(smbsign_pdu_annotation::from_message(a, conn))
-            };
+            unsafe { out.add(k).write(ann) };
         }
     }
     if !out_count.is_null() {
@@ -352,8 +412,10 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
         entry.conn.on_pdu(dir, frame, pdu, Some(&mut anns));
         let malformed = entry.conn.decode_errors > errors_before;
         let status = decode_status(malformed, anns.len());
+        let extra = a.attack_mask(conn_id, frame);
+        let entry = &a.conns[&conn_id];
         if status != SMBSIGN_MALFORMED {
-            write_annotations(&anns, &entry.conn, out, out_cap, out_count);
+            write_annotations(&anns, &entry.conn, extra, out, out_cap, out_count);
         }
         if malformed {
             let why = match entry.conn.first_decode_error {
@@ -519,14 +581,7 @@ pub unsafe extern "C" fn smbsign_analyzer_connection(
         let Some(e) = a.conns.get(&conn_id) else {
             return SMBSIGN_NOT_FOUND;
         };
-        let report = ConnectionReport::build(
-            &e.conn,
-            Transport {
-                client: e.client.clone(),
-                server: e.server.clone(),
-                ..Transport::default()
-            },
-        );
+        let report = a.correlated_report(conn_id, e);
         // SAFETY: non-NULL out-pointer (caller's promise it is writable).
         unsafe { out.write(Box::into_raw(Box::new(smbsign_connection::new(report)))) };
         SMBSIGN_OK
@@ -570,7 +625,7 @@ pub unsafe extern "C" fn smbsign_decode_message(
         conn.on_pdu(Direction::ToServer, 0, pdu, Some(&mut anns));
         let status = decode_status(conn.decode_errors > 0, anns.len());
         if status != SMBSIGN_MALFORMED {
-            write_annotations(&anns, &conn, out, out_cap, out_count);
+            write_annotations(&anns, &conn, 0, out, out_cap, out_count);
         }
         status
     })
@@ -598,7 +653,7 @@ pub unsafe extern "C" fn smbsign_pdu_direction(data: *const u8, len: usize) -> u
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::scan::{PduEvent, ScanOptions, Scanner};
     use std::cell::RefCell;
@@ -606,7 +661,7 @@ mod tests {
 
     type Pdu = (u64, Direction, u64, Vec<u8>);
 
-    pub(super) fn pdus(name: &str) -> Vec<Pdu> {
+    pub(in crate::ffi) fn pdus(name: &str) -> Vec<Pdu> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/captures")
             .join(name);

@@ -16,6 +16,8 @@ pub struct smbsign_connection {
     findings: Vec<smbsign_finding>,
     sessions: Vec<smbsign_session>,
     details: Vec<smbsign_session_detail>,
+    pub(super) peers: Vec<super::evidence::smbsign_finding_peer>,
+    pub(super) evidence: Vec<Vec<super::evidence::smbsign_finding_evidence>>,
 }
 
 impl smbsign_connection {
@@ -133,6 +135,7 @@ impl smbsign_connection {
                 }
             })
             .collect();
+        let (peers, evidence) = super::evidence::finding_links(&report.findings, &mut keep);
         smbsign_connection {
             report,
             info,
@@ -140,6 +143,8 @@ impl smbsign_connection {
             findings,
             sessions,
             details,
+            peers,
+            evidence,
         }
     }
 }
@@ -183,7 +188,7 @@ pub unsafe extern "C" fn smbsign_connection_get_info(
 }
 
 /// Copy item `index` of one of a snapshot's lists into `*out`.
-unsafe fn copy_item<T: Copy>(
+pub(super) unsafe fn copy_item<T: Copy>(
     conn: *const smbsign_connection,
     index: usize,
     out: *mut T,

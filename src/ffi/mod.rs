@@ -26,6 +26,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod analyzer;
 mod connection;
+mod evidence;
+mod links;
 mod names;
 mod options;
 mod scan;
@@ -33,6 +35,8 @@ mod types;
 
 pub use analyzer::*;
 pub use connection::*;
+pub use evidence::*;
+pub use links::smbsign_analyzer_relay_peer;
 pub use names::*;
 pub use options::*;
 pub use scan::*;

@@ -34,6 +34,43 @@ pub use rules::{findings, findings_at, sort_findings};
 use crate::conn::{Connection, MessageAnnotation};
 use crate::wire::nbss::SmbFamily;
 
+/// Attack findings (MIC removal, target name, validate-negotiate, 3.1.1
+/// preauth) whose evidence is in frame `frame`, for tools that annotate
+/// PDUs: checked only when the frame holds an AUTHENTICATE, a VALIDATE
+/// message or a session's final SESSION_SETUP response.
+pub fn frame_attack_findings(
+    c: &Connection,
+    frame: u64,
+    server: Option<std::net::IpAddr>,
+) -> Vec<FindingCode> {
+    let v = &c.validate;
+    let concerned = c
+        .ntlm
+        .iter()
+        .any(|l| l.auth.as_ref().is_some_and(|a| a.frame == frame))
+        || v.request.as_ref().is_some_and(|q| q.frame == frame)
+        || v.response.as_ref().is_some_and(|r| r.frame == frame)
+        || c.sessions
+            .iter()
+            .any(|s| s.established_frame == Some(frame));
+    if !concerned {
+        return Vec::new();
+    }
+    findings_at(c, server)
+        .into_iter()
+        .filter(|f| {
+            matches!(
+                f.code,
+                FindingCode::NtlmTargetMismatch
+                    | FindingCode::NtlmMicRemoved
+                    | FindingCode::NtlmMicInvalid
+                    | FindingCode::NegotiateTampered
+            ) && f.frames.contains(&frame)
+        })
+        .map(|f| f.code)
+        .collect()
+}
+
 /// Findings that concern one message, for tools that annotate PDUs (the
 /// plugin): posture findings on the NEGOTIATE response that revealed them,
 /// guest/anonymous on the SESSION_SETUP response that established the

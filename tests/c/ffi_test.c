@@ -98,6 +98,17 @@ int main(void)
     CHECK(smbsign_scan_connection(NULL, 0) == NULL, "scan connection NULL");
     CHECK(smbsign_scan_error(NULL) == NULL, "scan error NULL");
     CHECK(smbsign_decode_message(NULL, 5, ann, 4, &n) == SMBSIGN_NULL_PARAMETER, "decode NULL buffer");
+    {
+        uint64_t peer = 0;
+        smbsign_finding_peer fp;
+        smbsign_finding_evidence fe;
+        CHECK(smbsign_analyzer_relay_peer(NULL, 1, &peer) == SMBSIGN_NULL_PARAMETER, "relay_peer NULL");
+        CHECK(smbsign_connection_get_finding_peer(NULL, 0, &fp) == SMBSIGN_NULL_PARAMETER,
+              "finding_peer NULL");
+        CHECK(smbsign_connection_finding_evidence_count(NULL, 0) == 0, "evidence count NULL");
+        CHECK(smbsign_connection_get_finding_evidence(NULL, 0, 0, &fe) == SMBSIGN_NULL_PARAMETER,
+              "finding_evidence NULL");
+    }
     CHECK(smbsign_decode_message(buf, 5, NULL, 4, &n) == SMBSIGN_NULL_PARAMETER, "decode NULL out");
     /* Name functions: every value in range has a name, garbage has none. */
     for (uint32_t c = 1; c <= SMBSIGN_FINDING_COUNT; c++) {

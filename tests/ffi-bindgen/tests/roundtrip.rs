@@ -163,6 +163,25 @@ fn layouts_match_the_rust_definitions() {
             established,
         ]
     );
+    same_layout!(
+        c::smbsign_finding_peer,
+        r::smbsign_finding_peer,
+        [
+            role,
+            file,
+            client,
+            server,
+            has_first_frame,
+            first_frame,
+            has_frame,
+            frame
+        ]
+    );
+    same_layout!(
+        c::smbsign_finding_evidence,
+        r::smbsign_finding_evidence,
+        [field, seen, expected]
+    );
     // Enums cross as uint32_t.
     assert_eq!(
         size_of::<c::smbsign_result>(),
@@ -210,6 +229,14 @@ fn enum_values_match() {
     assert_eq!(
         c::smbsign_finding_code_SMBSIGN_FINDING_DECODE_ERROR,
         r::smbsign_finding_code::SMBSIGN_FINDING_DECODE_ERROR as u32
+    );
+    assert_eq!(
+        c::smbsign_finding_code_SMBSIGN_FINDING_DOWNGRADED_TO_SMB1,
+        r::smbsign_finding_code::SMBSIGN_FINDING_DOWNGRADED_TO_SMB1 as u32
+    );
+    assert_eq!(
+        c::smbsign_peer_role_SMBSIGN_PEER_OTHER_LEG,
+        r::smbsign_peer_role::SMBSIGN_PEER_OTHER_LEG as u32
     );
     assert_eq!(
         c::smbsign_direction_SMBSIGN_TO_CLIENT,
