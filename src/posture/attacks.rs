@@ -70,8 +70,12 @@ fn target_mismatch(c: &Connection, l: &NtlmLogon, server: Option<IpAddr>, f: &mu
         Some(ip) => server == Some(ip) || names.iter().any(|n| same_name(n, host)),
         None => names.iter().any(|n| same_name(n, host)),
     };
-    // Nothing to compare a name with: no verdict.
-    let judged = server.is_some() && as_ip.is_some() || !names.is_empty();
+    // Nothing to compare with: no verdict. An address is compared with
+    // the server's address only (unknown when the host did not say).
+    let judged = match as_ip {
+        Some(_) => server.is_some(),
+        None => !names.is_empty(),
+    };
     if matches || !judged {
         return;
     }
