@@ -132,9 +132,14 @@ fn auth_of(frame: u64, a: &NtlmsspAuthenticateRecord<'_>) -> NtlmAuth {
 impl Connection {
     /// A SESSION_SETUP request's blob: a NEGOTIATE starts an exchange, an
     /// AUTHENTICATE completes the one its session (or the latest) began.
-    pub(super) fn ntlm_on_request(&mut self, frame: u64, session_id: u64, blob: &[u8]) {
-        match find_ntlmssp(blob) {
-            Some(Ok(NtlmsspRecord::Negotiate(n))) if self.ntlm.len() < MAX_NTLM_LOGONS => {
+    pub(super) fn ntlm_on_request(
+        &mut self,
+        frame: u64,
+        session_id: u64,
+        ntlm: Option<&NtlmsspRecord<'_>>,
+    ) {
+        match ntlm {
+            Some(NtlmsspRecord::Negotiate(n)) if self.ntlm.len() < MAX_NTLM_LOGONS => {
                 self.ntlm.push(NtlmLogon {
                     session_id,
                     negotiate_flags: Some(n.flags),
@@ -142,8 +147,8 @@ impl Connection {
                     ..Default::default()
                 });
             }
-            Some(Ok(NtlmsspRecord::Authenticate(a))) => {
-                let auth = auth_of(frame, &a);
+            Some(NtlmsspRecord::Authenticate(a)) => {
+                let auth = auth_of(frame, a);
                 let room = self.ntlm.len() < MAX_NTLM_LOGONS;
                 if let Some(l) = self.open_logon(session_id, |l| l.auth.is_none()) {
                     l.auth = Some(auth);

@@ -4,7 +4,7 @@
 
 use super::model::{AuthMechanism, Connection};
 use crate::wire::NtStatus;
-use crate::wire::ntlmssp::{NtlmsspRecord, find_ntlmssp};
+use crate::wire::ntlmssp::NtlmsspRecord;
 use crate::wire::smb2::Smb2Dialect;
 use crate::wire::spnego::{Mechanism, blob_mechanism};
 
@@ -31,12 +31,13 @@ impl PendingSetup {
         }
     }
 
-    /// Mechanism, user and anonymity from a request's security blob.
-    pub fn describe_blob(&mut self, blob: &[u8]) {
+    /// Mechanism, user and anonymity from a request's security blob and
+    /// the NTLMSSP message found in it (parsed once by the caller).
+    pub fn describe_blob(&mut self, blob: &[u8], ntlm: Option<&NtlmsspRecord<'_>>) {
         if let Some(m) = blob_mechanism(blob) {
             self.mechanism = Some(mechanism_of(&m));
         }
-        if let Some(Ok(NtlmsspRecord::Authenticate(a))) = find_ntlmssp(blob) {
+        if let Some(NtlmsspRecord::Authenticate(a)) = ntlm {
             self.anonymous = a.is_anonymous();
             let user = a.user_name();
             if !user.is_empty() {

@@ -7,6 +7,7 @@ use super::model::{AuthMechanism, Connection};
 use super::setup::{PendingSetup, SetupResponse, join_user};
 use crate::verify::Verdict;
 use crate::wire::nbss::SmbFamily;
+use crate::wire::ntlmssp::find_ntlmssp;
 use crate::wire::smb1::{
     self, Smb1Command, Smb1HeaderRecord, Smb1NegotiateResponseRecord, Smb1SessionSetupRequestRecord,
 };
@@ -225,8 +226,9 @@ impl Connection {
         let mut p = PendingSetup::new(h.mid as u64);
         match smb1::parse_smb1_request_session_setup(body, h.unicode()) {
             Ok((_, Smb1SessionSetupRequestRecord::Extended { security_blob, .. })) => {
-                p.describe_blob(security_blob);
-                self.ntlm_on_request(frame, h.uid as u64, security_blob);
+                let ntlm = find_ntlmssp(security_blob).and_then(Result::ok);
+                p.describe_blob(security_blob, ntlm.as_ref());
+                self.ntlm_on_request(frame, h.uid as u64, ntlm.as_ref());
                 if let Some(v) = self.verify.as_mut() {
                     v.on_setup_request(h.uid as u64, h.mid as u64, &[], security_blob);
                 }

@@ -6,6 +6,7 @@ use super::model::Connection;
 use super::setup::{PendingSetup, SetupResponse};
 use crate::verify::Verdict;
 use crate::wire::nbss::SmbFamily;
+use crate::wire::ntlmssp::find_ntlmssp;
 use crate::wire::smb2::{
     self, Cipher, NegotiateContextType, SMB2_SESSION_FLAG_ENCRYPT_DATA, SMB2_SESSION_FLAG_IS_GUEST,
     SMB2_SESSION_FLAG_IS_NULL, SigningAlgorithm, Smb2Command, Smb2HeaderRecord,
@@ -184,8 +185,9 @@ impl Connection {
         let mut p = PendingSetup::new(h.message_id);
         match smb2::parse_smb2_request_session_setup(msg) {
             Ok((_, r)) => {
-                p.describe_blob(r.security_blob);
-                self.ntlm_on_request(frame, h.session_id, r.security_blob);
+                let ntlm = find_ntlmssp(r.security_blob).and_then(Result::ok);
+                p.describe_blob(r.security_blob, ntlm.as_ref());
+                self.ntlm_on_request(frame, h.session_id, ntlm.as_ref());
                 if let Some(v) = self.verify.as_mut() {
                     v.on_setup_request(h.session_id, h.message_id, msg, r.security_blob);
                 }

@@ -2,27 +2,73 @@
 //! endpoints, its NTLM logons, both sides' NEGOTIATE), small enough to keep
 //! many thousands.
 
-use crate::conn::{ClientOffer, MicField, ServerAnswer};
-use crate::posture::{ConnectionReport, Peer, server_ip};
+use crate::conn::{ClientOffer, NtlmLogon, ServerAnswer};
+use crate::posture::{ConnectionReport, Peer, server_ip, spn_host};
+use crate::wire::NtStatus;
 use crate::wire::{Dialect, SigningSetting};
 use std::net::IpAddr;
 
 pub type LegId = u64;
 
-/// One NTLM logon of a leg.
+/// One NTLM logon of a leg, compact: a run keeps thousands, so it holds
+/// one string and plain values (what judging a pair needs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegLogon {
-    pub user: String,
-    /// NTProofStr (NTLMv2) or NT response (NTLMv1).
-    pub proof: Option<Vec<u8>>,
-    pub challenge: Option<[u8; 8]>,
-    pub auth_frame: Option<u64>,
-    pub challenge_frame: Option<u64>,
-    pub target_name: Option<String>,
-    pub mic: Option<MicField>,
-    pub flags: Option<u32>,
-    pub succeeded: bool,
-    pub status: Option<String>,
+    user: String,
+    /// The first 16 bytes of the NTProofStr (NTLMv2) or NT response
+    /// (NTLMv1): random, so they identify it.
+    proof: Option<[u8; 16]>,
+    challenge: Option<[u8; 8]>,
+    auth_frame: Option<u64>,
+    challenge_frame: Option<u64>,
+    /// MsvAvTargetName names its own server's address (the client
+    /// addressed this server: a victim addresses the relay).
+    pub aims_at_own_server: bool,
+    succeeded: bool,
+    status: Option<NtStatus>,
+}
+
+impl LegLogon {
+    fn of(l: &NtlmLogon, server: Option<IpAddr>) -> Self {
+        let auth = l.auth.as_ref();
+        let target_ip = auth
+            .and_then(|a| a.target_name.as_deref())
+            .and_then(|t| spn_host(t).parse::<IpAddr>().ok());
+        LegLogon {
+            user: auth.map(|a| a.user.clone()).unwrap_or_default(),
+            proof: auth
+                .map(|a| a.proof.as_slice())
+                .filter(|p| p.len() >= 16 && p.iter().any(|b| *b != 0))
+                .and_then(|p| p[..16].try_into().ok()),
+            challenge: l.challenge.as_ref().map(|c| c.server_challenge),
+            auth_frame: auth.map(|a| a.frame),
+            challenge_frame: l.challenge.as_ref().map(|c| c.frame),
+            aims_at_own_server: target_ip.is_some() && target_ip == server,
+            succeeded: l.succeeded(),
+            status: l.status,
+        }
+    }
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+    pub fn proof(&self) -> Option<&[u8]> {
+        self.proof.as_ref().map(|p| &p[..])
+    }
+    pub fn challenge(&self) -> Option<[u8; 8]> {
+        self.challenge
+    }
+    pub fn auth_frame(&self) -> Option<u64> {
+        self.auth_frame
+    }
+    pub fn challenge_frame(&self) -> Option<u64> {
+        self.challenge_frame
+    }
+    pub fn succeeded(&self) -> bool {
+        self.succeeded
+    }
+    pub fn status(&self) -> Option<String> {
+        self.status.map(|s| s.to_string())
+    }
 }
 
 /// One connection as correlation sees it.
@@ -41,29 +87,29 @@ pub struct Leg {
 }
 
 impl Leg {
-    pub fn of(id: LegId, r: &ConnectionReport) -> Self {
-        let logons = r
+    /// Worth a leg at all (checked before building one): an NTLM logon
+    /// with a proof or a challenge, or SMB1 answered to an SMB2 offer.
+    pub fn wanted(r: &ConnectionReport) -> bool {
+        let logon = r
             .facts
             .ntlm
             .iter()
+            .any(|l| l.challenge.is_some() || l.auth.as_ref().is_some_and(|a| !a.anonymous));
+        logon
+            || (r.dialect.as_ref().is_some_and(Dialect::is_smb1)
+                && !smb2_strings(&r.facts.client).is_empty())
+    }
+
+    /// The leg of `r`; its facts move into the leg (the report keeps
+    /// everything else).
+    pub fn of(id: LegId, r: &mut ConnectionReport) -> Self {
+        let facts = std::mem::take(&mut r.facts);
+        let server = server_ip(&r.server);
+        let logons = facts
+            .ntlm
+            .iter()
             .filter(|l| !l.auth.as_ref().is_some_and(|a| a.anonymous))
-            .map(|l| LegLogon {
-                user: l.auth.as_ref().map(|a| a.user.clone()).unwrap_or_default(),
-                // An empty or all-zero proof names nobody.
-                proof: l
-                    .auth
-                    .as_ref()
-                    .map(|a| a.proof.clone())
-                    .filter(|p| p.len() >= 16 && p.iter().any(|b| *b != 0)),
-                challenge: l.challenge.as_ref().map(|c| c.server_challenge),
-                auth_frame: l.auth.as_ref().map(|a| a.frame),
-                challenge_frame: l.challenge.as_ref().map(|c| c.frame),
-                target_name: l.auth.as_ref().and_then(|a| a.target_name.clone()),
-                mic: l.auth.as_ref().map(|a| a.mic),
-                flags: l.auth.as_ref().map(|a| a.flags),
-                succeeded: l.succeeded(),
-                status: l.status.map(|s| s.to_string()),
-            })
+            .map(|l| LegLogon::of(l, server))
             .filter(|l| l.proof.is_some() || l.challenge.is_some())
             .collect();
         Leg {
@@ -74,8 +120,8 @@ impl Leg {
             first_frame: r.first_frame,
             dialect: r.dialect.clone(),
             server_signing: r.server_signing,
-            client_offer: r.facts.client.clone(),
-            server_answer: r.facts.server.clone(),
+            client_offer: facts.client,
+            server_answer: facts.server,
             logons,
         }
     }

@@ -27,6 +27,10 @@ pub const MAX_INDEXED: usize = 65_536;
 pub const MAX_HELD: usize = 4_096;
 /// Servers remembered as having negotiated SMB2.
 pub const MAX_SMB2_SERVERS: usize = 65_536;
+/// Other legs one report is linked to (a logon replayed to many servers
+/// names the first few; a hostile capture cannot grow a report without
+/// bound).
+pub const MAX_PEERS: usize = 8;
 
 /// What the index points at: a leg, and which of its logons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,19 +42,33 @@ struct Seen {
 /// Correlates the reports of one run.
 #[derive(Debug, Default)]
 pub struct Correlator {
-    legs: HashMap<LegId, Leg>,
-    held: VecDeque<(LegId, ConnectionReport)>,
-    proofs: HashMap<Vec<u8>, Seen>,
-    challenges: HashMap<[u8; 8], Seen>,
+    legs: Map<LegId, Box<Leg>>,
+    /// Held reports, and the order they came in.
+    held: Map<LegId, Box<ConnectionReport>>,
+    arrival: VecDeque<LegId>,
+    /// Links made per leg (at most MAX_PEERS are judged).
+    links: Map<LegId, usize>,
+    /// Keyed by the proof's first 16 bytes (random for NTLMv1 and v2
+    /// alike) and the 8-byte challenge: no allocation per key.
+    proofs: Map<u128, Seen>,
+    challenges: Map<u64, Seen>,
     order: VecDeque<Key>,
-    smb2_servers: HashSet<IpAddr>,
+    smb2_servers: HashSet<IpAddr, ahash::RandomState>,
     next: LegId,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+type Map<K, V> = HashMap<K, V, ahash::RandomState>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Key {
-    Proof(Vec<u8>),
-    Challenge([u8; 8]),
+    Proof(u128),
+    Challenge(u64),
+}
+
+fn proof_key(p: &[u8]) -> u128 {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&p[..16]);
+    u128::from_le_bytes(k)
 }
 
 impl Correlator {
@@ -61,14 +79,18 @@ impl Correlator {
     /// Take one finished report. Reports without an NTLM logon or an SMB1
     /// downgrade to judge go straight to `emit`; the others are held
     /// until `finish` (or until `MAX_HELD` are waiting).
-    pub fn push(&mut self, report: ConnectionReport, emit: &mut impl FnMut(ConnectionReport)) {
+    pub fn push(&mut self, mut report: ConnectionReport, emit: &mut impl FnMut(ConnectionReport)) {
         if let Some(ip) = crate::posture::server_ip(&report.server)
             && report.is_smb2()
             && self.smb2_servers.len() < MAX_SMB2_SERVERS
         {
             self.smb2_servers.insert(ip);
         }
-        let leg = Leg::of(self.next, &report);
+        if !Leg::wanted(&report) {
+            emit(report);
+            return;
+        }
+        let leg = Leg::of(self.next, &mut report);
         if !leg.worth_holding() {
             emit(report);
             return;
@@ -76,15 +98,20 @@ impl Correlator {
         self.next += 1;
         let id = leg.id;
         let partners = self.index(&leg);
-        self.legs.insert(id, leg);
-        self.held.push_back((id, report));
+        self.legs.insert(id, Box::new(leg));
+        self.held.insert(id, Box::new(report));
+        self.arrival.push_back(id);
         for (mine, theirs) in partners {
             self.link(mine, theirs);
         }
         while self.held.len() > MAX_HELD {
-            if let Some((id, r)) = self.held.pop_front() {
-                self.legs.remove(&id);
-                emit(r);
+            let Some(id) = self.arrival.pop_front() else {
+                break;
+            };
+            self.legs.remove(&id);
+            self.links.remove(&id);
+            if let Some(r) = self.held.remove(&id) {
+                emit(*r);
             }
         }
     }
@@ -93,14 +120,18 @@ impl Correlator {
     /// servers that spoke SMB2 elsewhere) and hand on the held reports in
     /// the order they came.
     pub fn finish(mut self, emit: &mut impl FnMut(ConnectionReport)) {
-        for (id, report) in &mut self.held {
-            if let Some(leg) = self.legs.get(id) {
-                rules::downgrade_against_servers(leg, &self.smb2_servers, report);
+        for id in std::mem::take(&mut self.arrival) {
+            let Some(mut r) = self.held.remove(&id) else {
+                continue;
+            };
+            if let Some(leg) = self.legs.get(&id) {
+                rules::downgrade_against_servers(leg, &self.smb2_servers, &mut r);
             }
-        }
-        for (_, mut r) in self.held.drain(..) {
-            crate::posture::sort_findings(&mut r.findings);
-            emit(r);
+            // Only reports that gained findings need their order again.
+            if self.links.contains_key(&id) || leg_downgraded(&r) {
+                crate::posture::sort_findings(&mut r.findings);
+            }
+            emit(*r);
         }
     }
 
@@ -112,17 +143,16 @@ impl Correlator {
                 leg: leg.id,
                 logon: k,
             };
-            let mut keys = Vec::new();
-            if let Some(p) = &logon.proof {
-                keys.push(Key::Proof(p.clone()));
-            }
-            if let Some(c) = logon.challenge {
-                keys.push(Key::Challenge(c));
-            }
-            for key in keys {
-                let map_hit = match &key {
-                    Key::Proof(p) => self.proofs.get(p).copied(),
-                    Key::Challenge(c) => self.challenges.get(c).copied(),
+            let keys = [
+                logon.proof().map(|p| Key::Proof(proof_key(p))),
+                logon
+                    .challenge()
+                    .map(|c| Key::Challenge(u64::from_le_bytes(c))),
+            ];
+            for key in keys.into_iter().flatten() {
+                let map_hit = match key {
+                    Key::Proof(p) => self.proofs.get(&p).copied(),
+                    Key::Challenge(c) => self.challenges.get(&c).copied(),
                 };
                 match map_hit {
                     Some(theirs) if theirs.leg != leg.id => {
@@ -150,21 +180,26 @@ impl Correlator {
                 Key::Challenge(c) => self.challenges.remove(&c),
             };
         }
-        match &key {
-            Key::Proof(p) => self.proofs.insert(p.clone(), seen),
-            Key::Challenge(c) => self.challenges.insert(*c, seen),
+        match key {
+            Key::Proof(p) => self.proofs.insert(p, seen),
+            Key::Challenge(c) => self.challenges.insert(c, seen),
         };
         self.order.push_back(key);
     }
 
     /// Two legs share a logon: judge the pair and mark both reports.
     fn link(&mut self, mine: Seen, theirs: Seen) {
+        let full = |l: &Map<LegId, usize>, id| l.get(&id).copied().unwrap_or(0) >= MAX_PEERS;
+        if full(&self.links, mine.leg) || full(&self.links, theirs.leg) {
+            return;
+        }
         let (Some(a), Some(b)) = (self.legs.get(&mine.leg), self.legs.get(&theirs.leg)) else {
             return;
         };
         let judged = rules::judge_pair(a, mine.logon, b, theirs.logon);
         for (id, findings) in [(a.id, judged.0), (b.id, judged.1)] {
-            if let Some((_, r)) = self.held.iter_mut().find(|(k, _)| *k == id) {
+            *self.links.entry(id).or_default() += 1;
+            if let Some(r) = self.held.get_mut(&id) {
                 for f in findings {
                     if !r
                         .findings
@@ -177,6 +212,12 @@ impl Correlator {
             }
         }
     }
+}
+
+fn leg_downgraded(r: &ConnectionReport) -> bool {
+    r.findings
+        .iter()
+        .any(|f| f.code == crate::posture::FindingCode::DowngradedToSmb1)
 }
 
 /// Correlate one capture's reports (in place, same order).

@@ -5,7 +5,7 @@
 
 use super::legs::{Leg, LegLogon, smb2_strings};
 use crate::posture::kb::{self, Side};
-use crate::posture::{Finding, FindingCode, spn_host};
+use crate::posture::{Finding, FindingCode};
 use crate::wire::SigningSetting;
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -14,13 +14,7 @@ use std::net::IpAddr;
 /// (to the target), when the legs say.
 fn roles<'a>(a: &'a Leg, b: &'a Leg, al: &LegLogon, bl: &LegLogon) -> (&'a Leg, &'a Leg, bool) {
     // The victim addressed the relay: its target name is its own server.
-    let aims_at_own = |l: &Leg, g: &LegLogon| {
-        let host = g.target_name.as_deref().map(spn_host).unwrap_or("");
-        host.parse::<IpAddr>()
-            .ok()
-            .is_some_and(|ip| Some(ip) == l.server_ip())
-    };
-    match (aims_at_own(a, al), aims_at_own(b, bl)) {
+    match (al.aims_at_own_server, bl.aims_at_own_server) {
         (true, false) => return (a, b, true),
         (false, true) => return (b, a, true),
         _ => {}
@@ -48,7 +42,7 @@ pub fn judge_pair(a: &Leg, ai: usize, b: &Leg, bi: usize) -> (Vec<Finding>, Vec<
     // A relay forwards the AUTHENTICATE unchanged: two AUTHENTICATEs with
     // different proofs over one server challenge are two logons (a server
     // that repeats its challenge), not a relay.
-    let same_proof = match (&al.proof, &bl.proof) {
+    let same_proof = match (al.proof(), bl.proof()) {
         (Some(p), Some(q)) if p != q => return (Vec::new(), Vec::new()),
         (Some(_), Some(_)) => true,
         _ => false,
@@ -90,16 +84,16 @@ pub fn judge_pair(a: &Leg, ai: usize, b: &Leg, bi: usize) -> (Vec<Finding>, Vec<
 
 fn relay(v: &Leg, vl: &LegLogon, r: &Leg, rl: &LegLogon, known: bool) -> (Finding, Finding) {
     let reflection = known && r.server_ip().is_some() && r.server_ip() == v.client_ip();
-    let how = match (&vl.proof, &rl.proof) {
+    let how = match (vl.proof(), rl.proof()) {
         (Some(p), Some(q)) if p == q => "the same NTLM AUTHENTICATE (NTProofStr)",
         _ => "the same NTLM server challenge",
     };
     let outcome = if r.server_signing == Some(SigningSetting::Required) {
         "the target requires signing: the relay could not sign, so the session is of no use to it"
             .to_owned()
-    } else if rl.succeeded {
+    } else if rl.succeeded() {
         "the target does not require signing: the relay got a usable session".to_owned()
-    } else if let Some(s) = &rl.status {
+    } else if let Some(s) = rl.status() {
         format!("the target refused the relayed logon ({s})")
     } else {
         "the outcome of the relayed logon was not captured".to_owned()
@@ -109,10 +103,10 @@ fn relay(v: &Leg, vl: &LegLogon, r: &Leg, rl: &LegLogon, known: bool) -> (Findin
     } else {
         "relayed"
     };
-    let user = if vl.user.is_empty() {
-        &rl.user
+    let user = if vl.user().is_empty() {
+        rl.user()
     } else {
-        &vl.user
+        vl.user()
     };
     let message = format!(
         "{user}'s NTLM logon was {kind}: {how} went from {} to {} (frame {}) and from {} to {} \
@@ -127,7 +121,7 @@ fn relay(v: &Leg, vl: &LegLogon, r: &Leg, rl: &LegLogon, known: bool) -> (Findin
     let build = |this_leg: &Leg, this: &LegLogon, peer: &Leg, peer_logon: &LegLogon, role| {
         let mut f = Finding::new(FindingCode::NtlmRelay, message.clone())
             .frames(&frame_of(this).into_iter().collect::<Vec<_>>())
-            .evidence("user", this.user.clone(), peer_logon.user.clone())
+            .evidence("user", this.user().to_owned(), peer_logon.user().to_owned())
             .evidence("server", this_leg.server.clone(), peer.server.clone())
             .fix(
                 Side::Server,
@@ -137,10 +131,10 @@ fn relay(v: &Leg, vl: &LegLogon, r: &Leg, rl: &LegLogon, known: bool) -> (Findin
                     kb::require_signing_fix(Side::Server)
                 ),
             );
-        if let (Some(p), Some(q)) = (&this.proof, &peer_logon.proof) {
+        if let (Some(p), Some(q)) = (this.proof(), peer_logon.proof()) {
             f = f.evidence("nt_proof_str", fingerprint(p), fingerprint(q));
         }
-        if let (Some(p), Some(q)) = (this.challenge, peer_logon.challenge) {
+        if let (Some(p), Some(q)) = (this.challenge(), peer_logon.challenge()) {
             f = f.evidence("server_challenge", fingerprint(&p), fingerprint(&q));
         }
         f.peer = Some(peer.peer(frame_of(peer_logon), role));
@@ -155,7 +149,7 @@ fn relay(v: &Leg, vl: &LegLogon, r: &Leg, rl: &LegLogon, known: bool) -> (Findin
 }
 
 fn frame_of(l: &LegLogon) -> Option<u64> {
-    l.auth_frame.or(l.challenge_frame)
+    l.auth_frame().or(l.challenge_frame())
 }
 
 fn frame(l: &LegLogon) -> String {
@@ -304,7 +298,7 @@ fn stripped_smb2(v: &Leg, vl: &LegLogon, r: &Leg, rl: &LegLogon) -> Option<(Find
 /// server that negotiated SMB2 with others in this run.
 pub fn downgrade_against_servers(
     leg: &Leg,
-    smb2_servers: &HashSet<IpAddr>,
+    smb2_servers: &HashSet<IpAddr, ahash::RandomState>,
     report: &mut crate::posture::ConnectionReport,
 ) {
     let Some(ip) = leg.server_ip() else { return };

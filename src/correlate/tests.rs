@@ -37,7 +37,7 @@ fn index_and_held_reports_stay_bounded() {
         c.push(r, &mut |_| emitted += 1);
     }
     assert_eq!(emitted, 10, "the oldest beyond MAX_HELD are handed on");
-    assert!(c.held.len() <= MAX_HELD);
+    assert!(c.held.len() <= MAX_HELD && c.arrival.len() <= MAX_HELD);
     assert!(c.order.len() <= MAX_INDEXED && c.proofs.len() + c.challenges.len() <= MAX_INDEXED);
     let mut rest = 0;
     c.finish(&mut |r| {
@@ -49,4 +49,27 @@ fn index_and_held_reports_stay_bounded() {
         );
     });
     assert_eq!(rest, MAX_HELD);
+}
+
+/// One logon replayed to many servers links each report to at most
+/// MAX_PEERS others: a report's findings stay bounded.
+#[test]
+fn a_logon_replayed_everywhere_links_a_bounded_number_of_peers() {
+    let base = reports("relay-auto-target.pcap").remove(0);
+    let mut c = Correlator::new();
+    for k in 0..200u32 {
+        let mut r = base.clone();
+        r.server = format!("10.1.{}.{}:445", k >> 8 & 255, k & 255);
+        c.push(r, &mut |_| {});
+    }
+    let mut most = 0;
+    c.finish(&mut |r| {
+        let n = r
+            .findings
+            .iter()
+            .filter(|f| f.code == crate::posture::FindingCode::NtlmRelay)
+            .count();
+        most = most.max(n);
+    });
+    assert!((1..=MAX_PEERS).contains(&most), "{most}");
 }

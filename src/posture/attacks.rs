@@ -47,9 +47,13 @@ pub fn spn_host(spn: &str) -> &str {
 /// `a` and `b` name the same machine: equal ignoring case, or one is the
 /// other's first DNS label (NetBIOS name vs FQDN).
 fn same_name(a: &str, b: &str) -> bool {
-    let first = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_lowercase();
+    fn first(s: &str) -> &str {
+        s.split('.').next().unwrap_or(s)
+    }
     a.eq_ignore_ascii_case(b)
-        || (a.parse::<IpAddr>().is_err() && b.parse::<IpAddr>().is_err() && first(a) == first(b))
+        || (first(a).eq_ignore_ascii_case(first(b))
+            && a.parse::<IpAddr>().is_err()
+            && b.parse::<IpAddr>().is_err())
 }
 
 fn target_mismatch(c: &Connection, l: &NtlmLogon, server: Option<IpAddr>, f: &mut Vec<Finding>) {
@@ -61,25 +65,31 @@ fn target_mismatch(c: &Connection, l: &NtlmLogon, server: Option<IpAddr>, f: &mu
     if host.is_empty() {
         return;
     }
-    let mut names: Vec<String> = l.challenge.iter().flat_map(|ch| ch.names.clone()).collect();
-    names.extend(c.tree_hosts.iter().cloned());
-    let mut seen = std::collections::HashSet::new();
-    names.retain(|n| seen.insert(n.to_ascii_lowercase()));
-    let as_ip = host.parse::<IpAddr>().ok();
-    let matches = match as_ip {
-        Some(ip) => server == Some(ip) || names.iter().any(|n| same_name(n, host)),
-        None => names.iter().any(|n| same_name(n, host)),
+    // Compared by reference: this runs for every AUTHENTICATE; the
+    // names are copied only for a finding's text.
+    let names = || {
+        l.challenge
+            .iter()
+            .flat_map(|ch| ch.names.iter())
+            .chain(c.tree_hosts.iter())
     };
+    let as_ip = host.parse::<IpAddr>().ok();
+    let matches = (as_ip.is_some() && server == as_ip) || names().any(|n| same_name(n, host));
     // Nothing to compare with: no verdict. An address is compared with
     // the server's address only (unknown when the host did not say).
     let judged = match as_ip {
         Some(_) => server.is_some(),
-        None => !names.is_empty(),
+        None => names().next().is_some(),
     };
     if matches || !judged {
         return;
     }
-    let known = names.join(", ");
+    let mut seen = std::collections::HashSet::new();
+    let known = names()
+        .filter(|n| seen.insert(n.to_ascii_lowercase()))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
     let address = server.map(|ip| ip.to_string()).unwrap_or_default();
     let server_is = match (known.is_empty(), address.is_empty()) {
         (false, false) => format!("{address} ({known})"),

@@ -231,8 +231,37 @@ pub fn server_ip(endpoint: &str) -> Option<std::net::IpAddr> {
         .or_else(|| endpoint.parse().ok())
 }
 
+impl LinkFacts {
+    /// The connection's facts, moved out (for a connection that is done).
+    pub fn take(c: &mut Connection) -> Self {
+        LinkFacts {
+            ntlm: std::mem::take(&mut c.ntlm),
+            client: std::mem::take(&mut c.client),
+            server: std::mem::take(&mut c.server),
+        }
+    }
+}
+
 impl ConnectionReport {
+    /// The report of a connection that is done: its facts are moved into
+    /// the report, not copied (the connection keeps the rest).
+    pub fn build_final(c: &mut Connection, t: Transport) -> Self {
+        let mut r = Self::build_without_facts(c, t);
+        r.facts = LinkFacts::take(c);
+        r
+    }
+
     pub fn build(c: &Connection, t: Transport) -> Self {
+        let mut r = Self::build_without_facts(c, t);
+        r.facts = LinkFacts {
+            ntlm: c.ntlm.clone(),
+            client: c.client.clone(),
+            server: c.server.clone(),
+        };
+        r
+    }
+
+    fn build_without_facts(c: &Connection, t: Transport) -> Self {
         let verifying = c.verifies();
         let n = &c.counts;
         let findings = findings_at(c, server_ip(&t.server));
@@ -272,11 +301,7 @@ impl ConnectionReport {
             no_key_messages: verifying.then_some(c.tally.no_key),
             unverifiable_messages: verifying.then_some(c.tally.unverifiable),
             forged_frames: c.tally.forged_frames.clone(),
-            facts: LinkFacts {
-                ntlm: c.ntlm.clone(),
-                client: c.client.clone(),
-                server: c.server.clone(),
-            },
+            facts: LinkFacts::default(),
             session_keys: c
                 .verify
                 .as_ref()

@@ -179,8 +179,8 @@ impl FlowSink for Analysis {
         if end.closed {
             f.conn.on_close();
         }
-        self.finished.push(ConnectionReport::build(
-            &f.conn,
+        self.finished.push(ConnectionReport::build_final(
+            &mut f.conn,
             Transport {
                 client: endpoint_string(end.client),
                 server: endpoint_string(end.server),

@@ -10,6 +10,15 @@ use rusticata_macros::newtype_enum;
 
 pub const NTLMSSP_SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
 
+/// Where the NTLMSSP signature starts in `blob`. One searcher for the
+/// process: building one per call showed in profiles (three calls per
+/// session-setup blob).
+pub fn signature_at(blob: &[u8]) -> Option<usize> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(NTLMSSP_SIGNATURE));
+    FINDER.find(blob)
+}
+
 /// NegotiateFlags bits (MS-NLMP 2.2.2.5).
 pub const NTLMSSP_NEGOTIATE_UNICODE: u32 = 0x0000_0001;
 pub const NTLMSSP_NEGOTIATE_SIGN: u32 = 0x0000_0010;
@@ -307,7 +316,7 @@ pub fn parse_ntlmssp(msg: &[u8]) -> WireResult<'_, NtlmsspRecord<'_>> {
 /// Find and parse the NTLMSSP message inside a security blob (raw or wrapped
 /// in SPNEGO). None when the blob holds no NTLMSSP signature.
 pub fn find_ntlmssp(blob: &[u8]) -> Option<Result<NtlmsspRecord<'_>, WireError>> {
-    let pos = memchr::memmem::find(blob, NTLMSSP_SIGNATURE)?;
+    let pos = signature_at(blob)?;
     Some(
         parse_ntlmssp(&blob[pos..])
             .map(|(_, r)| r)
@@ -319,7 +328,7 @@ pub fn find_ntlmssp(blob: &[u8]) -> Option<Result<NtlmsspRecord<'_>, WireError>>
 /// the messages byte for byte). In SPNEGO the token is a DER OCTET STRING
 /// whose length bounds it; a raw token runs to the end of the blob.
 pub fn ntlmssp_token(blob: &[u8]) -> Option<&[u8]> {
-    let pos = memchr::memmem::find(blob, NTLMSSP_SIGNATURE)?;
+    let pos = signature_at(blob)?;
     let rest = &blob[pos..];
     let before = &blob[..pos];
     let len = match before {

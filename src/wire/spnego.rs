@@ -75,7 +75,7 @@ impl Mechanism {
 /// mechTypes list alone does not count: a client lists mechanisms it then
 /// does not use, and a server's NEGOTIATE hints name them all.
 pub fn blob_mechanism(blob: &[u8]) -> Option<Mechanism> {
-    if memchr::memmem::find(blob, super::ntlmssp::NTLMSSP_SIGNATURE).is_some() {
+    if super::ntlmssp::signature_at(blob).is_some() {
         return Some(Mechanism::Ntlmssp);
     }
     spnego_mechanism(blob).or_else(|| bare_krb5(blob))
