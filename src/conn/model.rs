@@ -234,6 +234,9 @@ pub struct Connection {
     pub closed: bool,
     /// NTLM exchanges (the first `MAX_NTLM_LOGONS`).
     pub ntlm: Vec<super::ntlm::NtlmLogon>,
+    /// The last AUTHENTICATE past that limit (its session still learns
+    /// its user from it).
+    pub(super) overflow_auth: Option<super::ntlm::NtlmAuth>,
     /// FSCTL_VALIDATE_NEGOTIATE_INFO, when the client sent one.
     pub validate: super::validate::ValidateNegotiate,
     /// Server names from TREE_CONNECT paths (`\\name\share`).

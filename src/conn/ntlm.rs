@@ -51,6 +51,8 @@ pub struct NtlmAuth {
     pub mic: MicField,
     pub version_present: bool,
     pub anonymous: bool,
+    /// The user name is not empty (`user` then names it).
+    pub has_user: bool,
 }
 
 impl NtlmAuth {
@@ -126,18 +128,20 @@ fn auth_of(frame: u64, a: &NtlmsspAuthenticateRecord<'_>) -> NtlmAuth {
         },
         version_present: a.version.is_some(),
         anonymous: a.is_anonymous(),
+        has_user: !a.user.is_empty(),
     }
 }
 
 impl Connection {
     /// A SESSION_SETUP request's blob: a NEGOTIATE starts an exchange, an
     /// AUTHENTICATE completes the one its session (or the latest) began.
+    /// Returns the AUTHENTICATE as recorded, when the blob held one.
     pub(super) fn ntlm_on_request(
         &mut self,
         frame: u64,
         session_id: u64,
         ntlm: Option<&NtlmsspRecord<'_>>,
-    ) {
+    ) -> Option<&NtlmAuth> {
         match ntlm {
             Some(NtlmsspRecord::Negotiate(n)) if self.ntlm.len() < MAX_NTLM_LOGONS => {
                 self.ntlm.push(NtlmLogon {
@@ -150,19 +154,33 @@ impl Connection {
             Some(NtlmsspRecord::Authenticate(a)) => {
                 let auth = auth_of(frame, a);
                 let room = self.ntlm.len() < MAX_NTLM_LOGONS;
-                if let Some(l) = self.open_logon(session_id, |l| l.auth.is_none()) {
-                    l.auth = Some(auth);
-                } else if room {
+                let k = self
+                    .ntlm
+                    .iter()
+                    .rposition(|l| {
+                        l.auth.is_none() && session_id != 0 && l.session_id == session_id
+                    })
+                    .or_else(|| self.ntlm.iter().rposition(|l| l.auth.is_none()));
+                match k {
+                    Some(k) => self.ntlm[k].auth = Some(auth),
                     // An AUTHENTICATE whose NEGOTIATE the capture missed.
-                    self.ntlm.push(NtlmLogon {
+                    None if room => self.ntlm.push(NtlmLogon {
                         session_id,
                         auth: Some(auth),
                         ..Default::default()
-                    });
+                    }),
+                    // No room: the session still learns its user.
+                    None => {
+                        self.overflow_auth = Some(auth);
+                        return self.overflow_auth.as_ref();
+                    }
                 }
+                let k = k.unwrap_or(self.ntlm.len() - 1);
+                return self.ntlm[k].auth.as_ref();
             }
             _ => {}
         }
+        None
     }
 
     /// A SESSION_SETUP response: its CHALLENGE, or the outcome of the

@@ -4,7 +4,6 @@
 
 use super::model::{AuthMechanism, Connection};
 use crate::wire::NtStatus;
-use crate::wire::ntlmssp::NtlmsspRecord;
 use crate::wire::smb2::Smb2Dialect;
 use crate::wire::spnego::{Mechanism, blob_mechanism};
 
@@ -32,16 +31,16 @@ impl PendingSetup {
     }
 
     /// Mechanism, user and anonymity from a request's security blob and
-    /// the NTLMSSP message found in it (parsed once by the caller).
-    pub fn describe_blob(&mut self, blob: &[u8], ntlm: Option<&NtlmsspRecord<'_>>) {
+    /// the AUTHENTICATE the connection read from it (read once, in
+    /// `ntlm_on_request`).
+    pub fn describe_blob(&mut self, blob: &[u8], auth: Option<&super::ntlm::NtlmAuth>) {
         if let Some(m) = blob_mechanism(blob) {
             self.mechanism = Some(mechanism_of(&m));
         }
-        if let Some(NtlmsspRecord::Authenticate(a)) = ntlm {
-            self.anonymous = a.is_anonymous();
-            let user = a.user_name();
-            if !user.is_empty() {
-                self.user = Some(join_user(&a.domain_name(), &user));
+        if let Some(a) = auth {
+            self.anonymous = a.anonymous;
+            if a.has_user {
+                self.user = Some(a.user.clone());
             }
         }
     }
@@ -61,10 +60,13 @@ pub(crate) fn mechanism_of(m: &Mechanism) -> (AuthMechanism, Option<String>) {
 
 pub(crate) fn join_user(domain: &str, user: &str) -> String {
     if domain.is_empty() {
-        user.to_owned()
-    } else {
-        format!("{domain}\\{user}")
+        return user.to_owned();
     }
+    let mut s = String::with_capacity(domain.len() + 1 + user.len());
+    s.push_str(domain);
+    s.push('\\');
+    s.push_str(user);
+    s
 }
 
 /// A SESSION_SETUP response, as either family's decoder read it.

@@ -227,8 +227,8 @@ impl Connection {
         match smb1::parse_smb1_request_session_setup(body, h.unicode()) {
             Ok((_, Smb1SessionSetupRequestRecord::Extended { security_blob, .. })) => {
                 let ntlm = find_ntlmssp(security_blob).and_then(Result::ok);
-                p.describe_blob(security_blob, ntlm.as_ref());
-                self.ntlm_on_request(frame, h.uid as u64, ntlm.as_ref());
+                let auth = self.ntlm_on_request(frame, h.uid as u64, ntlm.as_ref());
+                p.describe_blob(security_blob, auth);
                 if let Some(v) = self.verify.as_mut() {
                     v.on_setup_request(h.uid as u64, h.mid as u64, &[], security_blob);
                 }

@@ -186,8 +186,8 @@ impl Connection {
         match smb2::parse_smb2_request_session_setup(msg) {
             Ok((_, r)) => {
                 let ntlm = find_ntlmssp(r.security_blob).and_then(Result::ok);
-                p.describe_blob(r.security_blob, ntlm.as_ref());
-                self.ntlm_on_request(frame, h.session_id, ntlm.as_ref());
+                let auth = self.ntlm_on_request(frame, h.session_id, ntlm.as_ref());
+                p.describe_blob(r.security_blob, auth);
                 if let Some(v) = self.verify.as_mut() {
                     v.on_setup_request(h.session_id, h.message_id, msg, r.security_blob);
                 }

@@ -78,6 +78,9 @@ pub struct Leg {
     pub file: Option<String>,
     pub client: String,
     pub server: String,
+    /// The endpoints' addresses, read once.
+    client_addr: Option<IpAddr>,
+    server_addr: Option<IpAddr>,
     pub first_frame: Option<u64>,
     pub dialect: Option<Dialect>,
     pub server_signing: Option<SigningSetting>,
@@ -117,6 +120,8 @@ impl Leg {
             file: r.file.clone(),
             client: r.client.clone(),
             server: r.server.clone(),
+            client_addr: server_ip(&r.client),
+            server_addr: server,
             first_frame: r.first_frame,
             dialect: r.dialect.clone(),
             server_signing: r.server_signing,
@@ -138,10 +143,10 @@ impl Leg {
     }
 
     pub fn client_ip(&self) -> Option<IpAddr> {
-        server_ip(&self.client)
+        self.client_addr
     }
     pub fn server_ip(&self) -> Option<IpAddr> {
-        server_ip(&self.server)
+        self.server_addr
     }
 
     /// A reference to this leg from a finding on the other, at `frame`.

@@ -25,6 +25,12 @@ pub const MAX_INDEXED: usize = 65_536;
 /// Reports that carry a logon, held until the end of the run so that a
 /// partner found later (in a later file) can still mark them.
 pub const MAX_HELD: usize = 4_096;
+/// What a streaming scan of one capture holds: a relay's two legs end
+/// close together, so a report waits while this many later reports with a
+/// logon come; holding thousands cost about 15% of scan time (their
+/// memory) on the benchmark. A partner that comes later still gets its
+/// finding, naming this leg; only this leg's own report goes out without.
+pub const ONE_CAPTURE_HOLD: usize = 256;
 /// Servers remembered as having negotiated SMB2.
 pub const MAX_SMB2_SERVERS: usize = 65_536;
 /// Other legs one report is linked to (a logon replayed to many servers
@@ -48,6 +54,9 @@ pub struct Correlator {
     arrival: VecDeque<LegId>,
     /// Links made per leg (at most MAX_PEERS are judged).
     links: Map<LegId, usize>,
+    /// Index keys that point at each leg: a leg whose report went out
+    /// stays while a key can still reach it, and goes with its last key.
+    keyed: Map<LegId, u32>,
     /// Keyed by the proof's first 16 bytes (random for NTLMv1 and v2
     /// alike) and the 8-byte challenge: no allocation per key.
     proofs: Map<u128, Seen>,
@@ -55,6 +64,8 @@ pub struct Correlator {
     order: VecDeque<Key>,
     smb2_servers: HashSet<IpAddr, ahash::RandomState>,
     next: LegId,
+    /// Reports held at most (MAX_HELD unless told).
+    hold: usize,
 }
 
 type Map<K, V> = HashMap<K, V, ahash::RandomState>;
@@ -72,17 +83,26 @@ fn proof_key(p: &[u8]) -> u128 {
 }
 
 impl Correlator {
+    /// A correlator that holds up to MAX_HELD reports.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_hold(MAX_HELD)
+    }
+
+    /// A correlator that holds up to `hold` reports (at most MAX_HELD).
+    pub fn with_hold(hold: usize) -> Self {
+        Correlator {
+            hold: hold.min(MAX_HELD),
+            ..Self::default()
+        }
     }
 
     /// Take one finished report. Reports without an NTLM logon or an SMB1
     /// downgrade to judge go straight to `emit`; the others are held
     /// until `finish` (or until `MAX_HELD` are waiting).
     pub fn push(&mut self, mut report: ConnectionReport, emit: &mut impl FnMut(ConnectionReport)) {
-        if let Some(ip) = crate::posture::server_ip(&report.server)
-            && report.is_smb2()
+        if report.is_smb2()
             && self.smb2_servers.len() < MAX_SMB2_SERVERS
+            && let Some(ip) = crate::posture::server_ip(&report.server)
         {
             self.smb2_servers.insert(ip);
         }
@@ -104,12 +124,13 @@ impl Correlator {
         for (mine, theirs) in partners {
             self.link(mine, theirs);
         }
-        while self.held.len() > MAX_HELD {
+        while self.held.len() > self.hold {
             let Some(id) = self.arrival.pop_front() else {
                 break;
             };
-            self.legs.remove(&id);
-            self.links.remove(&id);
+            if !self.keyed.contains_key(&id) {
+                self.forget_leg(id);
+            }
             if let Some(r) = self.held.remove(&id) {
                 emit(*r);
             }
@@ -175,16 +196,40 @@ impl Correlator {
         if self.order.len() >= MAX_INDEXED
             && let Some(old) = self.order.pop_front()
         {
-            match old {
+            let gone = match old {
                 Key::Proof(p) => self.proofs.remove(&p),
                 Key::Challenge(c) => self.challenges.remove(&c),
             };
+            if let Some(gone) = gone {
+                self.unkey(gone.leg);
+            }
         }
         match key {
             Key::Proof(p) => self.proofs.insert(p, seen),
             Key::Challenge(c) => self.challenges.insert(c, seen),
         };
+        *self.keyed.entry(seen.leg).or_default() += 1;
         self.order.push_back(key);
+    }
+
+    /// One index key of `leg` is gone; with the last, and its report out,
+    /// the leg goes too.
+    fn unkey(&mut self, leg: LegId) {
+        let left = self.keyed.get_mut(&leg).map(|n| {
+            *n -= 1;
+            *n
+        });
+        if left == Some(0) {
+            self.keyed.remove(&leg);
+            if !self.held.contains_key(&leg) {
+                self.forget_leg(leg);
+            }
+        }
+    }
+
+    fn forget_leg(&mut self, leg: LegId) {
+        self.legs.remove(&leg);
+        self.links.remove(&leg);
     }
 
     /// Two legs share a logon: judge the pair and mark both reports.

@@ -301,8 +301,11 @@ pub fn downgrade_against_servers(
     smb2_servers: &HashSet<IpAddr, ahash::RandomState>,
     report: &mut crate::posture::ConnectionReport,
 ) {
+    if !leg.offered_smb2_got_smb1() {
+        return;
+    }
     let Some(ip) = leg.server_ip() else { return };
-    if !leg.offered_smb2_got_smb1() || !smb2_servers.contains(&ip) {
+    if !smb2_servers.contains(&ip) {
         return;
     }
     if report

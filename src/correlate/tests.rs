@@ -73,3 +73,45 @@ fn a_logon_replayed_everywhere_links_a_bounded_number_of_peers() {
     });
     assert!((1..=MAX_PEERS).contains(&most), "{most}");
 }
+
+/// In a window smaller than the run, the first leg's report goes out
+/// before its partner comes, unmarked; the partner still finds the leg
+/// (its index keys keep it) and names it as its peer.
+#[test]
+fn a_partner_after_the_window_still_finds_the_first_leg() {
+    let victim = reports("relay-auto-victim.pcap").remove(0);
+    let target = reports("relay-auto-target.pcap").remove(0);
+    let filler = reports("relay-auto-target.pcap").remove(0);
+    let mut c = Correlator::with_hold(4);
+    let mut out = Vec::new();
+    c.push(victim, &mut |r| out.push(r));
+    for k in 0..8u32 {
+        let mut r = filler.clone();
+        r.server = format!("10.2.0.{k}:445");
+        for l in &mut r.facts.ntlm {
+            if let Some(a) = l.auth.as_mut() {
+                a.proof[..4].copy_from_slice(&(k + 1).to_le_bytes());
+            }
+            if let Some(ch) = l.challenge.as_mut() {
+                ch.server_challenge[..4].copy_from_slice(&(k + 1).to_le_bytes());
+            }
+        }
+        c.push(r, &mut |r| out.push(r));
+    }
+    assert!(
+        !out.is_empty(),
+        "the victim's report went out with the window"
+    );
+    c.push(target, &mut |r| out.push(r));
+    c.finish(&mut |r| out.push(r));
+    let relayed = out
+        .iter()
+        .find(|r| r.server.starts_with("10.99.0.3"))
+        .expect("the relayed leg");
+    let f = relayed
+        .findings
+        .iter()
+        .find(|f| f.code == crate::posture::FindingCode::NtlmRelay)
+        .expect("ntlm-relay on the later leg");
+    assert_eq!(f.peer.as_ref().unwrap().role, "victim");
+}

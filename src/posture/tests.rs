@@ -192,6 +192,7 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
             mic: crate::conn::MicField::Absent,
             version_present: false,
             anonymous: false,
+            has_user: true,
         }),
         ..Default::default()
     });

@@ -112,11 +112,12 @@ impl NtStatus {
 
 /// Decode UTF-16LE (lossy) as NTLMSSP and SMB use for names.
 pub fn utf16le_lossy(b: &[u8]) -> String {
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
+    // Decoded straight into the String (one allocation): this runs for
+    // every user, domain and server name of every NTLM exchange.
+    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let mut out = String::with_capacity(b.len() / 2);
+    out.extend(char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)));
+    out
 }
 
 /// Hex fixture decoding for the parser tests (whitespace ignored).

@@ -79,7 +79,8 @@ pub fn parse_av_pairs(mut i: &[u8]) -> Vec<AvPairRecord<'_>> {
     // No list holds more ids than MS-NLMP defines, each once; the cap keeps
     // a hostile list from growing the vector.
     const MAX_PAIRS: usize = 32;
-    let mut out = Vec::new();
+    // Room for the ten ids MS-NLMP defines: no regrowth in the common case.
+    let mut out = Vec::with_capacity(12);
     while out.len() < MAX_PAIRS {
         let Ok((rest, (id, len))) = (le_u16::<_, WireError>, le_u16).parse(i) else {
             break;

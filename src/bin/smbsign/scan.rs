@@ -63,7 +63,13 @@ pub fn scan(args: ScanArgs) -> i32 {
     // Reports pass through one correlator for the whole run (relays and
     // MITM legs may be split over files), then to `sink`: JSON lines as
     // they come, the table per file at the end.
-    let mut correlator = Correlator::new();
+    // Across files every report waits for a partner (up to MAX_HELD); in
+    // one capture the legs end close together and a window is enough.
+    let mut correlator = if args.files.len() > 1 {
+        Correlator::new()
+    } else {
+        Correlator::with_hold(smbsign::correlate::ONE_CAPTURE_HOLD)
+    };
     let mut files: Vec<FileSummary> = Vec::new();
     let mut table_reports: Vec<ConnectionReport> = Vec::new();
     let mut stream_error: Option<std::io::Error> = None;
