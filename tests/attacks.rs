@@ -169,6 +169,17 @@ fn check_case(name: &str, case: &Value, reports: &[ConnectionReport], problems: 
             with(reports, FindingCode::DowngradedToSmb1).is_empty() != d,
         );
     }
+    if flag("session_on_two_connections") == Some(true) {
+        // Session binding: one session id established on two connections.
+        let mut ids: Vec<u64> = reports
+            .iter()
+            .flat_map(|r| r.sessions.iter().filter(|s| s.established).map(|s| s.id.0))
+            .collect();
+        let all = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        expect("a session bound to a second channel", ids.len() < all);
+    }
     if let Some(n) = e["connections"].as_u64() {
         expect("connections", reports.len() as u64 == n);
     }
@@ -186,7 +197,7 @@ fn every_case_is_detected_as_it_was_made() {
     let m = manifest();
     let mut problems = Vec::new();
     let cases = m["cases"].as_object().unwrap();
-    assert!(cases.len() >= 11, "{} cases", cases.len());
+    assert!(cases.len() >= 13, "{} cases", cases.len());
     for (name, case) in cases {
         let file = dir().join(case["files"]["both"].as_str().unwrap());
         let reports = run(&[file], ScanOptions::default());

@@ -5,7 +5,7 @@ with real software inside a network namespace, and the negative controls.
 Regenerates tests/captures/attacks/*.pcap and attacks/manifest.json. Run
 as root on Debian 12:
 
-    apt-get install -y samba smbclient tcpdump python3-impacket iproute2
+    apt-get install -y samba smbclient samba-testsuite tcpdump python3-impacket iproute2
     python3 tests/lab/attacks.py              # all cases
     python3 tests/lab/attacks.py relay-auto   # one case
 
@@ -56,11 +56,18 @@ SERVERS = {
     "victim": (VICTIM, "VICTIM", {**SMB3, "server signing": "auto"}),
     "multi": (AUTO, "TGTAUTO", {"server min protocol": "NT1", "server max protocol": "SMB3_11",
                                 "server signing": "auto"}),
+    "multichannel": (AUTO, "TGTAUTO", {**SMB3, "server signing": "mandatory",
+                                       "server multi channel support": "yes"}),
 }
 
 
 def smbclient(host, *extra, command="ls"):
     return ["smbclient", f"//{host}/share", CREDS, *extra, "-c", command]
+
+
+def smbtorture(host, test):
+    """Samba's protocol test client (package samba-testsuite)."""
+    return ["smbtorture", f"//{host}/share", CREDS, test]
 
 
 # kind "relay": ntlmrelayx relays the victim (smbclient to RELAY) to a target.
@@ -120,6 +127,15 @@ CASES = [
          clients=[smbclient(AUTO, command=f"ls; logon {lab.USER} {lab.PASSWORD}; ls")],
          expect=dict(ntlm_relay=False, negotiate_tampered=False, connections=1, sessions=2),
          about="two sessions on one connection (smbclient's logon command)"),
+    dict(name="control-reauth", kind="clients", servers=["auto"],
+         clients=[smbtorture(AUTO, "smb2.session.reauth1")],
+         expect=dict(ntlm_relay=False, negotiate_tampered=False),
+         about="re-authentication on an existing session (smbtorture smb2.session.reauth1)"),
+    dict(name="control-session-bind", kind="clients", servers=["multichannel"],
+         clients=[smbtorture(AUTO, "smb2.session.bind1")],
+         expect=dict(ntlm_relay=False, negotiate_tampered=False, session_on_two_connections=True),
+         about="SMB 3 session binding: one session on a second channel (smbtorture "
+               "smb2.session.bind1, server multi channel support = yes)"),
     dict(name="control-smb30", kind="clients", servers=["mandatory"],
          clients=[smbclient(MANDATORY, "-m", "SMB3_00", "--option=client min protocol=SMB3_00")],
          expect=dict(ntlm_relay=False, negotiate_tampered=False, validate_negotiate=True),
