@@ -21,8 +21,9 @@ pub struct NtlmChallenge {
     pub server_challenge: [u8; 8],
     pub flags: u32,
     /// The names it gave itself: NetBIOS and DNS computer, domain and tree
-    /// names from its AV pairs, as sent.
-    pub names: Vec<String>,
+    /// names from its AV pairs, one per line (one allocation: this is kept
+    /// for every exchange); `names()` lists them.
+    pub names: String,
 }
 
 /// How the AUTHENTICATE's MIC field looks.
@@ -53,6 +54,13 @@ pub struct NtlmAuth {
     pub anonymous: bool,
     /// The user name is not empty (`user` then names it).
     pub has_user: bool,
+}
+
+impl NtlmChallenge {
+    /// The server's names, as sent.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.split('\n').filter(|n| !n.is_empty())
+    }
 }
 
 impl NtlmAuth {
@@ -87,19 +95,25 @@ fn text(b: &[u8]) -> String {
     utf16le_lossy(b)
 }
 
-fn names(pairs: &[AvPairRecord<'_>]) -> Vec<String> {
-    [
+fn names(pairs: &[AvPairRecord<'_>]) -> String {
+    let mut out = String::new();
+    for id in [
         AvId::NbComputerName,
         AvId::DnsComputerName,
         AvId::NbDomainName,
         AvId::DnsDomainName,
         AvId::DnsTreeName,
-    ]
-    .into_iter()
-    .filter_map(|id| av_value(pairs, id))
-    .map(text)
-    .filter(|n| !n.is_empty())
-    .collect()
+    ] {
+        if let Some(v) = av_value(pairs, id) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            // A newline inside a name would split it: such a name matches
+            // nothing, which is what it deserves.
+            crate::wire::push_utf16le_lossy(&mut out, v);
+        }
+    }
+    out
 }
 
 fn auth_of(frame: u64, a: &NtlmsspAuthenticateRecord<'_>) -> NtlmAuth {

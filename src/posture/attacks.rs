@@ -70,8 +70,8 @@ fn target_mismatch(c: &Connection, l: &NtlmLogon, server: Option<IpAddr>, f: &mu
     let names = || {
         l.challenge
             .iter()
-            .flat_map(|ch| ch.names.iter())
-            .chain(c.tree_hosts.iter())
+            .flat_map(|ch| ch.names())
+            .chain(c.tree_hosts.iter().map(String::as_str))
     };
     let as_ip = host.parse::<IpAddr>().ok();
     let matches = (as_ip.is_some() && server == as_ip) || names().any(|n| same_name(n, host));
@@ -87,7 +87,6 @@ fn target_mismatch(c: &Connection, l: &NtlmLogon, server: Option<IpAddr>, f: &mu
     let mut seen = std::collections::HashSet::new();
     let known = names()
         .filter(|n| seen.insert(n.to_ascii_lowercase()))
-        .map(String::as_str)
         .collect::<Vec<_>>()
         .join(", ");
     let address = server.map(|ip| ip.to_string()).unwrap_or_default();

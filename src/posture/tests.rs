@@ -179,7 +179,7 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
             frame: 5,
             server_challenge: [1; 8],
             flags: 0,
-            names: vec!["FS2".into(), "fs2.corp.example".into()],
+            names: "FS2\nfs2.corp.example".into(),
         }),
         auth: Some(crate::conn::NtlmAuth {
             frame: 6,

@@ -114,10 +114,15 @@ impl NtStatus {
 pub fn utf16le_lossy(b: &[u8]) -> String {
     // Decoded straight into the String (one allocation): this runs for
     // every user, domain and server name of every NTLM exchange.
-    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
     let mut out = String::with_capacity(b.len() / 2);
-    out.extend(char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)));
+    push_utf16le_lossy(&mut out, b);
     out
+}
+
+/// Append UTF-16LE `b` to `out` (unpaired surrogates as U+FFFD).
+pub fn push_utf16le_lossy(out: &mut String, b: &[u8]) {
+    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    out.extend(char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)));
 }
 
 /// Hex fixture decoding for the parser tests (whitespace ignored).
