@@ -341,15 +341,7 @@ pub struct Smb2NegotiateRequestRecord<'a> {
 /// Parse a NEGOTIATE request; `msg` starts at the SMB2 header. A message
 /// cut short after its fixed part gives the dialects and contexts it holds.
 pub fn parse_smb2_request_negotiate(msg: &[u8]) -> WireResult<'_, Smb2NegotiateRequestRecord<'_>> {
-    let i = msg
-        .get(SMB2_HEADER_LEN..)
-        .ok_or(nom::Err::Error(WireError::Truncated))?;
-    let (i, structure_size) = le_u16.parse(i)?;
-    if structure_size != 36 {
-        return Err(nom::Err::Error(WireError::Malformed(
-            "SMB2 NEGOTIATE request StructureSize",
-        )));
-    }
+    let (i, ()) = body_after_header(msg, 36, "SMB2 NEGOTIATE request StructureSize")?;
     let (i, dialect_count) = le_u16.parse(i)?;
     let (i, security_mode) = le_u16.parse(i)?;
     let (i, _reserved) = le_u16.parse(i)?;
@@ -406,15 +398,7 @@ pub struct Smb2NegotiateResponseRecord<'a> {
 pub fn parse_smb2_response_negotiate(
     msg: &[u8],
 ) -> WireResult<'_, Smb2NegotiateResponseRecord<'_>> {
-    let i = msg
-        .get(SMB2_HEADER_LEN..)
-        .ok_or(nom::Err::Error(WireError::Truncated))?;
-    let (i, structure_size) = le_u16.parse(i)?;
-    if structure_size != 65 {
-        return Err(nom::Err::Error(WireError::Malformed(
-            "SMB2 NEGOTIATE response StructureSize",
-        )));
-    }
+    let (i, ()) = body_after_header(msg, 65, "SMB2 NEGOTIATE response StructureSize")?;
     let (i, security_mode) = le_u16.parse(i)?;
     let (i, dialect) = le_u16.parse(i)?;
     let (i, context_count) = le_u16.parse(i)?;
@@ -469,15 +453,7 @@ pub struct Smb2SessionSetupRequestRecord<'a> {
 pub fn parse_smb2_request_session_setup(
     msg: &[u8],
 ) -> WireResult<'_, Smb2SessionSetupRequestRecord<'_>> {
-    let i = msg
-        .get(SMB2_HEADER_LEN..)
-        .ok_or(nom::Err::Error(WireError::Truncated))?;
-    let (i, structure_size) = le_u16.parse(i)?;
-    if structure_size != 25 {
-        return Err(nom::Err::Error(WireError::Malformed(
-            "SMB2 SESSION_SETUP request StructureSize",
-        )));
-    }
+    let (i, ()) = body_after_header(msg, 25, "SMB2 SESSION_SETUP request StructureSize")?;
     let (i, flags) = le_u8.parse(i)?;
     let (i, security_mode) = le_u8.parse(i)?;
     let (i, capabilities) = le_u32.parse(i)?;
@@ -510,15 +486,7 @@ pub struct Smb2SessionSetupResponseRecord<'a> {
 pub fn parse_smb2_response_session_setup(
     msg: &[u8],
 ) -> WireResult<'_, Smb2SessionSetupResponseRecord<'_>> {
-    let i = msg
-        .get(SMB2_HEADER_LEN..)
-        .ok_or(nom::Err::Error(WireError::Truncated))?;
-    let (i, structure_size) = le_u16.parse(i)?;
-    if structure_size != 9 {
-        return Err(nom::Err::Error(WireError::Malformed(
-            "SMB2 SESSION_SETUP response StructureSize",
-        )));
-    }
+    let (i, ()) = body_after_header(msg, 9, "SMB2 SESSION_SETUP response StructureSize")?;
     let (i, session_flags) = le_u16.parse(i)?;
     let (i, blob_offset) = le_u16.parse(i)?;
     let (i, blob_len) = le_u16.parse(i)?;
@@ -535,19 +503,28 @@ pub fn parse_smb2_response_session_setup(
 /// TREE_CONNECT request (StructureSize 9): the UTF-16LE path
 /// `\\server\share`, clipped to what the capture holds.
 pub fn parse_smb2_request_tree_connect(msg: &[u8]) -> WireResult<'_, &[u8]> {
-    let i = msg
-        .get(SMB2_HEADER_LEN..)
-        .ok_or(nom::Err::Error(WireError::Truncated))?;
-    let (i, structure_size) = le_u16.parse(i)?;
-    if structure_size != 9 {
-        return Err(nom::Err::Error(WireError::Malformed(
-            "SMB2 TREE_CONNECT request StructureSize",
-        )));
-    }
+    let (i, ()) = body_after_header(msg, 9, "SMB2 TREE_CONNECT request StructureSize")?;
     let (i, _flags) = le_u16.parse(i)?;
     let (i, path_offset) = le_u16.parse(i)?;
     let (i, path_len) = le_u16.parse(i)?;
     Ok((i, blob_at(msg, path_offset, path_len)))
+}
+
+/// The body of a message after its header and StructureSize, which must
+/// be `structure_size` (`what` names the field in the error).
+pub(super) fn body_after_header<'a>(
+    msg: &'a [u8],
+    structure_size: u16,
+    what: &'static str,
+) -> WireResult<'a, ()> {
+    let i = msg
+        .get(SMB2_HEADER_LEN..)
+        .ok_or(nom::Err::Error(WireError::Truncated))?;
+    let (i, size) = le_u16.parse(i)?;
+    if size != structure_size {
+        return Err(nom::Err::Error(WireError::Malformed(what)));
+    }
+    Ok((i, ()))
 }
 
 /// A security buffer at (offset, length) from the header start, clipped to

@@ -2,7 +2,7 @@
 //! reads: FSCTL_VALIDATE_NEGOTIATE_INFO (2.2.31.4/2.2.32.6), with which
 //! 3.0/3.0.2 clients check the NEGOTIATE after the session is signed.
 
-use super::smb2::{SMB2_HEADER_LEN, Smb2Dialect};
+use super::smb2::{Smb2Dialect, body_after_header};
 use super::{WireError, WireResult, slice_at};
 use nom::Parser as _;
 use nom::bytes::complete::take;
@@ -21,16 +21,9 @@ pub struct Smb2IoctlRecord<'a> {
     pub flags: u32,
 }
 
+/// CtlCode, after the header and StructureSize (57 request, 49 response).
 fn body(msg: &[u8], structure_size: u16) -> WireResult<'_, u32> {
-    let i = msg
-        .get(SMB2_HEADER_LEN..)
-        .ok_or(nom::Err::Error(WireError::Truncated))?;
-    let (i, size) = le_u16.parse(i)?;
-    if size != structure_size {
-        return Err(nom::Err::Error(WireError::Malformed(
-            "SMB2 IOCTL StructureSize",
-        )));
-    }
+    let (i, ()) = body_after_header(msg, structure_size, "SMB2 IOCTL StructureSize")?;
     let (i, _reserved) = le_u16.parse(i)?;
     le_u32.parse(i)
 }
