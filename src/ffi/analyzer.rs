@@ -412,7 +412,13 @@ pub unsafe extern "C" fn smbsign_analyzer_feed(
         entry.conn.on_pdu(dir, frame, pdu, Some(&mut anns));
         let malformed = entry.conn.decode_errors > errors_before;
         let status = decode_status(malformed, anns.len());
-        let extra = a.attack_mask(conn_id, frame);
+        // Attack evidence sits in SESSION_SETUP and IOCTL messages only:
+        // the per-PDU callback does no more for the others.
+        let extra = if anns.iter().any(MessageAnnotation::carries_attack_evidence) {
+            a.attack_mask(conn_id, frame)
+        } else {
+            0
+        };
         let entry = &a.conns[&conn_id];
         if status != SMBSIGN_MALFORMED {
             write_annotations(&anns, &entry.conn, extra, out, out_cap, out_count);
