@@ -3,7 +3,7 @@
 //! many thousands.
 
 use crate::conn::{ClientOffer, NtlmLogon, ServerAnswer};
-use crate::posture::{ConnectionReport, Peer, server_ip, spn_host};
+use crate::posture::{ConnectionReport, Peer, spn_host};
 use crate::wire::NtStatus;
 use crate::wire::{Dialect, SigningSetting};
 use std::net::IpAddr;
@@ -107,7 +107,7 @@ impl Leg {
     /// everything else).
     pub fn of(id: LegId, r: &mut ConnectionReport) -> Self {
         let facts = std::mem::take(&mut r.facts);
-        let server = server_ip(&r.server);
+        let server = r.server_ip;
         let logons = facts
             .ntlm
             .iter()
@@ -120,7 +120,7 @@ impl Leg {
             file: r.file.clone(),
             client: r.client.clone(),
             server: r.server.clone(),
-            client_addr: server_ip(&r.client),
+            client_addr: r.client_ip,
             server_addr: server,
             first_frame: r.first_frame,
             dialect: r.dialect.clone(),

@@ -102,7 +102,7 @@ impl Correlator {
     pub fn push(&mut self, mut report: ConnectionReport, emit: &mut impl FnMut(ConnectionReport)) {
         if report.is_smb2()
             && self.smb2_servers.len() < MAX_SMB2_SERVERS
-            && let Some(ip) = crate::posture::server_ip(&report.server)
+            && let Some(ip) = report.server_ip
         {
             self.smb2_servers.insert(ip);
         }

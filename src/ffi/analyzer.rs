@@ -212,11 +212,7 @@ impl smbsign_analyzer {
         let build = |e: &AnalyzerConn| {
             ConnectionReport::build(
                 &e.conn,
-                Transport {
-                    client: e.client.clone(),
-                    server: e.server.clone(),
-                    ..Transport::default()
-                },
+                Transport::of_names(e.client.clone(), e.server.clone()),
             )
         };
         let partners = self.links.partners(conn_id);

@@ -11,6 +11,7 @@ use crate::conn::{
 use crate::wire::smb2::Cipher;
 use crate::wire::{Dialect, MacAlgorithm, SecurityMode, SigningSetting};
 use serde::{Serialize, Serializer};
+use std::net::{IpAddr, SocketAddr};
 
 /// "0x…" as the JSON shows session ids: 16 hex digits for SMB2, 4 for SMB1 UIDs.
 pub fn session_id_string(id: u64, smb1: bool) -> String {
@@ -162,10 +163,38 @@ pub struct Transport {
     /// "ip:port" ("[v6]:port"), or "" when nobody said.
     pub client: String,
     pub server: String,
+    /// The endpoints' addresses, kept typed so that nothing parses the
+    /// strings back (None when not known).
+    pub client_ip: Option<IpAddr>,
+    pub server_ip: Option<IpAddr>,
     /// Bytes the capture could not see (TCP gaps) and times the framer
     /// resynchronised on the next SMB header.
     pub gap_bytes: u64,
     pub resyncs: u64,
+}
+
+impl Transport {
+    /// A capture's endpoints ("ip:port", "[v6]:port").
+    pub fn of_sockets(client: SocketAddr, server: SocketAddr) -> Self {
+        Transport {
+            client: client.to_string(),
+            server: server.to_string(),
+            client_ip: Some(client.ip()),
+            server_ip: Some(server.ip()),
+            ..Transport::default()
+        }
+    }
+
+    /// Endpoints a host named (the C API): read once here.
+    pub fn of_names(client: String, server: String) -> Self {
+        Transport {
+            client_ip: server_ip(&client),
+            server_ip: server_ip(&server),
+            client,
+            server,
+            ..Transport::default()
+        }
+    }
 }
 
 /// The report of one connection (JSON `"type": "connection"`).
@@ -216,6 +245,12 @@ pub struct ConnectionReport {
     /// NTLM exchange and both sides' NEGOTIATE.
     #[serde(skip)]
     pub facts: LinkFacts,
+    /// The endpoints' addresses (never in the JSON: `client` and `server`
+    /// print them).
+    #[serde(skip)]
+    pub client_ip: Option<IpAddr>,
+    #[serde(skip)]
+    pub server_ip: Option<IpAddr>,
     /// Session keys derived during verification (never in the JSON;
     /// `--export-keys` writes them for Wireshark).
     #[serde(skip)]
@@ -223,9 +258,9 @@ pub struct ConnectionReport {
 }
 
 /// The address of an "ip:port" / "[v6]:port" endpoint.
-pub fn server_ip(endpoint: &str) -> Option<std::net::IpAddr> {
+pub fn server_ip(endpoint: &str) -> Option<IpAddr> {
     endpoint
-        .parse::<std::net::SocketAddr>()
+        .parse::<SocketAddr>()
         .map(|a| a.ip())
         .ok()
         .or_else(|| endpoint.parse().ok())
@@ -264,7 +299,7 @@ impl ConnectionReport {
     fn build_without_facts(c: &Connection, t: Transport) -> Self {
         let verifying = c.verifies();
         let n = &c.counts;
-        let findings = findings_at(c, server_ip(&t.server));
+        let findings = findings_at(c, t.server_ip);
         ConnectionReport {
             kind: "connection",
             file: None,
@@ -302,6 +337,8 @@ impl ConnectionReport {
             unverifiable_messages: verifying.then_some(c.tally.unverifiable),
             forged_frames: c.tally.forged_frames.clone(),
             facts: LinkFacts::default(),
+            client_ip: t.client_ip,
+            server_ip: t.server_ip,
             session_keys: c
                 .verify
                 .as_ref()

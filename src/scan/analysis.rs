@@ -182,16 +182,10 @@ impl FlowSink for Analysis {
         self.finished.push(ConnectionReport::build_final(
             &mut f.conn,
             Transport {
-                client: endpoint_string(end.client),
-                server: endpoint_string(end.server),
                 gap_bytes: end.gap_bytes,
                 resyncs: end.resyncs,
+                ..Transport::of_sockets(end.client, end.server)
             },
         ));
     }
-}
-
-/// "ip:port", "[v6]:port".
-pub fn endpoint_string(e: std::net::SocketAddr) -> String {
-    e.to_string()
 }

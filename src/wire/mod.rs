@@ -121,6 +121,22 @@ pub fn utf16le_lossy(b: &[u8]) -> String {
 
 /// Append UTF-16LE `b` to `out` (unpaired surrogates as U+FFFD).
 pub fn push_utf16le_lossy(out: &mut String, b: &[u8]) {
+    // Names are nearly always ASCII: copied through a stack buffer, one
+    // `push_str` each, instead of a char at a time.
+    let mut ascii = [0u8; 64];
+    if b.len() <= 2 * ascii.len()
+        && b.len().is_multiple_of(2)
+        && b.chunks_exact(2).all(|c| c[1] == 0 && c[0] < 0x80)
+    {
+        let n = b.len() / 2;
+        for (dst, src) in ascii.iter_mut().zip(b.iter().step_by(2)) {
+            *dst = *src;
+        }
+        if let Ok(s) = std::str::from_utf8(&ascii[..n]) {
+            out.push_str(s);
+            return;
+        }
+    }
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
     out.extend(char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)));
 }
@@ -133,4 +149,26 @@ pub(crate) fn unhex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|k| u8::from_str_radix(&s[k..k + 2], 16).expect("hex fixture"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utf16le_lossy;
+
+    fn utf16(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    #[test]
+    fn utf16le_names_decode_on_both_paths() {
+        // ASCII (the stack-buffer path), non-ASCII, and longer than the
+        // buffer all come back as they went in.
+        let long = "A".repeat(65);
+        for s in ["WIN-FS1", "", "Jürgen", "名前", long.as_str()] {
+            assert_eq!(utf16le_lossy(&utf16(s)), s);
+        }
+        // An odd trailing byte is dropped; an unpaired surrogate is U+FFFD.
+        assert_eq!(utf16le_lossy(b"A\0B"), "A");
+        assert_eq!(utf16le_lossy(&[0x00, 0xd8, b'x', 0]), "\u{fffd}x");
+    }
 }

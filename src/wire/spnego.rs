@@ -12,14 +12,18 @@ use der::{Reader, SliceReader, Tag, Tagged};
 /// SPNEGO 1.3.6.1.5.5.2.
 const SPNEGO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.2");
 /// Kerberos 5 (RFC 4121) and Microsoft's variant of its OID.
-const KRB5: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113554.1.2.2");
+const KRB5_DOTTED: &str = "1.2.840.113554.1.2.2";
+const KRB5: ObjectIdentifier = ObjectIdentifier::new_unwrap(KRB5_DOTTED);
 const MS_KRB5: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.48018.1.2.2");
 /// IAKERB (draft-ietf-kitten-iakerb; macOS and Heimdal clients).
-const IAKERB: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.2.5");
+const IAKERB_DOTTED: &str = "1.3.6.1.5.2.5";
+const IAKERB: ObjectIdentifier = ObjectIdentifier::new_unwrap(IAKERB_DOTTED);
 /// NTLMSSP (MS-NLMP).
-const NTLMSSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.10");
+const NTLMSSP_DOTTED: &str = "1.3.6.1.4.1.311.2.2.10";
+const NTLMSSP: ObjectIdentifier = ObjectIdentifier::new_unwrap(NTLMSSP_DOTTED);
 /// NEGOEX (MS-NEGOEX).
-const NEGOEX: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.30");
+const NEGOEX_DOTTED: &str = "1.3.6.1.4.1.311.2.2.30";
+const NEGOEX: ObjectIdentifier = ObjectIdentifier::new_unwrap(NEGOEX_DOTTED);
 
 /// Kerberos 5 OIDs DER-encoded with their tag and length, and the GSS-API
 /// krb5 token ids (RFC 4121 4.1) that follow them in a bare token.
@@ -56,18 +60,17 @@ impl Mechanism {
         }
     }
 
-    /// The OID in dotted form (the Kerberos one for Kerberos).
+    /// The OID in dotted form (the Kerberos one for Kerberos). Known
+    /// mechanisms copy a literal: formatting an OID costs more than the
+    /// rest of a session setup's bookkeeping.
     pub fn oid(&self) -> Option<String> {
-        Some(
-            match self {
-                Mechanism::Ntlmssp => NTLMSSP,
-                Mechanism::Kerberos => KRB5,
-                Mechanism::Iakerb => IAKERB,
-                Mechanism::Negoex => NEGOEX,
-                Mechanism::Other(o) => *o,
-            }
-            .to_string(),
-        )
+        Some(match self {
+            Mechanism::Ntlmssp => NTLMSSP_DOTTED.to_owned(),
+            Mechanism::Kerberos => KRB5_DOTTED.to_owned(),
+            Mechanism::Iakerb => IAKERB_DOTTED.to_owned(),
+            Mechanism::Negoex => NEGOEX_DOTTED.to_owned(),
+            Mechanism::Other(o) => o.to_string(),
+        })
     }
 }
 
@@ -207,6 +210,15 @@ mod tests {
         let other = init(&[odd], Some(b"x"));
         assert_eq!(blob_mechanism(&other), Some(Mechanism::Other(odd)));
         assert_eq!(Mechanism::Other(odd).oid().as_deref(), Some("1.2.3.4.5"));
+        // The literals the known mechanisms print are their OIDs.
+        for (m, o) in [
+            (Mechanism::Ntlmssp, NTLMSSP),
+            (Mechanism::Kerberos, KRB5),
+            (Mechanism::Iakerb, IAKERB),
+            (Mechanism::Negoex, NEGOEX),
+        ] {
+            assert_eq!(m.oid(), Some(o.to_string()));
+        }
         // A list of mechanisms without a token says nothing of the one used.
         assert_eq!(blob_mechanism(&init(&[KRB5, NTLMSSP], None)), None);
         // negTokenResp { negState [0], supportedMech [1] }.
