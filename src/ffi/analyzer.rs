@@ -16,7 +16,7 @@ pub struct smbsign_analyzer {
     conns: HashMap<u64, AnalyzerConn, ahash::RandomState>,
     /// Endpoints named for ids not fed an SMB message yet: a connection is
     /// made on its first SMB message, not by naming it.
-    named: HashMap<u64, (String, String), ahash::RandomState>,
+    named: HashMap<u64, Transport, ahash::RandomState>,
     tick: u64,
     /// Credentials for connections created from now on.
     creds: Option<std::sync::Arc<crate::verify::Credentials>>,
@@ -38,8 +38,8 @@ impl smbsign_analyzer {
 
 struct AnalyzerConn {
     conn: Connection,
-    client: String,
-    server: String,
+    /// The endpoints the host named (their addresses read once).
+    endpoints: Transport,
     last_use: u64,
 }
 
@@ -193,12 +193,12 @@ pub unsafe extern "C" fn smbsign_analyzer_set_endpoints(
             s.to_string_lossy().into_owned(),
         );
         match a.conns.get_mut(&conn_id) {
-            Some(e) => (e.client, e.server) = (c, s),
+            Some(e) => e.endpoints = Transport::of_names(c, s),
             None => {
                 if a.named.len() >= SMBSIGN_MAX_CONNECTIONS {
                     a.named.clear(); // bounded: names of flows never fed go first
                 }
-                a.named.insert(conn_id, (c, s));
+                a.named.insert(conn_id, Transport::of_names(c, s));
             }
         }
         SMBSIGN_OK
@@ -209,12 +209,7 @@ impl smbsign_analyzer {
     /// The report of `e` (id `conn_id`), correlated with the connections
     /// its AUTHENTICATEs link it to (relay and MITM findings).
     fn correlated_report(&self, conn_id: u64, e: &AnalyzerConn) -> ConnectionReport {
-        let build = |e: &AnalyzerConn| {
-            ConnectionReport::build(
-                &e.conn,
-                Transport::of_names(e.client.clone(), e.server.clone()),
-            )
-        };
+        let build = |e: &AnalyzerConn| ConnectionReport::build(&e.conn, e.endpoints.clone());
         let partners = self.links.partners(conn_id);
         if partners.is_empty() {
             return build(e);
@@ -228,7 +223,7 @@ impl smbsign_analyzer {
             }
         }
         c.finish(&mut |r| out.push(r));
-        let (client, server) = (&e.client, &e.server);
+        let (client, server) = (&e.endpoints.client, &e.endpoints.server);
         let k = out
             .iter()
             .position(|r| &r.client == client && &r.server == server)
@@ -243,12 +238,12 @@ impl smbsign_analyzer {
         let Some(e) = self.conns.get(&conn_id) else {
             return 0;
         };
-        let server = crate::posture::server_ip(&e.server);
+        let server = e.endpoints.server_ip;
         let mut mask = crate::posture::frame_attack_findings(&e.conn, frame, server)
             .into_iter()
             .fold(0u32, |m, c| m | 1 << (c as u32 - 1));
         let conns = &self.conns;
-        let server_of = |id: u64| conns.get(&id).map(|c| c.server.clone());
+        let server_of = |id: u64| conns.get(&id).map(|c| c.endpoints.server.clone());
         if self.links.on_frame(conn_id, frame, &e.conn, server_of) {
             mask |= 1 << (crate::posture::FindingCode::NtlmRelay as u32 - 1);
         }
@@ -269,14 +264,13 @@ impl smbsign_analyzer {
         let creds = self.creds.clone();
         let named = &mut self.named;
         let e = self.conns.entry(conn_id).or_insert_with(|| {
-            let (client, server) = named.remove(&conn_id).unwrap_or_default();
+            let endpoints = named.remove(&conn_id).unwrap_or_default();
             AnalyzerConn {
                 conn: match creds {
                     Some(c) => Connection::with_credentials(c),
                     None => Connection::new(),
                 },
-                client,
-                server,
+                endpoints,
                 last_use: tick,
             }
         });

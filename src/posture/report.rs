@@ -188,8 +188,8 @@ impl Transport {
     /// Endpoints a host named (the C API): read once here.
     pub fn of_names(client: String, server: String) -> Self {
         Transport {
-            client_ip: server_ip(&client),
-            server_ip: server_ip(&server),
+            client_ip: endpoint_ip(&client),
+            server_ip: endpoint_ip(&server),
             client,
             server,
             ..Transport::default()
@@ -258,7 +258,7 @@ pub struct ConnectionReport {
 }
 
 /// The address of an "ip:port" / "[v6]:port" endpoint.
-pub fn server_ip(endpoint: &str) -> Option<IpAddr> {
+pub fn endpoint_ip(endpoint: &str) -> Option<IpAddr> {
     endpoint
         .parse::<SocketAddr>()
         .map(|a| a.ip())
