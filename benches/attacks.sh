@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # What relay and tamper tracking cost: smbsign at BASE (default: the commit
 # before it, 4a5ce7f) and at HEAD scan the same large captures, runs
-# alternating, best of BENCH_REPS each.
+# alternating, best of BENCH_REPS each (CPU time, user + system).
 #   bash benches/attacks.sh          (BENCH_MB=100, BENCH_REPS=5)
+# BASE is built twice: as it shipped (its own release profile: 16 codegen
+# units, no LTO) and with HEAD's release profile (LTO, one unit), so the
+# tracking's own cost is the ratio against the second.
 # Inputs: a signed 3.1.1 session (no attack) and both legs of the lab's
 # ntlmrelayx relay, each scaled by examples/scale_capture.rs (so the relay
 # input holds thousands of NTLM logons to index and correlate).
@@ -16,23 +19,33 @@ trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "
 cargo build --release --quiet --bin smbsign --example scale_capture
 git worktree add --quiet --detach "$work/base" "$base"
 # The baseline's build is cached outside the clone.
-CARGO_TARGET_DIR="${BASE_TARGET:-/tmp/smbsign-bench-base-target}" \
+bt="${BASE_TARGET:-/tmp/smbsign-bench-base-target}"
+CARGO_TARGET_DIR="$bt" \
   cargo build --release --quiet --bin smbsign --manifest-path "$work/base/Cargo.toml"
-old="${BASE_TARGET:-/tmp/smbsign-bench-base-target}/release/smbsign"
+CARGO_TARGET_DIR="$bt-lto" CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+  cargo build --release --quiet --bin smbsign --manifest-path "$work/base/Cargo.toml"
+shipped="$bt/release/smbsign"
+old="$bt-lto/release/smbsign"
 new=target/release/smbsign
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
-echo "| input | size MB | before ($base) s | with relay/tamper tracking s | ratio |"
-echo "|---|---|---|---|---|"
+# CPU seconds (user + system) of one run, from the kernel's rusage.
+t() {
+  python3 -c 'import os,sys,subprocess
+p=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)
+_,_,r=os.wait4(p.pid,0); print("%.4f"%(r.ru_utime+r.ru_stime))' "$@"
+}
+best() { if [ -z "$1" ] || (( $(echo "$2 < $1" | bc -l) )); then echo "$2"; else echo "$1"; fi; }
+echo "| input | size MB | $base as shipped s | $base, HEAD's profile s | HEAD s | HEAD / shipped | HEAD / same profile |"
+echo "|---|---|---|---|---|---|---|"
 for src in tests/captures/smb311-gmac.pcap tests/captures/attacks/relay-auto.pcap; do
   f="$work/$(basename "$src" .pcap)-$mb.pcap"
   target/release/examples/scale_capture "$src" "$f" "$mb" 16 2>/dev/null
   cat "$f" >/dev/null
-  b_old=""; b_new=""
+  b_ship=""; b_old=""; b_new=""
   for _ in $(seq "$reps"); do
-    x=$(t "$old" scan --json --no-progress "$f"); y=$(t "$new" scan --json --no-progress "$f")
-    if [ -z "$b_old" ] || (( $(echo "$x < $b_old" | bc -l) )); then b_old=$x; fi
-    if [ -z "$b_new" ] || (( $(echo "$y < $b_new" | bc -l) )); then b_new=$y; fi
+    b_ship=$(best "$b_ship" "$(t "$shipped" scan --json --no-progress "$f")")
+    b_old=$(best "$b_old" "$(t "$old" scan --json --no-progress "$f")")
+    b_new=$(best "$b_new" "$(t "$new" scan --json --no-progress "$f")")
   done
   size=$(echo "scale=1; $(stat -c %s "$f") / 1000000" | bc -l)
-  echo "| $(basename "$src") | $size | $(printf %.3f "$b_old") | $(printf %.3f "$b_new") | $(echo "scale=3; $b_new / $b_old" | bc -l) |"
+  echo "| $(basename "$src") | $size | $(printf %.3f "$b_ship") | $(printf %.3f "$b_old") | $(printf %.3f "$b_new") | $(echo "scale=3; $b_new / $b_ship" | bc -l) | $(echo "scale=3; $b_new / $b_old" | bc -l) |"
 done
