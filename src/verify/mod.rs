@@ -12,6 +12,7 @@ pub mod ntlm;
 pub mod state;
 
 pub use batch::{MacBatch, MacJob};
+pub use ntlm::UserHashes;
 pub use state::{KeyState, Signing, Verdict};
 
 use std::collections::HashMap;
@@ -19,12 +20,22 @@ use std::collections::HashMap;
 /// Secrets a user gives smbsign to verify signatures.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
-    /// (user, NT hash): from `--password USER:PASS` (hashed) or `--nt-hash`.
-    /// `user` may be `DOMAIN\user` or `user`; matched case-insensitively.
-    pub nt_hashes: Vec<(String, [u8; 16])>,
+    /// Users' hashes: from `--password USER:PASS` (hashed) or `--nt-hash`.
+    pub users: Vec<UserSecret>,
     /// Session keys by session id (SMB2 SessionId, SMB1 UID): 16 or 32
     /// bytes, as Wireshark's SMB2 session key table.
     pub session_keys: HashMap<u64, Vec<u8>>,
+}
+
+/// One user's secrets. The password itself is never kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSecret {
+    /// `DOMAIN\user` or `user`; matched case-insensitively.
+    pub user: String,
+    pub nt_hash: [u8; 16],
+    /// The LM hash, from a password that has one (at most 14 ASCII
+    /// characters); LM responses and LM-derived keys need it.
+    pub lm_hash: Option<[u8; 16]>,
 }
 
 /// Why a credentials line was refused.
@@ -52,7 +63,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 impl Credentials {
     pub fn is_empty(&self) -> bool {
-        self.nt_hashes.is_empty() && self.session_keys.is_empty()
+        self.users.is_empty() && self.session_keys.is_empty()
     }
 
     /// `USER:PASSWORD` (USER may be `DOMAIN\user`; the password may
@@ -62,8 +73,11 @@ impl Credentials {
         let (user, password) = spec.split_once(':').ok_or_else(|| {
             CredentialError("password entry: wants USER:PASSWORD, found no ':'".into())
         })?;
-        self.nt_hashes
-            .push((user.to_string(), ntlm::nt_hash(password)));
+        self.users.push(UserSecret {
+            user: user.to_string(),
+            nt_hash: ntlm::nt_hash(password),
+            lm_hash: ntlm::lm_hash(password),
+        });
         Ok(())
     }
 
@@ -80,7 +94,11 @@ impl Credentials {
         })?;
         let mut h = [0u8; 16];
         h.copy_from_slice(&bytes);
-        self.nt_hashes.push((user.to_string(), h));
+        self.users.push(UserSecret {
+            user: user.to_string(),
+            nt_hash: h,
+            lm_hash: None,
+        });
         Ok(())
     }
 
@@ -130,18 +148,22 @@ impl Credentials {
         Ok(())
     }
 
-    /// NT hashes that may belong to `domain\user` (case-insensitive; an
+    /// Hashes that may belong to `domain\user` (case-insensitive; an
     /// entry without a domain matches any domain).
     pub fn hashes_for<'a>(
         &'a self,
         domain: &'a str,
         user: &'a str,
-    ) -> impl Iterator<Item = &'a [u8; 16]> + 'a {
-        self.nt_hashes.iter().filter_map(move |(who, h)| {
-            let (d, u) = who.split_once('\\').unwrap_or(("", who.as_str()));
+    ) -> impl Iterator<Item = UserHashes<'a>> + 'a {
+        self.users.iter().filter_map(move |s| {
+            let who = s.user.as_str();
+            let (d, u) = who.split_once('\\').unwrap_or(("", who));
             let user_ok = u.eq_ignore_ascii_case(user);
             let dom_ok = d.is_empty() || d.eq_ignore_ascii_case(domain);
-            (user_ok && dom_ok).then_some(h)
+            (user_ok && dom_ok).then_some(UserHashes {
+                nt: &s.nt_hash,
+                lm: s.lm_hash.as_ref(),
+            })
         })
     }
 }

@@ -66,6 +66,48 @@ CASES = [
          samba_differs="Samba 4.17's smbd advertises mode 15 yet accepts this logon and then "
                        "exchanges only zero signatures with Samba's own client: signing is "
                        "advertised as required and not enforced."),
+    dict(name="smb21-ntlmv1",
+         server={**proto("SMB2_10"), "server signing": "mandatory", "ntlm auth": "yes"},
+         clients=[("smbclient", ["-m", "SMB2_10", "--option=client min protocol=SMB2_10",
+                                 "--option=client ntlmv2 auth=no"])],
+         expect=dict(dialect="2.1", server_security_mode=3, server_signing="required", signed=True,
+                     ntlm_version=1, weak_auth=["ntlmv1-in-use"]),
+         about="SMB 2.1 signed, the client logs on with NTLMv1 (client ntlmv2 auth = no) "
+               "inside SPNEGO"),
+    dict(name="smb1-ntlmv1-signed",
+         server={**SMB1, "server signing": "mandatory", "ntlm auth": "yes"},
+         clients=[("smbclient", ["-m", "NT1", "--option=client min protocol=NT1",
+                                 "--option=client use spnego=no",
+                                 "--option=client ntlmv2 auth=no",
+                                 "--option=client signing=required"])],
+         expect=dict(dialect="NT LANMAN 1.0", server_security_mode=15, server_signing="required",
+                     legacy_auth=True, ntlm_version=1, weak_auth=["ntlmv1-in-use"],
+                     key_derived=True, client_rejected_setup=True),
+         about="SMB1 without extended security: the challenge in the NEGOTIATE response, the "
+               "NTLMv1 response in SESSION_SETUP_ANDX, the client requiring signing",
+         samba_differs="Samba 4.17's smbd does not sign SMB1 logons without extended security: "
+                       "its SESSION_SETUP_ANDX response carries the 'BSRSPYL ' placeholder, the "
+                       "client (which requires signing) reports 'BAD SIG: seq 1' and gives up. "
+                       "No available client and server pair signs such a session (impacket's "
+                       "client and server leave signing off on this path), so the MAC key "
+                       "(MD4(NT hash) followed by the NT response) is proven with the MS-NLMP "
+                       "4.2.2 values in src/verify/ntlm.rs, and the capture proves the password "
+                       "check and the key derivation."),
+    dict(name="smb1-lanman-signed",
+         server={**SMB1, "server signing": "mandatory", "ntlm auth": "yes", "lanman auth": "yes"},
+         clients=[("smbclient", ["-m", "NT1", "--option=client min protocol=NT1",
+                                 "--option=client use spnego=no",
+                                 "--option=client ntlmv2 auth=no",
+                                 "--option=client lanman auth=yes",
+                                 "--option=client signing=required"])],
+         expect=dict(dialect="NT LANMAN 1.0", server_security_mode=15, server_signing="required",
+                     legacy_auth=True, ntlm_version=1,
+                     weak_auth=["ntlmv1-in-use", "lm-response-sent"],
+                     key_derived=True, client_rejected_setup=True),
+         about="SMB1 without extended security: the challenge in the NEGOTIATE response, LM "
+               "and NTLMv1 responses in SESSION_SETUP_ANDX, the client requiring signing",
+         samba_differs="As smb1-ntlmv1-signed: Samba's smbd answers with the 'BSRSPYL ' "
+                       "placeholder and the client gives up (BAD SIG: seq 1)."),
     dict(name="smb202-signed", server={**proto("SMB2_02"), "server signing": "mandatory"},
          clients=[("smbclient", ["-m", "SMB2_02", "--option=client min protocol=SMB2_02"])],
          expect=dict(dialect="2.0.2", server_security_mode=3, server_signing="required",
