@@ -90,7 +90,20 @@ pub fn ntlmssp(data: &[u8]) {
         let _ = a.user_name();
         let _ = a.is_anonymous();
         let h = smbsign::verify::ntlm::nt_hash("x");
-        let _ = smbsign::verify::ntlm::session_key(&h, &[0; 8], &a, data, data);
+        let lm = smbsign::verify::ntlm::lm_hash("x");
+        let hashes = smbsign::verify::UserHashes {
+            nt: &h,
+            lm: lm.as_ref(),
+        };
+        let _ = smbsign::verify::ntlm::session_key(hashes, &[0; 8], &a, data, data);
+        // The same responses as an SMB1 logon without extended security.
+        let logon = smbsign::verify::ntlm::LegacyLogon {
+            user: a.user_name(),
+            domain: a.domain_name(),
+            lm_response: a.lm_response.to_vec(),
+            nt_response: a.nt_response.to_vec(),
+        };
+        let _ = smbsign::verify::ntlm::legacy_mac_key(hashes, &[0; 8], &logon);
     }
     let _ = parse_ntlmssp(data);
 }

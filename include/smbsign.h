@@ -61,7 +61,7 @@
 #define MAX_LINKED_PROOFS 65536
 
 // Number of finding codes: they run from 1 to SMBSIGN_FINDING_COUNT.
-#define SMBSIGN_FINDING_COUNT 19
+#define SMBSIGN_FINDING_COUNT 22
 
 // Number of severities (0 .. SMBSIGN_SEVERITY_COUNT - 1).
 #define SMBSIGN_SEVERITY_COUNT 3
@@ -221,6 +221,13 @@ enum smbsign_finding_code
   SMBSIGN_FINDING_NEGOTIATE_TAMPERED = 18,
   // SMB2 dialects removed on the way: the connection fell to SMB1.
   SMBSIGN_FINDING_DOWNGRADED_TO_SMB1 = 19,
+  // A logon with an NTLMv1 response (crackable, or turned into the NT
+  // hash with a chosen challenge).
+  SMBSIGN_FINDING_NTLMV1_IN_USE = 20,
+  // A real LM response was sent.
+  SMBSIGN_FINDING_LM_RESPONSE_SENT = 21,
+  // An SMB1 logon sent the password in clear text.
+  SMBSIGN_FINDING_PLAINTEXT_PASSWORD = 22,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_finding_code;

@@ -22,6 +22,33 @@ fn scan(file: &str) -> Vec<ConnectionReport> {
     out.connections
 }
 
+/// The lab account's password, as the manifest records it.
+fn scan_with_password(file: &str, m: &Value) -> Vec<ConnectionReport> {
+    let c = &m["credentials"];
+    let mut creds = smbsign::verify::Credentials::default();
+    let spec = format!(
+        "{}:{}",
+        c["user"].as_str().expect("user"),
+        c["password"].as_str().expect("password")
+    );
+    creds.add_password(&spec).unwrap();
+    let path = common::repo().join("tests/captures").join(file);
+    smbsign::scan::Scanner::new(smbsign::scan::ScanOptions::with_credentials(
+        std::sync::Arc::new(creds),
+    ))
+    .scan(&path)
+    .unwrap_or_else(|e| panic!("{file}: {e}"))
+    .connections
+}
+
+/// The weak-authentication codes; a case names those its client's settings
+/// must produce, and every other case must produce none.
+const WEAK_AUTH: [FindingCode; 3] = [
+    FindingCode::Ntlmv1InUse,
+    FindingCode::LmResponseSent,
+    FindingCode::PlaintextPassword,
+];
+
 fn has(r: &ConnectionReport, code: FindingCode) -> bool {
     r.findings.iter().any(|f| f.code == code)
 }
@@ -111,6 +138,35 @@ fn every_lab_case_matches_its_configuration() {
             assert!(f.message.contains("does not enforce"), "{ctx}");
             assert!(f.fixes.is_empty() && f.remediation.is_none(), "{ctx}");
             assert_eq!(r.signed_messages, 0, "{ctx}: only zero signatures");
+        }
+        let weak: Vec<&str> = e["weak_auth"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for code in WEAK_AUTH {
+            assert_eq!(
+                has(r, code),
+                weak.contains(&code.as_str()),
+                "{ctx}: {}",
+                code.as_str()
+            );
+        }
+        if e["key_derived"].as_bool().unwrap_or(false) {
+            // The password derives every session's key: no no-key, no
+            // wrong-credentials, and nothing forged.
+            for r in scan_with_password(file, &m) {
+                assert!(!r.sessions.is_empty(), "{ctx}");
+                for s in &r.sessions {
+                    let key = s.key.as_ref().map(|k| k.text());
+                    assert_eq!(key.as_deref(), Some("ready"), "{ctx}: key");
+                }
+                assert_eq!(r.forged_messages, Some(0), "{ctx}: forged");
+            }
+        }
+        if e["client_rejected_setup"].as_bool().unwrap_or(false) {
+            // The client gave up after the SESSION_SETUP response: nothing
+            // but NEGOTIATE and SESSION_SETUP, then the connection closed.
+            assert!(r.requests + r.responses <= 4 && r.closed, "{ctx}: gave up");
         }
         let guest = e["guest"].as_bool().unwrap_or(false);
         assert_eq!(r.sessions.iter().any(|s| s.guest), guest, "{ctx}: guest");

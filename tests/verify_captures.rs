@@ -17,6 +17,7 @@ const SIGNED: &[&str] = &[
     "kb-client-requires-server-disabled.pcap",
     "smb202-signed.pcap",
     "smb21-signed.pcap",
+    "smb21-ntlmv1.pcap",
     "smb30-signed.pcap",
     "smb302-signed.pcap",
     "smb311-gmac.pcap",
@@ -95,7 +96,17 @@ fn unsigned_guest_and_anonymous_sessions_have_no_key_and_no_forgery() {
 
 #[test]
 fn wrong_password_is_wrong_credentials_not_forgery() {
-    for name in ["smb311-gmac.pcap", "smb21-signed.pcap", "smb1-mode15.pcap"] {
+    for name in [
+        "smb311-gmac.pcap",
+        "smb21-signed.pcap",
+        "smb1-mode15.pcap",
+        // NTLMv1 (the DES response is checked) and SMB1 without extended
+        // security (NTLMv1, and LM beside it).
+        "smb21-ntlmv1.pcap",
+        "smb1-ntlmv1-signed.pcap",
+        "smb1-lanman-signed.pcap",
+        "smb1-legacy-mode15.pcap",
+    ] {
         let reports = scan(&lab(name), "not-the-password");
         let r = &reports[0];
         assert_eq!(r.forged_messages, Some(0), "{name}");

@@ -28,7 +28,7 @@ pub use model::{
     AuthMechanism, ClientOffer, Connection, Counts, MAX_FRAMES_LISTED, MAX_SESSIONS, ServerAnswer,
     Session, Tally,
 };
-pub use ntlm::{MAX_NTLM_LOGONS, MicField, NtlmAuth, NtlmChallenge, NtlmLogon};
+pub use ntlm::{LegacyFacts, MAX_NTLM_LOGONS, MicField, NtlmAuth, NtlmChallenge, NtlmLogon};
 pub use smb1::{SMB1_BSRSPYL, smb1_signature_present};
 pub use validate::{ValidateNegotiate, ValidateRequest, ValidateResponse};
 

@@ -237,6 +237,8 @@ pub struct Connection {
     /// The last AUTHENTICATE past that limit (its session still learns
     /// its user from it).
     pub(super) overflow_auth: Option<super::ntlm::NtlmAuth>,
+    /// SMB1 logons without extended security (their responses' kinds).
+    pub legacy: Vec<super::ntlm::LegacyFacts>,
     /// FSCTL_VALIDATE_NEGOTIATE_INFO, when the client sent one.
     pub validate: super::validate::ValidateNegotiate,
     /// Server names from TREE_CONNECT paths (`\\name\share`).

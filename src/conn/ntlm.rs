@@ -6,7 +6,7 @@ use super::model::Connection;
 use crate::wire::NtStatus;
 use crate::wire::ntlmssp::{
     AvId, AvPairRecord, MSV_AV_FLAG_MIC_PRESENT, NtlmsspAuthenticateRecord, NtlmsspRecord,
-    av_value, find_ntlmssp, parse_av_pairs, parse_ntlmv2_response,
+    ResponseKinds, av_value, find_ntlmssp, parse_av_pairs, parse_ntlmv2_response, response_kinds,
 };
 use crate::wire::utf16le_lossy;
 
@@ -51,6 +51,8 @@ pub struct NtlmAuth {
     pub av_flags: Option<u32>,
     pub mic: MicField,
     pub version_present: bool,
+    /// NTLMv1, a real LM response (weak-authentication findings).
+    pub responses: ResponseKinds,
     pub anonymous: bool,
     /// The user name is not empty (`user` then names it).
     pub has_user: bool,
@@ -141,12 +143,49 @@ fn auth_of(frame: u64, a: &NtlmsspAuthenticateRecord<'_>) -> NtlmAuth {
             Some(_) => MicField::Present,
         },
         version_present: a.version.is_some(),
+        responses: response_kinds(a.lm_response, a.nt_response),
         anonymous: a.is_anonymous(),
         has_user: !a.user.is_empty(),
     }
 }
 
+/// An SMB1 logon without extended security, as weak-authentication
+/// findings see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyFacts {
+    pub frame: u64,
+    pub responses: ResponseKinds,
+    /// The password went in clear: the server asked for no challenge
+    /// response (SecurityMode bit 1 clear) and the client sent one.
+    pub plaintext: bool,
+}
+
 impl Connection {
+    /// An SMB1 SESSION_SETUP_ANDX request without extended security: what
+    /// its password fields hold. `encrypted`: the server's SecurityMode asks
+    /// for challenge responses (or was not seen).
+    pub(super) fn note_legacy_logon(
+        &mut self,
+        frame: u64,
+        oem: &[u8],
+        unicode: &[u8],
+        encrypted: bool,
+    ) {
+        let sent = |p: &[u8]| !p.is_empty() && p != [0];
+        let plaintext = !encrypted && (sent(oem) || sent(unicode));
+        if self.legacy.len() < MAX_NTLM_LOGONS {
+            self.legacy.push(LegacyFacts {
+                frame,
+                responses: if plaintext {
+                    ResponseKinds::default()
+                } else {
+                    response_kinds(oem, unicode)
+                },
+                plaintext,
+            });
+        }
+    }
+
     /// A SESSION_SETUP request's blob: a NEGOTIATE starts an exchange, an
     /// AUTHENTICATE completes the one its session (or the latest) began.
     /// Returns the AUTHENTICATE as recorded, when the blob held one.

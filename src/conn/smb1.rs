@@ -6,6 +6,7 @@ use super::annotation::{HeaderFacts, MessageAnnotation};
 use super::model::{AuthMechanism, Connection};
 use super::setup::{PendingSetup, SetupResponse, join_user};
 use crate::verify::Verdict;
+use crate::verify::ntlm::LegacyLogon;
 use crate::wire::nbss::SmbFamily;
 use crate::wire::ntlmssp::find_ntlmssp;
 use crate::wire::smb1::{
@@ -20,10 +21,12 @@ use crate::wire::{
 pub const SMB1_BSRSPYL: &[u8; 8] = b"BSRSPYL ";
 
 /// An SMB1 message carries a signature: the Flags2 bit, or a signature field
-/// that is neither zero nor the pre-activation placeholder (Samba signs
-/// without setting the flag).
+/// that is not zero (Samba signs without setting the flag). The
+/// pre-activation placeholder "BSRSPYL " is never a signature, even with
+/// the flag: Samba's smbd answers a logon without extended security with it
+/// and never signs (lab capture smb1-ntlmv1-signed, frame 9).
 pub fn smb1_signature_present(h: &Smb1HeaderRecord<'_>) -> bool {
-    h.is_signed() || (h.signature != [0u8; 8] && h.signature != SMB1_BSRSPYL)
+    h.signature != SMB1_BSRSPYL && (h.is_signed() || h.signature != [0u8; 8])
 }
 
 impl Connection {
@@ -200,6 +203,9 @@ impl Connection {
         if let Smb1NegotiateResponseRecord::NtLm { capabilities, .. } = r {
             self.server.capabilities = Some(capabilities);
         }
+        if let (Some(c), Some(v)) = (r.challenge(), self.verify.as_mut()) {
+            v.on_smb1_challenge(c);
+        }
         self.server.server_guid = r.server_guid().and_then(|g| g.try_into().ok());
         let name = match r.dialect_index() {
             Some(k) if k != 0xFFFF => {
@@ -249,6 +255,22 @@ impl Connection {
                     && (oem_password.is_empty() || oem_password == [0]);
                 if !account_name.is_empty() {
                     p.user = Some(join_user(&primary_domain, &account_name));
+                }
+                let encrypted = !matches!(
+                    self.server.security_mode,
+                    Some(SecurityMode::Smb1(m)) if !m.encrypt_passwords()
+                );
+                self.note_legacy_logon(frame, oem_password, unicode_password, encrypted);
+                if let Some(v) = self.verify.as_mut() {
+                    v.on_legacy_setup_request(
+                        h.mid as u64,
+                        LegacyLogon {
+                            user: account_name,
+                            domain: primary_domain,
+                            lm_response: oem_password.to_vec(),
+                            nt_response: unicode_password.to_vec(),
+                        },
+                    );
                 }
             }
             Err(e) => self.note_decode_error(frame, flatten(e)),

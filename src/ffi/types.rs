@@ -85,6 +85,13 @@ pub enum smbsign_finding_code {
     SMBSIGN_FINDING_NEGOTIATE_TAMPERED = 18,
     /// SMB2 dialects removed on the way: the connection fell to SMB1.
     SMBSIGN_FINDING_DOWNGRADED_TO_SMB1 = 19,
+    /// A logon with an NTLMv1 response (crackable, or turned into the NT
+    /// hash with a chosen challenge).
+    SMBSIGN_FINDING_NTLMV1_IN_USE = 20,
+    /// A real LM response was sent.
+    SMBSIGN_FINDING_LM_RESPONSE_SENT = 21,
+    /// An SMB1 logon sent the password in clear text.
+    SMBSIGN_FINDING_PLAINTEXT_PASSWORD = 22,
 }
 
 /// Finding severities.
@@ -448,6 +455,9 @@ pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
         FindingCode::NtlmMicInvalid => SMBSIGN_FINDING_NTLM_MIC_INVALID,
         FindingCode::NegotiateTampered => SMBSIGN_FINDING_NEGOTIATE_TAMPERED,
         FindingCode::DowngradedToSmb1 => SMBSIGN_FINDING_DOWNGRADED_TO_SMB1,
+        FindingCode::Ntlmv1InUse => SMBSIGN_FINDING_NTLMV1_IN_USE,
+        FindingCode::LmResponseSent => SMBSIGN_FINDING_LM_RESPONSE_SENT,
+        FindingCode::PlaintextPassword => SMBSIGN_FINDING_PLAINTEXT_PASSWORD,
     }
 }
 

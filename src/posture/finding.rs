@@ -52,10 +52,13 @@ pub enum FindingCode {
     NtlmMicInvalid = 17,
     NegotiateTampered = 18,
     DowngradedToSmb1 = 19,
+    Ntlmv1InUse = 20,
+    LmResponseSent = 21,
+    PlaintextPassword = 22,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 19] = [
+    pub const ALL: [FindingCode; 22] = [
         FindingCode::SigningNotRequired,
         FindingCode::SigningDisabled,
         FindingCode::SigningMismatch,
@@ -75,6 +78,9 @@ impl FindingCode {
         FindingCode::NtlmMicInvalid,
         FindingCode::NegotiateTampered,
         FindingCode::DowngradedToSmb1,
+        FindingCode::Ntlmv1InUse,
+        FindingCode::LmResponseSent,
+        FindingCode::PlaintextPassword,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +104,9 @@ impl FindingCode {
             FindingCode::NtlmMicInvalid => "ntlm-mic-invalid",
             FindingCode::NegotiateTampered => "negotiate-tampered",
             FindingCode::DowngradedToSmb1 => "downgraded-to-smb1",
+            FindingCode::Ntlmv1InUse => "ntlmv1-in-use",
+            FindingCode::LmResponseSent => "lm-response-sent",
+            FindingCode::PlaintextPassword => "plaintext-password",
         }
     }
 
@@ -117,9 +126,12 @@ impl FindingCode {
             | NtlmRelay
             | NtlmMicRemoved
             | NtlmMicInvalid
-            | NegotiateTampered => Severity::Error,
+            | NegotiateTampered
+            | PlaintextPassword => Severity::Error,
             SigningNotRequired | SigningDisabled | GuestSession | Smb1InUse | DecodeError
-            | NtlmTargetMismatch | DowngradedToSmb1 => Severity::Warning,
+            | NtlmTargetMismatch | DowngradedToSmb1 | Ntlmv1InUse | LmResponseSent => {
+                Severity::Warning
+            }
             AnonymousSession | EncryptionInUse => Severity::Info,
         }
     }
@@ -147,6 +159,9 @@ impl FindingCode {
             NtlmMicInvalid => "NTLM MIC does not verify",
             NegotiateTampered => "NEGOTIATE altered in flight",
             DowngradedToSmb1 => "Downgraded to SMB1 in flight",
+            Ntlmv1InUse => "NTLMv1 logon",
+            LmResponseSent => "LM response sent",
+            PlaintextPassword => "Password sent in clear text",
         }
     }
 }

@@ -460,6 +460,30 @@ pub fn mic_removal_fix() -> String {
     )
 }
 
+/// The fix for NTLMv1, LM and clear-text logons: the LAN Manager
+/// authentication level, on the side that sent (client) or accepted
+/// (server) the weak response.
+pub fn lm_compat_fix(side: Side) -> String {
+    let samba = match side {
+        Side::Client => {
+            "on Samba set \"client ntlmv2 auth = yes\", \"client lanman auth = no\" and \
+             \"client plaintext auth = no\""
+        }
+        Side::Server => {
+            "on Samba set \"ntlm auth = ntlmv2-only\" (the default since 4.5) and \"lanman \
+             auth = no\""
+        }
+    };
+    format!(
+        "set Group Policy \"Network security: LAN Manager authentication level\" to \"Send \
+         NTLMv2 response only. Refuse LM & NTLM\", which sets \
+         HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\LmCompatibilityLevel = 5 \
+         (REG_DWORD; 0-1 send LM and NTLM, 2 send NTLM only, 3 send NTLMv2 only, 4 also refuse \
+         LM, 5 also refuse NTLM; the refusals apply where the account is checked, the domain \
+         controller or the server); {samba}"
+    )
+}
+
 /// The fix for a logon meant for another server: SPN target name validation.
 pub fn target_name_fix() -> String {
     "enable Group Policy \"Microsoft network server: Server SPN target name validation \

@@ -7,6 +7,7 @@
 //! - `rules.rs`: the rules from a connection's model to its findings;
 //! - `attacks.rs`: the attack rules one connection answers alone (target
 //!   name, MIC removal, validate-negotiate, 3.1.1 preauth);
+//! - `weak_auth.rs`: NTLMv1, LM and clear-text logons;
 //! - `report.rs`: the report of a connection and its JSON;
 //! - `modes.rs`: the KB's reading of SecurityMode values;
 //! - `kb.rs`: the article's configuration knowledge as data.
@@ -20,6 +21,7 @@ mod report;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod weak_auth;
 
 pub use attacks::{STRIPPED_FLAGS, spn_host};
 pub use finding::{Evidence, Finding, FindingCode, Fix, Peer, Severity, side_name};

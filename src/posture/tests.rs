@@ -191,6 +191,7 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
             av_flags: Some(2),
             mic: crate::conn::MicField::Absent,
             version_present: false,
+            responses: Default::default(),
             anonymous: false,
             has_user: true,
         }),
@@ -232,6 +233,52 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
     let f = finding(&c, FindingCode::NegotiateTampered);
     assert_eq!(f.evidence[0].field, "dialects");
     assert_eq!(f.evidence[0].expected, "0x0302,0x0311");
+
+    // Weak authentication: an NTLMv1 AUTHENTICATE, an SMB1 logon with an
+    // LM response, one in clear text. Both sides are told the LAN Manager
+    // authentication level.
+    let mut c = smb1(0x03);
+    c.ntlm.push(crate::conn::NtlmLogon {
+        auth: Some(crate::conn::NtlmAuth {
+            frame: 8,
+            flags: 0,
+            user: "CORP\\bob".into(),
+            proof: vec![3; 24],
+            v2: false,
+            target_name: None,
+            av_flags: None,
+            mic: crate::conn::MicField::Absent,
+            version_present: false,
+            responses: crate::wire::ntlmssp::response_kinds(&[7; 24], &[3; 24]),
+            anonymous: false,
+            has_user: true,
+        }),
+        ..Default::default()
+    });
+    c.legacy.push(crate::conn::LegacyFacts {
+        frame: 20,
+        responses: crate::wire::ntlmssp::response_kinds(&[7; 24], &[]),
+        plaintext: false,
+    });
+    c.legacy.push(crate::conn::LegacyFacts {
+        frame: 30,
+        responses: Default::default(),
+        plaintext: true,
+    });
+    let both = [
+        (Side::Client, kb::lm_compat_fix(Side::Client)),
+        (Side::Server, kb::lm_compat_fix(Side::Server)),
+    ];
+    for code in [
+        FindingCode::Ntlmv1InUse,
+        FindingCode::LmResponseSent,
+        FindingCode::PlaintextPassword,
+    ] {
+        check(&c, code, &both);
+    }
+    assert_eq!(finding(&c, FindingCode::Ntlmv1InUse).frames, vec![8]);
+    assert_eq!(finding(&c, FindingCode::LmResponseSent).frames, vec![8, 20]);
+    assert_eq!(finding(&c, FindingCode::PlaintextPassword).frames, vec![30]);
 
     // Cross-connection codes and the MIC check need two legs or keys:
     // tests/attacks.rs replays the attack lab's captures for them.

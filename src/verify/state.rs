@@ -6,7 +6,7 @@
 
 use crate::verify::kdf;
 use crate::verify::mac::{self, Smb2Signer};
-use crate::verify::ntlm::{self, NtlmKey};
+use crate::verify::ntlm::{self, LegacyKey, LegacyLogon, NtlmKey};
 use crate::verify::{Credentials, mac_eq};
 use crate::wire::NtStatus;
 use crate::wire::ntlmssp::{NtlmsspRecord, ntlmssp_token, parse_ntlmssp};
@@ -79,6 +79,9 @@ struct Secrets {
     authenticate: Vec<u8>,
     key: KeyState,
     mic_ok: Option<bool>,
+    /// SMB1 without extended security: the MAC key is the session key
+    /// followed by the response (longer than `key`'s 16 bytes).
+    smb1_mac_key: Option<Vec<u8>>,
 }
 
 impl Secrets {
@@ -90,6 +93,7 @@ impl Secrets {
             authenticate: Vec::new(),
             key: KeyState::Pending,
             mic_ok: None,
+            smb1_mac_key: None,
         }
     }
 }
@@ -113,6 +117,11 @@ pub struct Signing {
     /// SMB1: MAC key once signing is active, next request sequence number,
     /// and expected response sequence number per (PID, MID).
     smb1_key: Option<Vec<u8>>,
+    /// SMB1 without extended security: the NEGOTIATE response's challenge,
+    /// and each SESSION_SETUP_ANDX request's responses by MID until its
+    /// response names the UID.
+    smb1_challenge: Option<[u8; 8]>,
+    pending_legacy: Vec<(u64, LegacyLogon)>,
     smb1_next_seq: u32,
     smb1_responses: HashMap<(u32, u16), u32>,
     pub smb1_seq_adjusted: u64,
@@ -144,6 +153,8 @@ impl Signing {
             pending_negotiate: Vec::new(),
             secrets: HashMap::new(),
             smb1_key: None,
+            smb1_challenge: None,
+            pending_legacy: Vec::new(),
             smb1_next_seq: 0,
             smb1_responses: HashMap::new(),
             smb1_seq_adjusted: 0,
@@ -201,6 +212,18 @@ impl Signing {
         };
     }
 
+    /// SMB1 NEGOTIATE response without extended security: its challenge
+    /// (EncryptionKey) is the one every legacy logon answers.
+    pub fn on_smb1_challenge(&mut self, challenge: [u8; 8]) {
+        self.smb1_challenge = Some(challenge);
+    }
+
+    /// SMB1 SESSION_SETUP_ANDX request without extended security: its
+    /// responses wait for the reply that names the UID.
+    pub fn on_legacy_setup_request(&mut self, message_id: u64, logon: LegacyLogon) {
+        push_bounded(&mut self.pending_legacy, message_id, logon);
+    }
+
     /// A session setup request: the preauth hash step and the NTLMSSP
     /// messages it carries.
     pub fn on_setup_request(&mut self, session: u64, message_id: u64, msg: &[u8], blob: &[u8]) {
@@ -251,6 +274,8 @@ impl Signing {
     ) {
         let hash = take(&mut self.pending_hash, message_id);
         let negotiate = take(&mut self.pending_negotiate, message_id);
+        let legacy = take(&mut self.pending_legacy, message_id);
+        let smb1_challenge = self.smb1_challenge;
         let token = ntlmssp_token(blob).map(<[u8]>::to_vec);
         let creds = self.creds.clone();
         let Some(s) = self.secrets(session) else {
@@ -278,6 +303,10 @@ impl Signing {
         s.preauth = base;
         if anonymous_or_guest {
             s.key = KeyState::NoKey("guest or anonymous session");
+            return;
+        }
+        if let Some(l) = legacy {
+            s.key = legacy_key(&creds, session, smb1_challenge, &l, s);
             return;
         }
         let session_key = match derive_session_key(&creds, session, s) {
@@ -350,9 +379,12 @@ impl Signing {
         if self.smb1_key.is_some() {
             return true;
         }
-        match self.secrets.get(&session).map(|s| &s.key) {
-            Some(KeyState::Ready { session_key, .. }) => {
-                self.smb1_key = Some(session_key.to_vec());
+        let Some(s) = self.secrets.get(&session) else {
+            return false;
+        };
+        match &s.key {
+            KeyState::Ready { session_key, .. } => {
+                self.smb1_key = Some(s.smb1_mac_key.clone().unwrap_or(session_key.to_vec()));
                 self.smb1_next_seq = 2;
                 true
             }
@@ -423,6 +455,60 @@ impl Signing {
         let mut wide = [0u8; 16];
         wide[..8].copy_from_slice(&expected);
         (Verdict::Forged, Some(wide))
+    }
+}
+
+/// The key state of an SMB1 logon without extended security: a user-given
+/// session key (then the MAC key is it followed by the NT response), else
+/// the user's hashes checked against the responses. Sets the session's MAC
+/// key.
+fn legacy_key(
+    creds: &Credentials,
+    session: u64,
+    challenge: Option<[u8; 8]>,
+    l: &LegacyLogon,
+    s: &mut Secrets,
+) -> KeyState {
+    if let Some(k) = creds.session_keys.get(&session).filter(|k| k.len() == 16) {
+        let response = if l.nt_response.is_empty() {
+            &l.lm_response
+        } else {
+            &l.nt_response
+        };
+        let mut mac = k.clone();
+        mac.extend_from_slice(response);
+        s.smb1_mac_key = Some(mac);
+        let key: [u8; 16] = k.as_slice().try_into().expect("16 bytes");
+        return KeyState::Ready {
+            signing_key: key,
+            session_key: key,
+        };
+    }
+    let Some(challenge) = challenge else {
+        return KeyState::NoKey("the NEGOTIATE response's challenge was not captured");
+    };
+    let mut wrong = false;
+    let mut unsupported = None;
+    for h in creds.hashes_for(&l.domain, &l.user) {
+        match ntlm::legacy_mac_key(h, &challenge, l) {
+            LegacyKey::MacKey {
+                session_key,
+                mac_key,
+            } => {
+                s.smb1_mac_key = Some(mac_key);
+                return KeyState::Ready {
+                    signing_key: session_key,
+                    session_key,
+                };
+            }
+            LegacyKey::WrongCredentials => wrong = true,
+            LegacyKey::Unsupported(why) => unsupported = Some(why),
+        }
+    }
+    if wrong {
+        KeyState::WrongCredentials
+    } else {
+        KeyState::NoKey(unsupported.unwrap_or("no credentials for this user"))
     }
 }
 

@@ -19,6 +19,29 @@ pub fn signature_at(blob: &[u8]) -> Option<usize> {
     FINDER.find(blob)
 }
 
+/// What a pair of challenge responses is (NTLMSSP AUTHENTICATE or SMB1
+/// SESSION_SETUP_ANDX password fields), MS-NLMP 3.3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResponseKinds {
+    /// A 24-byte NT response: NTLMv1 (with or without extended session
+    /// security).
+    pub ntlmv1: bool,
+    /// A real LM response: 24 bytes beside an NTLMv1 or no NT response,
+    /// neither zero, nor a copy of the NT response (clients that have no LM
+    /// hash send that), nor a client challenge padded with zeros (NTLMv1
+    /// extended session security). Beside NTLMv2 the field is LMv2.
+    pub lm: bool,
+}
+
+pub fn response_kinds(lm: &[u8], nt: &[u8]) -> ResponseKinds {
+    let ntlmv1 = nt.len() == 24;
+    let lm_real = lm.len() == 24 && nt.len() <= 24 && lm != nt && lm[8..].iter().any(|b| *b != 0);
+    ResponseKinds {
+        ntlmv1,
+        lm: lm_real,
+    }
+}
+
 /// NegotiateFlags bits (MS-NLMP 2.2.2.5).
 pub const NTLMSSP_NEGOTIATE_UNICODE: u32 = 0x0000_0001;
 pub const NTLMSSP_NEGOTIATE_SIGN: u32 = 0x0000_0010;

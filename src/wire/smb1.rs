@@ -233,6 +233,19 @@ impl Smb1NegotiateResponseRecord<'_> {
             _ => None,
         }
     }
+    /// The 8-byte challenge (EncryptionKey) of a response without extended
+    /// security: the first ChallengeLength bytes of its data.
+    pub fn challenge(&self) -> Option<[u8; 8]> {
+        match self {
+            Self::NtLm {
+                capabilities,
+                challenge_length: 8,
+                bytes,
+                ..
+            } if capabilities & CAP_EXTENDED_SECURITY == 0 => bytes.get(..8)?.try_into().ok(),
+            _ => None,
+        }
+    }
     /// The SPNEGO blob of an extended-security response.
     pub fn security_blob(&self) -> Option<&[u8]> {
         match self {

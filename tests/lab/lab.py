@@ -60,7 +60,7 @@ CASES = [
                                  "--option=client use spnego=no",
                                  "--option=client ntlmv2 auth=no"])],
          expect=dict(server_security_mode=15, server_signing="required", legacy_auth=True,
-                     signing_not_enforced=True),
+                     signing_not_enforced=True, weak_auth=["ntlmv1-in-use"], key_derived=True),
          about="SMB1, server signing required (mode 15), a logon without extended security "
                "(NTLMv1 responses in SESSION_SETUP_ANDX)",
          samba_differs="Samba 4.17's smbd advertises mode 15 yet accepts this logon and then "
