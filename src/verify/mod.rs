@@ -7,6 +7,8 @@
 
 pub mod batch;
 pub mod kdf;
+pub mod kerberos;
+pub mod keytab;
 pub mod mac;
 pub mod ntlm;
 pub mod state;

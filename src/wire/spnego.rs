@@ -154,6 +154,40 @@ fn spnego_mechanism(blob: &[u8]) -> Option<Mechanism> {
     }
 }
 
+/// Which Kerberos message a GSS-API krb5 token carries (RFC 4121 4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Krb5TokenKind {
+    ApReq,
+    ApRep,
+}
+
+/// The Kerberos message (the DER of an AP-REQ or AP-REP, bounded by its
+/// own length) inside a session setup blob: the GSS-API krb5 token framing
+/// (its OID, then the token id) wherever SPNEGO put it (the negTokenInit's
+/// mechToken, the negTokenResp's responseToken) or bare.
+pub fn krb5_message(blob: &[u8]) -> Option<(Krb5TokenKind, &[u8])> {
+    for oid in KRB5_OID_DER {
+        let mut from = 0;
+        while let Some(p) = memchr::memmem::find(&blob[from..], oid) {
+            let after = &blob[from + p + oid.len()..];
+            let kind = if after.starts_with(KRB5_AP_REQ) {
+                Some(Krb5TokenKind::ApReq)
+            } else if after.starts_with(KRB5_AP_REP) {
+                Some(Krb5TokenKind::ApRep)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                let der = &after[2..];
+                let (_, rest) = element(der)?;
+                return Some((kind, &der[..der.len() - rest.len()]));
+            }
+            from += p + 1;
+        }
+    }
+    None
+}
+
 /// A bare GSS-API krb5 AP-REQ or AP-REP (no SPNEGO around it).
 fn bare_krb5(blob: &[u8]) -> Option<Mechanism> {
     for oid in KRB5_OID_DER {
@@ -226,6 +260,23 @@ mod tests {
         resp.extend(tlv(0xa1, &oid(MS_KRB5)));
         let resp = tlv(0xa1, &tlv(0x30, &resp));
         assert_eq!(blob_mechanism(&resp), Some(Mechanism::Kerberos));
+    }
+
+    #[test]
+    fn krb5_message_is_bounded_by_its_own_length() {
+        // GSS framing, the AP-REQ token id, an [APPLICATION 14] element of
+        // three bytes, then what SPNEGO puts after it (a mechListMIC).
+        let mut b = vec![0x60, 0x10];
+        b.extend_from_slice(KRB5_OID_DER[1]);
+        b.extend_from_slice(KRB5_AP_REQ);
+        b.extend_from_slice(&[0x6e, 0x03, 0x30, 0x01, 0x00, 0xa3, 0x02, 0x04, 0x00]);
+        let (kind, der) = krb5_message(&b).unwrap();
+        assert_eq!(kind, Krb5TokenKind::ApReq);
+        assert_eq!(der, &[0x6e, 0x03, 0x30, 0x01, 0x00]);
+        // A length past the end is no message.
+        let cut = &b[..b.len() - 6];
+        assert_eq!(krb5_message(cut), None);
+        assert_eq!(krb5_message(b"no kerberos here"), None);
     }
 
     #[test]

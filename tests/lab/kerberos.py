@@ -43,6 +43,7 @@ PASSWORD = "B0b!Passw0rd"
 ADMIN_PASSWORD = "Adm1n!Passw0rd"
 OUT = lab.ROOT / "tests" / "captures" / "kerberos"
 KEYTAB = "dc1.keytab"
+USER_KEYTAB = "bob.keytab"
 
 AES = "aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96"
 RC4 = "arcfour-hmac"
@@ -196,11 +197,19 @@ def main():
         sh("samba-tool", "domain", "exportkeytab", str(keytab), "--principal=DC1$", "-s",
            str(conf), stdout=subprocess.DEVNULL)
         os.chmod(keytab, 0o644)
+        # The user's keys too: Samba's own string-to-key of the password,
+        # an independent check of smbsign's.
+        user_keytab = OUT / USER_KEYTAB
+        user_keytab.unlink(missing_ok=True)
+        sh("samba-tool", "domain", "exportkeytab", str(user_keytab), f"--principal={USER}", "-s",
+           str(conf), stdout=subprocess.DEVNULL)
+        os.chmod(user_keytab, 0o644)
         manifest_path = OUT / "manifest.json"
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         manifest["credentials"] = {"user": f"LAB\\{USER}", "principal": f"{USER}@{REALM}",
                                    "password": PASSWORD, "keytab": KEYTAB,
-                                   "keytab_principal": f"DC1$@{REALM}"}
+                                   "keytab_principal": f"DC1$@{REALM}",
+                                   "user_keytab": USER_KEYTAB}
         manifest.setdefault("cases", {})
         for name, (options, enctypes, expect) in CASES.items():
             if names and name not in names:

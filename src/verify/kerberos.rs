@@ -1,0 +1,390 @@
+//! Kerberos session keys from a capture (RFC 4120, MS-KILE 3.1.1.2):
+//! the SMB session key of a SESSION_SETUP whose blob carries an AP-REQ.
+//!
+//! 1. The service ticket is decrypted with a keytab key (key usage 2): the
+//!    one of its principal, enctype and kvno, else every key of that
+//!    enctype in turn (a machine keytab names `DC1$@REALM`, the ticket
+//!    `cifs/dc1.realm`). Or, when the capture held the user's exchange
+//!    with the KDC, the ticket's session key is already known from the
+//!    TGS-REP (`learn_kdc`).
+//! 2. The authenticator is decrypted with the ticket session key (usage
+//!    11); it may carry a subkey.
+//! 3. The AP-REP's enc-part is decrypted with the ticket session key
+//!    (usage 12); it may carry a subkey.
+//! 4. The SMB session key is the AP-REP subkey, else the authenticator
+//!    subkey, else the ticket session key (the GSS-API acceptor's rule).
+//!
+//! DER through picky-krb; AES-CTS-HMAC-SHA1-96 (17, 18) through its
+//! RFC 3962 ciphers; RC4-HMAC (23, RFC 4757) from RustCrypto's rc4, hmac
+//! and md5.
+
+use super::keytab::KeytabKey;
+use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
+use picky_krb::crypto::CipherSuite;
+use picky_krb::data_types::{EncryptedData, EncryptionKey, PrincipalName};
+use picky_krb::messages::{ApRep, ApReq};
+use rc4::{Rc4, StreamCipher};
+
+pub const ETYPE_AES128: i32 = 17;
+pub const ETYPE_AES256: i32 = 18;
+pub const ETYPE_RC4_HMAC: i32 = 23;
+
+/// Key usages (RFC 4120 7.5.1).
+pub const USAGE_AS_REP: i32 = 3;
+pub const USAGE_TICKET: i32 = 2;
+pub const USAGE_TGS_REQ_AUTHENTICATOR: i32 = 7;
+pub const USAGE_TGS_REP_SESSION: i32 = 8;
+pub const USAGE_TGS_REP_SUBKEY: i32 = 9;
+pub const USAGE_AP_REQ_AUTHENTICATOR: i32 = 11;
+pub const USAGE_AP_REP: i32 = 12;
+
+/// The name of an encryption type, as Kerberos tools print it.
+pub fn etype_name(etype: i32) -> String {
+    match etype {
+        ETYPE_AES128 => "aes128-cts-hmac-sha1-96".into(),
+        ETYPE_AES256 => "aes256-cts-hmac-sha1-96".into(),
+        ETYPE_RC4_HMAC => "rc4-hmac".into(),
+        19 => "aes128-cts-hmac-sha256-128".into(),
+        20 => "aes256-cts-hmac-sha384-192".into(),
+        other => format!("etype {other}"),
+    }
+}
+
+/// Why decryption gave nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecryptError {
+    /// The integrity check failed: the wrong key.
+    Integrity,
+    /// An encryption type smbsign does not implement.
+    Unsupported,
+}
+
+/// RC4-HMAC decryption (RFC 4757 3): the checksum, then the encrypted
+/// confounder and message, keyed from the usage number (3 is sent as 8).
+fn rc4_hmac_decrypt(key: &[u8], usage: i32, data: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    let hmac = |k: &[u8], parts: &[&[u8]]| -> [u8; 16] {
+        let mut m = <Hmac<Md5> as KeyInit>::new_from_slice(k).expect("any key length");
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    };
+    if data.len() < 24 {
+        return Err(DecryptError::Integrity);
+    }
+    let usage = if usage == USAGE_AS_REP { 8 } else { usage };
+    let k1 = hmac(key, &[&(usage as u32).to_le_bytes()]);
+    let (checksum, cipher) = data.split_at(16);
+    let k3 = hmac(&k1, &[checksum]);
+    let mut plain = cipher.to_vec();
+    <Rc4 as rc4::KeyInit>::new_from_slice(&k3)
+        .expect("16-byte RC4 key")
+        .apply_keystream(&mut plain);
+    if !super::mac_eq(&hmac(&k1, &[&plain]), checksum) {
+        return Err(DecryptError::Integrity);
+    }
+    Ok(plain.split_off(8))
+}
+
+/// Decrypt `cipher` of encryption type `etype` with `key` for `usage`.
+pub fn decrypt(etype: i32, key: &[u8], usage: i32, cipher: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    let suite = match etype {
+        ETYPE_RC4_HMAC => return rc4_hmac_decrypt(key, usage, cipher),
+        ETYPE_AES128 => CipherSuite::Aes128CtsHmacSha196,
+        ETYPE_AES256 => CipherSuite::Aes256CtsHmacSha196,
+        _ => return Err(DecryptError::Unsupported),
+    };
+    if key.len() != suite.cipher().key_size() {
+        return Err(DecryptError::Integrity);
+    }
+    suite
+        .cipher()
+        .decrypt(key, usage, cipher)
+        .map_err(|_| DecryptError::Integrity)
+}
+
+/// The long-term key of a password for `etype`: AES string-to-key with the
+/// salt (RFC 3962), or the NT hash for RC4-HMAC (RFC 4757).
+pub fn string_to_key(etype: i32, password: &str, salt: &str) -> Option<Vec<u8>> {
+    match etype {
+        ETYPE_RC4_HMAC => Some(super::ntlm::nt_hash(password).to_vec()),
+        ETYPE_AES128 | ETYPE_AES256 => {
+            let suite = if etype == ETYPE_AES128 {
+                CipherSuite::Aes128CtsHmacSha196
+            } else {
+                CipherSuite::Aes256CtsHmacSha196
+            };
+            suite
+                .cipher()
+                .generate_key_from_password(password.as_bytes(), salt.as_bytes())
+                .ok()
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn int(i: &picky_asn1::wrapper::IntegerAsn1) -> i64 {
+    let b = i.as_signed_bytes_be();
+    if b.is_empty() || b.len() > 8 {
+        return 0;
+    }
+    let mut v: i64 = if b[0] & 0x80 != 0 { -1 } else { 0 };
+    for x in b {
+        v = (v << 8) | *x as i64;
+    }
+    v
+}
+
+/// `comp1/comp2` of a principal name.
+pub fn principal_text(p: &PrincipalName) -> String {
+    p.name_string
+        .0
+        .0
+        .iter()
+        .map(text)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A KerberosString (IA5 characters).
+pub fn text(s: &picky_asn1::wrapper::GeneralStringAsn1) -> String {
+    s.0.to_string()
+}
+
+fn key_of(k: &EncryptionKey) -> (i32, Vec<u8>) {
+    (int(&k.key_type.0) as i32, k.key_value.0.0.clone())
+}
+
+fn enc(e: &EncryptedData) -> (i32, Option<u32>, &[u8]) {
+    (
+        int(&e.etype.0) as i32,
+        e.kvno.0.as_ref().map(|k| int(&k.0) as u32),
+        &e.cipher.0.0,
+    )
+}
+
+/// What the keys of one logon are made from: a ticket whose session key is
+/// known (from the KDC exchange), by the ticket's cipher text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TicketSession {
+    pub etype: i32,
+    pub key: Vec<u8>,
+    /// `user@REALM` of the TGS-REP.
+    pub client: String,
+    /// The RC4-HMAC enctypes seen on the way (the AS-REP's, the TGT's).
+    pub rc4_on_the_way: bool,
+}
+
+impl std::fmt::Debug for TicketSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TicketSession")
+            .field("etype", &self.etype)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Kerberos logon's SMB session key, and what it tells about the user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KerberosLogon {
+    /// The GSS session key (16 or 32 bytes).
+    pub key: Vec<u8>,
+    /// `REALM\user` from the ticket.
+    pub user: String,
+    /// The ticket's enc-part enctype, and the session key's.
+    pub ticket_etype: i32,
+    pub session_etype: i32,
+    /// RC4-HMAC anywhere on the way (ticket, session key, subkeys, KDC
+    /// exchange).
+    pub rc4: bool,
+}
+
+impl std::fmt::Debug for KerberosLogon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KerberosLogon")
+            .field("user", &self.user)
+            .field("ticket_etype", &self.ticket_etype)
+            .field("session_etype", &self.session_etype)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a Kerberos logon gave no key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KerberosError {
+    /// Nothing to try: no keytab key of the ticket's enctype, and the
+    /// ticket's session key was not learnt from a KDC exchange.
+    NoKey(&'static str),
+    /// Keys were tried and none decrypted (integrity check): the wrong
+    /// keytab, or a changed password.
+    WrongKey,
+}
+
+/// The SMB session key of the AP-REQ `ap_req` (DER) and, when captured,
+/// its AP-REP, with these keytab keys and learnt ticket sessions.
+pub fn logon_key(
+    ap_req: &[u8],
+    ap_rep: Option<&[u8]>,
+    keytab: &[KeytabKey],
+    learnt: &dyn Fn(&[u8]) -> Option<TicketSession>,
+) -> Result<KerberosLogon, KerberosError> {
+    let req: ApReq = picky_asn1_der::from_bytes(ap_req)
+        .map_err(|_| KerberosError::NoKey("the AP-REQ does not parse"))?;
+    let ticket = &req.0.ticket.0.0;
+    let (t_etype, t_kvno, t_cipher) = enc(&ticket.enc_part.0);
+    let sname = format!(
+        "{}@{}",
+        principal_text(&ticket.sname.0),
+        text(&ticket.realm.0)
+    );
+    let (session_etype, session_key, user, mut rc4) = match learnt(t_cipher) {
+        Some(s) => (s.etype, s.key, s.client, s.rc4_on_the_way),
+        None => {
+            let part = ticket_part(t_etype, t_kvno, &sname, t_cipher, keytab)?;
+            let (etype, key) = key_of(&part.key.0);
+            let user = format!("{}@{}", principal_text(&part.cname.0), text(&part.crealm.0));
+            (etype, key, user, false)
+        }
+    };
+    let (a_etype, _, a_cipher) = enc(&req.0.authenticator.0);
+    let authenticator = decrypt(a_etype, &session_key, USAGE_AP_REQ_AUTHENTICATOR, a_cipher)
+        .map_err(|_| KerberosError::WrongKey)?;
+    let auth: picky_krb::data_types::Authenticator = picky_asn1_der::from_bytes(&authenticator)
+        .map_err(|_| KerberosError::NoKey("the authenticator does not parse"))?;
+    let mut chosen = (session_etype, session_key.clone());
+    if let Some(sub) = auth.0.subkey.0.as_ref() {
+        chosen = key_of(&sub.0);
+    }
+    if let Some(rep) = ap_rep.and_then(|b| picky_asn1_der::from_bytes::<ApRep>(b).ok()) {
+        let (r_etype, _, r_cipher) = enc(&rep.0.enc_part.0);
+        let part = decrypt(r_etype, &session_key, USAGE_AP_REP, r_cipher)
+            .map_err(|_| KerberosError::WrongKey)?;
+        if let Ok(p) = picky_asn1_der::from_bytes::<picky_krb::data_types::EncApRepPart>(&part)
+            && let Some(sub) = p.0.subkey.0.as_ref()
+        {
+            chosen = key_of(&sub.0);
+        }
+    }
+    rc4 |= [t_etype, session_etype, chosen.0].contains(&ETYPE_RC4_HMAC);
+    Ok(KerberosLogon {
+        key: chosen.1,
+        user: realm_user(&user),
+        ticket_etype: t_etype,
+        session_etype,
+        rc4,
+    })
+}
+
+/// `user@REALM` as `REALM\user` (the form the report's users take).
+fn realm_user(principal: &str) -> String {
+    match principal.rsplit_once('@') {
+        Some((user, realm)) => format!("{realm}\\{user}"),
+        None => principal.to_owned(),
+    }
+}
+
+/// The decrypted EncTicketPart: the key of the ticket's own principal,
+/// enctype and kvno first, then every key of that enctype.
+fn ticket_part(
+    etype: i32,
+    kvno: Option<u32>,
+    sname: &str,
+    cipher: &[u8],
+    keytab: &[KeytabKey],
+) -> Result<picky_krb::data_types::EncTicketPartInner, KerberosError> {
+    let same_kvno = |k: &KeytabKey| kvno.is_none_or(|v| v == k.kvno);
+    let mut candidates: Vec<&KeytabKey> = keytab
+        .iter()
+        .filter(|k| k.etype == etype && same_kvno(k) && k.principal.eq_ignore_ascii_case(sname))
+        .collect();
+    candidates.extend(
+        keytab
+            .iter()
+            .filter(|k| k.etype == etype && !k.principal.eq_ignore_ascii_case(sname)),
+    );
+    if candidates.is_empty() {
+        return Err(KerberosError::NoKey(
+            "no keytab key of the ticket's enctype (and no KDC exchange for it)",
+        ));
+    }
+    for k in candidates {
+        if let Ok(plain) = decrypt(etype, &k.key, USAGE_TICKET, cipher)
+            && let Ok(part) =
+                picky_asn1_der::from_bytes::<picky_krb::data_types::EncTicketPart>(&plain)
+        {
+            return Ok(part.0);
+        }
+    }
+    Err(KerberosError::WrongKey)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::hex;
+
+    // tests/captures/kerberos/bob.keytab: Samba's own keys for bob (kvno
+    // 2), exported by tests/lab/kerberos.py after `samba-tool user create
+    // bob 'B0b!Passw0rd'`; the default salt is the realm then the name.
+    #[test]
+    fn string_to_key_equals_sambas_keys() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/captures/kerberos/bob.keytab"
+        );
+        let keys = super::super::keytab::parse_keytab(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(keys.len(), 3);
+        for k in &keys {
+            assert_eq!(k.principal, "bob@LAB.EXAMPLE");
+            let mine = string_to_key(k.etype, "B0b!Passw0rd", "LAB.EXAMPLEbob").unwrap();
+            assert_eq!(mine, k.key, "etype {}", k.etype);
+            assert_ne!(
+                string_to_key(k.etype, "wrong", "LAB.EXAMPLEbob").unwrap(),
+                k.key
+            );
+        }
+        assert_eq!(string_to_key(19, "password", "x"), None);
+    }
+
+    #[test]
+    fn rc4_hmac_round_trip_and_integrity() {
+        // Encrypt as RFC 4757 3 says (an independent composition of the
+        // same primitives), then decrypt; a flipped byte fails.
+        let key = crate::verify::ntlm::nt_hash("Passw0rd!");
+        let usage = 11u32;
+        let mut plain = vec![0xAA; 8];
+        plain.extend_from_slice(b"the message");
+        let k1 = {
+            let mut m = <Hmac<Md5> as KeyInit>::new_from_slice(&key).unwrap();
+            m.update(&usage.to_le_bytes());
+            m.finalize().into_bytes()
+        };
+        let checksum = {
+            let mut m = <Hmac<Md5> as KeyInit>::new_from_slice(&k1).unwrap();
+            m.update(&plain);
+            m.finalize().into_bytes()
+        };
+        let k3 = {
+            let mut m = <Hmac<Md5> as KeyInit>::new_from_slice(&k1).unwrap();
+            m.update(&checksum);
+            m.finalize().into_bytes()
+        };
+        let mut body = plain.clone();
+        <Rc4 as rc4::KeyInit>::new_from_slice(&k3)
+            .unwrap()
+            .apply_keystream(&mut body);
+        let mut data = checksum.to_vec();
+        data.extend_from_slice(&body);
+        assert_eq!(
+            decrypt(ETYPE_RC4_HMAC, &key, 11, &data).unwrap(),
+            b"the message"
+        );
+        data[20] ^= 1;
+        assert_eq!(
+            decrypt(ETYPE_RC4_HMAC, &key, 11, &data),
+            Err(DecryptError::Integrity)
+        );
+        assert_eq!(decrypt(20, &key, 11, &data), Err(DecryptError::Unsupported));
+    }
+}
