@@ -322,7 +322,6 @@ fn ticket_part(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::hex;
 
     // tests/captures/kerberos/bob.keytab: Samba's own keys for bob (kvno
     // 2), exported by tests/lab/kerberos.py after `samba-tool user create
