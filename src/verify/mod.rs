@@ -27,7 +27,15 @@ pub struct Credentials {
     /// Session keys by session id (SMB2 SessionId, SMB1 UID): 16 or 32
     /// bytes, as Wireshark's SMB2 session key table.
     pub session_keys: HashMap<u64, Vec<u8>>,
+    /// Service keys from keytabs (`--keytab`), for Kerberos tickets.
+    pub keytab: Vec<keytab::KeytabKey>,
+    /// Ticket session keys learnt from KDC exchanges (`learn_kdc`), by the
+    /// ticket's cipher text. Bounded by `MAX_TICKETS`.
+    pub tickets: HashMap<Vec<u8>, kerberos::TicketSession>,
 }
+
+/// Ticket session keys remembered from KDC exchanges.
+pub const MAX_TICKETS: usize = 4096;
 
 /// One user's secrets. The password itself is never kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +46,19 @@ pub struct UserSecret {
     /// The LM hash, from a password that has one (at most 14 ASCII
     /// characters); LM responses and LM-derived keys need it.
     pub lm_hash: Option<[u8; 16]>,
+    /// The password itself, for Kerberos string-to-key (whose salt is only
+    /// known from the KDC exchange). Never printed.
+    pub password: Option<Password>,
+}
+
+/// A password held for Kerberos. Its Debug output is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
 }
 
 /// Why a credentials line was refused.
@@ -65,7 +86,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 impl Credentials {
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.session_keys.is_empty()
+        self.users.is_empty() && self.session_keys.is_empty() && self.keytab.is_empty()
     }
 
     /// `USER:PASSWORD` (USER may be `DOMAIN\user`; the password may
@@ -79,6 +100,7 @@ impl Credentials {
             user: user.to_string(),
             nt_hash: ntlm::nt_hash(password),
             lm_hash: ntlm::lm_hash(password),
+            password: Some(Password(password.to_string())),
         });
         Ok(())
     }
@@ -100,6 +122,7 @@ impl Credentials {
             user: user.to_string(),
             nt_hash: h,
             lm_hash: None,
+            password: None,
         });
         Ok(())
     }
@@ -127,8 +150,42 @@ impl Credentials {
         Ok(())
     }
 
-    /// A credentials file: one `password USER:PASS`, `nt-hash USER:HEX` or
-    /// `session-key ID:HEX` per line; `#` comments and blank lines ignored.
+    /// The keys of an MIT keytab file's bytes.
+    pub fn add_keytab_bytes(&mut self, bytes: &[u8]) -> Result<(), CredentialError> {
+        let keys = keytab::parse_keytab(bytes).map_err(|e| CredentialError(e.to_string()))?;
+        if keys.is_empty() {
+            return Err(CredentialError("the keytab holds no keys".into()));
+        }
+        self.keytab.extend(keys);
+        Ok(())
+    }
+
+    /// The keys of an MIT keytab file.
+    pub fn add_keytab_file(&mut self, path: &std::path::Path) -> Result<(), CredentialError> {
+        let shown = path.display();
+        let len = std::fs::metadata(path)
+            .map_err(|e| CredentialError(format!("keytab {shown}: {e}")))?
+            .len();
+        if len > keytab::MAX_KEYTAB_BYTES as u64 {
+            return Err(CredentialError(format!(
+                "keytab {shown}: {len} bytes (at most {} are read)",
+                keytab::MAX_KEYTAB_BYTES
+            )));
+        }
+        let bytes =
+            std::fs::read(path).map_err(|e| CredentialError(format!("keytab {shown}: {e}")))?;
+        self.add_keytab_bytes(&bytes)
+            .map_err(|e| CredentialError(format!("keytab {shown}: {e}")))
+    }
+
+    /// The session key of a ticket learnt from a KDC exchange.
+    pub fn ticket_session(&self, cipher: &[u8]) -> Option<kerberos::TicketSession> {
+        self.tickets.get(cipher).cloned()
+    }
+
+    /// A credentials file: one `password USER:PASS`, `nt-hash USER:HEX`,
+    /// `session-key ID:HEX` or `keytab PATH` per line; `#` comments and
+    /// blank lines ignored.
     pub fn add_file_text(&mut self, text: &str) -> Result<(), CredentialError> {
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -141,8 +198,9 @@ impl Credentials {
                 "password" => self.add_password(rest),
                 "nt-hash" => self.add_nt_hash(rest),
                 "session-key" => self.add_session_key(rest),
+                "keytab" => self.add_keytab_file(std::path::Path::new(rest)),
                 other => Err(CredentialError(format!(
-                    "unknown entry kind {other:?} (password, nt-hash or session-key)"
+                    "unknown entry kind {other:?} (password, nt-hash, session-key or keytab)"
                 ))),
             };
             r.map_err(|e| CredentialError(format!("line {}: {e}", n + 1)))?;

@@ -5,12 +5,14 @@
 //! only when credentials were given.
 
 use crate::verify::kdf;
+use crate::verify::kerberos::{self, KerberosError};
 use crate::verify::mac::{self, Smb2Signer};
 use crate::verify::ntlm::{self, LegacyKey, LegacyLogon, NtlmKey};
 use crate::verify::{Credentials, mac_eq};
 use crate::wire::NtStatus;
 use crate::wire::ntlmssp::{NtlmsspRecord, ntlmssp_token, parse_ntlmssp};
 use crate::wire::smb2::Smb2Dialect;
+use crate::wire::spnego::{Krb5TokenKind, krb5_message};
 use crate::wire::{MacAlgorithm, Smb1Header, Smb2Header};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,6 +84,21 @@ struct Secrets {
     /// SMB1 without extended security: the MAC key is the session key
     /// followed by the response (longer than `key`'s 16 bytes).
     smb1_mac_key: Option<Vec<u8>>,
+    /// Kerberos: the AP-REQ and AP-REP (DER), and what the logon told.
+    krb_ap_req: Vec<u8>,
+    krb_ap_rep: Vec<u8>,
+    kerberos: Option<KerberosFacts>,
+}
+
+/// What a Kerberos logon told once its key was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KerberosFacts {
+    /// `REALM\user`, the client principal of the ticket.
+    pub user: String,
+    pub ticket_etype: i32,
+    pub session_etype: i32,
+    /// RC4-HMAC anywhere on the way (ticket, keys, the KDC exchange).
+    pub rc4: bool,
 }
 
 impl Secrets {
@@ -94,6 +111,9 @@ impl Secrets {
             key: KeyState::Pending,
             mic_ok: None,
             smb1_mac_key: None,
+            krb_ap_req: Vec::new(),
+            krb_ap_rep: Vec::new(),
+            kerberos: None,
         }
     }
 }
@@ -122,6 +142,9 @@ pub struct Signing {
     /// response names the UID.
     smb1_challenge: Option<[u8; 8]>,
     pending_legacy: Vec<(u64, LegacyLogon)>,
+    /// Kerberos AP-REQs of first session setup requests (session id 0) by
+    /// message id, until the response names the session.
+    pending_krb: Vec<(u64, Vec<u8>)>,
     smb1_next_seq: u32,
     smb1_responses: HashMap<(u32, u16), u32>,
     pub smb1_seq_adjusted: u64,
@@ -155,6 +178,7 @@ impl Signing {
             smb1_key: None,
             smb1_challenge: None,
             pending_legacy: Vec::new(),
+            pending_krb: Vec::new(),
             smb1_next_seq: 0,
             smb1_responses: HashMap::new(),
             smb1_seq_adjusted: 0,
@@ -194,6 +218,11 @@ impl Signing {
         v
     }
 
+    /// The Kerberos facts of a session whose key was found.
+    pub fn kerberos(&self, session: u64) -> Option<&KerberosFacts> {
+        self.secrets.get(&session).and_then(|s| s.kerberos.as_ref())
+    }
+
     pub fn mic_ok(&self, session: u64) -> Option<bool> {
         self.secrets.get(&session).and_then(|s| s.mic_ok)
     }
@@ -228,8 +257,17 @@ impl Signing {
     /// messages it carries.
     pub fn on_setup_request(&mut self, session: u64, message_id: u64, msg: &[u8], blob: &[u8]) {
         let token = ntlmssp_token(blob).map(<[u8]>::to_vec);
+        let ap_req = match token {
+            None => krb5_message(blob)
+                .filter(|(kind, _)| *kind == Krb5TokenKind::ApReq)
+                .map(|(_, der)| der.to_vec()),
+            Some(_) => None,
+        };
         let conn_hash = self.connection_hash;
         if session == 0 {
+            if let Some(req) = ap_req.clone() {
+                push_bounded(&mut self.pending_krb, message_id, req);
+            }
             if let Some(h) = conn_hash {
                 push_bounded(
                     &mut self.pending_hash,
@@ -258,6 +296,9 @@ impl Signing {
                 _ => {}
             }
         }
+        if let Some(req) = ap_req {
+            s.krb_ap_req = req;
+        }
     }
 
     /// A session setup response. On success, derive the session's keys.
@@ -275,6 +316,10 @@ impl Signing {
         let hash = take(&mut self.pending_hash, message_id);
         let negotiate = take(&mut self.pending_negotiate, message_id);
         let legacy = take(&mut self.pending_legacy, message_id);
+        let ap_req = take(&mut self.pending_krb, message_id);
+        let ap_rep = krb5_message(blob)
+            .filter(|(kind, _)| *kind == Krb5TokenKind::ApRep)
+            .map(|(_, der)| der.to_vec());
         let smb1_challenge = self.smb1_challenge;
         let token = ntlmssp_token(blob).map(<[u8]>::to_vec);
         let creds = self.creds.clone();
@@ -286,6 +331,12 @@ impl Signing {
         }
         if let Some(t) = token.filter(|t| t.get(8) == Some(&2)) {
             s.challenge = t;
+        }
+        if let Some(req) = ap_req {
+            s.krb_ap_req = req;
+        }
+        if let Some(rep) = ap_rep {
+            s.krb_ap_rep = rep;
         }
         let base = hash.or(s.preauth);
         if status == NtStatus::MoreProcessingRequired {
@@ -458,6 +509,26 @@ impl Signing {
     }
 }
 
+/// The session key of a Kerberos logon: from a keytab, or from the ticket's
+/// session key learnt from the capture's KDC exchange.
+fn kerberos_key(creds: &Credentials, s: &mut Secrets) -> Result<Vec<u8>, KeyState> {
+    let rep = (!s.krb_ap_rep.is_empty()).then_some(s.krb_ap_rep.as_slice());
+    let learnt = |cipher: &[u8]| creds.ticket_session(cipher);
+    match kerberos::logon_key(&s.krb_ap_req, rep, &creds.keytab, &learnt) {
+        Ok(l) => {
+            s.kerberos = Some(KerberosFacts {
+                user: l.user,
+                ticket_etype: l.ticket_etype,
+                session_etype: l.session_etype,
+                rc4: l.rc4,
+            });
+            Ok(l.key)
+        }
+        Err(KerberosError::NoKey(why)) => Err(KeyState::NoKey(why)),
+        Err(KerberosError::WrongKey) => Err(KeyState::WrongCredentials),
+    }
+}
+
 /// The key state of an SMB1 logon without extended security: a user-given
 /// session key (then the MAC key is it followed by the NT response), else
 /// the user's hashes checked against the responses. Sets the session's MAC
@@ -522,9 +593,12 @@ fn derive_session_key(
     if let Some(k) = creds.session_keys.get(&session) {
         return Ok(k.clone());
     }
+    if s.authenticate.is_empty() && !s.krb_ap_req.is_empty() {
+        return kerberos_key(creds, s);
+    }
     if s.authenticate.is_empty() {
         return Err(KeyState::NoKey(
-            "no NTLM exchange (Kerberos needs --session-key)",
+            "no NTLM or Kerberos exchange (give --session-key)",
         ));
     }
     let Ok((_, NtlmsspRecord::Authenticate(auth))) = parse_ntlmssp(&s.authenticate) else {

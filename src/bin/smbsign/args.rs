@@ -60,19 +60,26 @@ pub struct ScanArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
-    /// Verify signatures of NTLM sessions of USER (DOMAIN\user or user)
-    /// with this password. Repeatable.
+    /// Verify signatures of sessions of USER (DOMAIN\user or user) with
+    /// this password: NTLM logons, and Kerberos logons whose KDC exchange
+    /// (port 88) is in one of the files. Repeatable.
     #[arg(long, value_name = "USER:PASSWORD")]
     pub password: Vec<String>,
     /// As --password, with the NT hash (32 hex digits). Repeatable.
     #[arg(long, value_name = "USER:HEX32")]
     pub nt_hash: Vec<String>,
     /// Session key (16 or 32 bytes hex) for a session id as the JSON shows
-    /// it; needed for Kerberos sessions. Repeatable.
+    /// it (for Kerberos sessions when neither a keytab nor the KDC exchange
+    /// is at hand). Repeatable.
     #[arg(long, value_name = "SESSIONID:HEX")]
     pub session_key: Vec<String>,
+    /// Verify Kerberos sessions with the service keys of this MIT keytab
+    /// (ktutil, `samba-tool domain exportkeytab`, ktpass). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub keytab: Vec<PathBuf>,
     /// Read secrets from a file instead of the command line: lines
-    /// "password USER:PASS", "nt-hash USER:HEX32", "session-key ID:HEX".
+    /// "password USER:PASS", "nt-hash USER:HEX32", "session-key ID:HEX",
+    /// "keytab PATH".
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
     /// Write the SMB2/3 session keys derived while verifying to FILE, one
@@ -96,6 +103,9 @@ impl ScanArgs {
         }
         for k in &self.session_key {
             c.add_session_key(k).map_err(|e| e.to_string())?;
+        }
+        for path in &self.keytab {
+            c.add_keytab_file(path).map_err(|e| e.to_string())?;
         }
         if let Some(path) = &self.credentials {
             let text =

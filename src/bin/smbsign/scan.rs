@@ -51,7 +51,7 @@ pub fn scan(args: ScanArgs) -> i32 {
     };
     if args.export_keys.is_some() && credentials.is_none() {
         eprintln!(
-            "smbsign: --export-keys needs credentials (--password, --nt-hash, --session-key or --credentials)"
+            "smbsign: --export-keys needs credentials (--password, --nt-hash, --session-key, --keytab or --credentials)"
         );
         return 2;
     }
