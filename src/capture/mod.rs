@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod flows;
+pub mod kdc;
 pub mod netxray;
 pub mod packet;
 pub mod stream;

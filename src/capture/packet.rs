@@ -84,8 +84,59 @@ fn be16(b: &[u8], off: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(off)?, *b.get(off + 1)?]))
 }
 
+/// An IP packet's payload: its transport protocol's bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct IpPayload<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IPPROTO_TCP (6), IPPROTO_UDP (17)…
+    pub protocol: u8,
+    pub bytes: &'a [u8],
+    /// The payload length the IP header claims.
+    pub claimed: usize,
+}
+
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+
 /// Decode a frame of the given link type down to TCP.
 pub fn decode_frame(link: LinkType, frame: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+    let p = decode_ip(link, frame)?;
+    if p.protocol != IPPROTO_TCP {
+        return Err(Skip::NotTcp);
+    }
+    decode_tcp(p.src, p.dst, p.bytes, p.claimed)
+}
+
+/// A decoded UDP datagram, payload borrowed from the frame.
+#[derive(Debug, Clone, Copy)]
+pub struct UdpDatagram<'a> {
+    pub src: (IpAddr, u16),
+    pub dst: (IpAddr, u16),
+    pub payload: &'a [u8],
+}
+
+/// Decode a frame of the given link type down to UDP (Kerberos on port
+/// 88 is read this way; SMB never is).
+pub fn decode_udp_frame(link: LinkType, frame: &[u8]) -> Result<UdpDatagram<'_>, Skip> {
+    let p = decode_ip(link, frame)?;
+    if p.protocol != IPPROTO_UDP {
+        return Err(Skip::NotTcp);
+    }
+    let b = p.bytes;
+    if b.len() < 8 {
+        return Err(Skip::Truncated);
+    }
+    let len = (be16(b, 4).unwrap_or(0) as usize).clamp(8, b.len());
+    Ok(UdpDatagram {
+        src: (p.src, be16(b, 0).unwrap_or(0)),
+        dst: (p.dst, be16(b, 2).unwrap_or(0)),
+        payload: &b[8..len],
+    })
+}
+
+/// Decode a frame of the given link type down to the IP payload.
+fn decode_ip(link: LinkType, frame: &[u8]) -> Result<IpPayload<'_>, Skip> {
     match link.normalise() {
         LinkType::Ethernet => {
             let mut ethertype = be16(frame, 12).ok_or(Skip::Truncated)?;
@@ -127,7 +178,7 @@ pub fn decode_frame(link: LinkType, frame: &[u8]) -> Result<TcpSegment<'_>, Skip
     }
 }
 
-fn decode_ethertype(ethertype: u16, b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+fn decode_ethertype(ethertype: u16, b: &[u8]) -> Result<IpPayload<'_>, Skip> {
     match ethertype {
         ETHERTYPE_IPV4 => decode_ipv4(b),
         ETHERTYPE_IPV6 => decode_ipv6(b),
@@ -135,7 +186,7 @@ fn decode_ethertype(ethertype: u16, b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
     }
 }
 
-fn decode_raw_ip(b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+fn decode_raw_ip(b: &[u8]) -> Result<IpPayload<'_>, Skip> {
     match b.first().map(|v| v >> 4) {
         Some(4) => decode_ipv4(b),
         Some(6) => decode_ipv6(b),
@@ -144,7 +195,7 @@ fn decode_raw_ip(b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
     }
 }
 
-fn decode_ipv4(b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+fn decode_ipv4(b: &[u8]) -> Result<IpPayload<'_>, Skip> {
     if b.len() < 20 {
         return Err(Skip::Truncated);
     }
@@ -162,9 +213,6 @@ fn decode_ipv4(b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
         // scope (SMB over TCP with fragmented IP is rare); counted as skipped.
         return Err(Skip::Fragment);
     }
-    if b[9] != 6 {
-        return Err(Skip::NotTcp);
-    }
     let src = IpAddr::V4(Ipv4Addr::new(b[12], b[13], b[14], b[15]));
     let dst = IpAddr::V4(Ipv4Addr::new(b[16], b[17], b[18], b[19]));
     // total == 0 happens with TSO captures; trust the frame then.
@@ -173,11 +221,16 @@ fn decode_ipv4(b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
     } else {
         b.len().saturating_sub(ihl)
     };
-    let ip_payload = b.get(ihl..).ok_or(Skip::Truncated)?;
-    decode_tcp(src, dst, ip_payload, claimed)
+    Ok(IpPayload {
+        src,
+        dst,
+        protocol: b[9],
+        bytes: b.get(ihl..).ok_or(Skip::Truncated)?,
+        claimed,
+    })
 }
 
-fn decode_ipv6(b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+fn decode_ipv6(b: &[u8]) -> Result<IpPayload<'_>, Skip> {
     if b.len() < 40 {
         return Err(Skip::Truncated);
     }
@@ -206,19 +259,17 @@ fn decode_ipv6(b: &[u8]) -> Result<TcpSegment<'_>, Skip> {
             _ => break,
         }
     }
-    if next != 6 {
-        return Err(Skip::NotTcp);
-    }
     let ip_payload = b.get(off..).ok_or(Skip::Truncated)?;
     if payload_len == 0 {
         claimed = ip_payload.len(); // jumbogram or TSO: trust the frame
     }
-    decode_tcp(
-        IpAddr::V6(Ipv6Addr::from(src)),
-        IpAddr::V6(Ipv6Addr::from(dst)),
-        ip_payload,
+    Ok(IpPayload {
+        src: IpAddr::V6(Ipv6Addr::from(src)),
+        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+        protocol: next,
+        bytes: ip_payload,
         claimed,
-    )
+    })
 }
 
 fn decode_tcp(src: IpAddr, dst: IpAddr, b: &[u8], claimed: usize) -> Result<TcpSegment<'_>, Skip> {

@@ -92,6 +92,8 @@ pub enum smbsign_finding_code {
     SMBSIGN_FINDING_LM_RESPONSE_SENT = 21,
     /// An SMB1 logon sent the password in clear text.
     SMBSIGN_FINDING_PLAINTEXT_PASSWORD = 22,
+    /// A Kerberos logon used RC4-HMAC (deprecated).
+    SMBSIGN_FINDING_KERBEROS_RC4 = 23,
 }
 
 /// Finding severities.
@@ -458,6 +460,7 @@ pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
         FindingCode::Ntlmv1InUse => SMBSIGN_FINDING_NTLMV1_IN_USE,
         FindingCode::LmResponseSent => SMBSIGN_FINDING_LM_RESPONSE_SENT,
         FindingCode::PlaintextPassword => SMBSIGN_FINDING_PLAINTEXT_PASSWORD,
+        FindingCode::KerberosRc4 => SMBSIGN_FINDING_KERBEROS_RC4,
     }
 }
 

@@ -55,10 +55,11 @@ pub enum FindingCode {
     Ntlmv1InUse = 20,
     LmResponseSent = 21,
     PlaintextPassword = 22,
+    KerberosRc4 = 23,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 22] = [
+    pub const ALL: [FindingCode; 23] = [
         FindingCode::SigningNotRequired,
         FindingCode::SigningDisabled,
         FindingCode::SigningMismatch,
@@ -81,6 +82,7 @@ impl FindingCode {
         FindingCode::Ntlmv1InUse,
         FindingCode::LmResponseSent,
         FindingCode::PlaintextPassword,
+        FindingCode::KerberosRc4,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +109,7 @@ impl FindingCode {
             FindingCode::Ntlmv1InUse => "ntlmv1-in-use",
             FindingCode::LmResponseSent => "lm-response-sent",
             FindingCode::PlaintextPassword => "plaintext-password",
+            FindingCode::KerberosRc4 => "kerberos-rc4",
         }
     }
 
@@ -129,9 +132,8 @@ impl FindingCode {
             | NegotiateTampered
             | PlaintextPassword => Severity::Error,
             SigningNotRequired | SigningDisabled | GuestSession | Smb1InUse | DecodeError
-            | NtlmTargetMismatch | DowngradedToSmb1 | Ntlmv1InUse | LmResponseSent => {
-                Severity::Warning
-            }
+            | NtlmTargetMismatch | DowngradedToSmb1 | Ntlmv1InUse | LmResponseSent
+            | KerberosRc4 => Severity::Warning,
             AnonymousSession | EncryptionInUse => Severity::Info,
         }
     }
@@ -162,6 +164,7 @@ impl FindingCode {
             Ntlmv1InUse => "NTLMv1 logon",
             LmResponseSent => "LM response sent",
             PlaintextPassword => "Password sent in clear text",
+            KerberosRc4 => "Kerberos with RC4-HMAC",
         }
     }
 }

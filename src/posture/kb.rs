@@ -484,6 +484,24 @@ pub fn lm_compat_fix(side: Side) -> String {
     )
 }
 
+/// The fix for Kerberos with RC4-HMAC: AES only, on the client and on the
+/// accounts the KDC issues tickets for.
+pub fn kerberos_aes_fix(side: Side) -> String {
+    let samba = match side {
+        Side::Client => "on Samba set \"kerberos encryption types = strong\"",
+        Side::Server => {
+            "on the service account set msDS-SupportedEncryptionTypes = 0x18 (AES128, \
+             AES256); on a Samba KDC set \"kerberos encryption types = strong\""
+        }
+    };
+    format!(
+        "set Group Policy \"Network security: Configure encryption types allowed for \
+         Kerberos\" to AES128_HMAC_SHA1 and AES256_HMAC_SHA1 only, which sets \
+         HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System\\Kerberos\\\
+         Parameters\\SupportedEncryptionTypes = 0x18 (REG_DWORD); {samba}"
+    )
+}
+
 /// The fix for a logon meant for another server: SPN target name validation.
 pub fn target_name_fix() -> String {
     "enable Group Policy \"Microsoft network server: Server SPN target name validation \

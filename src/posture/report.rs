@@ -8,6 +8,7 @@ use super::rules::findings_at;
 use crate::conn::{
     AuthMechanism, ClientOffer, Connection, KeyState, NtlmLogon, ServerAnswer, Session,
 };
+use crate::wire::kerberos::Etype;
 use crate::wire::smb2::Cipher;
 use crate::wire::{Dialect, MacAlgorithm, SecurityMode, SigningSetting};
 use serde::{Serialize, Serializer};
@@ -122,14 +123,29 @@ pub struct SessionReport {
     pub key: Option<KeyReport>,
     /// NTLM MIC check result when a key was derived and the message had one.
     pub ntlm_mic_valid: Option<bool>,
+    /// Kerberos logons whose key was found: the ticket's enctypes.
+    pub kerberos: Option<KerberosReport>,
+}
+
+/// The enctypes of a Kerberos logon (JSON `"kerberos"` of a session).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KerberosReport {
+    /// The service ticket's enc-part, e.g. "aes256-cts-hmac-sha1-96".
+    pub ticket_enctype: String,
+    /// The ticket session key's.
+    pub session_enctype: String,
+    /// RC4-HMAC was used on the way (ticket, keys or the KDC exchange).
+    pub rc4: bool,
 }
 
 impl SessionReport {
     fn build(c: &Connection, s: &Session) -> Self {
         let verifying = c.verifies();
+        let kerberos = c.verify.as_ref().and_then(|v| v.kerberos(s.id));
         SessionReport {
             id: (s.id, s.smb1),
-            user: s.user.clone(),
+            // A Kerberos user is known once the ticket is decrypted.
+            user: s.user.clone().or_else(|| kerberos.map(|k| k.user.clone())),
             mechanism: s.mechanism,
             mechanism_oid: s.mechanism_oid.clone(),
             legacy_auth: s.mechanism == AuthMechanism::Legacy,
@@ -145,6 +161,11 @@ impl SessionReport {
             forged_frames: s.tally.forged_frames.clone(),
             key: c.key_state(s.id).map(KeyReport::of),
             ntlm_mic_valid: c.verify.as_ref().and_then(|v| v.mic_ok(s.id)),
+            kerberos: kerberos.map(|k| KerberosReport {
+                ticket_enctype: Etype(k.ticket_etype).name(),
+                session_enctype: Etype(k.session_etype).name(),
+                rc4: k.rc4,
+            }),
         }
     }
 }

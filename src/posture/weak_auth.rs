@@ -1,12 +1,14 @@
 //! Weak authentication: NTLMv1 and LM responses, and passwords sent in
 //! clear, from NTLMSSP AUTHENTICATE messages and SMB1 logons without
-//! extended security. An NTLMv1 response to a known challenge can be
+//! extended security; Kerberos with RC4-HMAC, from logons whose ticket was
+//! decrypted. An NTLMv1 response to a known challenge can be
 //! turned into the NT hash (the challenge is fixed by whoever answers the
 //! NEGOTIATE), and an LM response is weaker still.
 
 use super::finding::{Finding, FindingCode};
 use super::kb::{self, Side};
 use crate::conn::Connection;
+use crate::wire::kerberos::Etype;
 
 /// Frames named per finding.
 const MAX_FRAMES: usize = 8;
@@ -61,6 +63,44 @@ pub(super) fn weak_auth(c: &Connection, f: &mut Vec<Finding>) {
              challenge response",
         ));
     }
+}
+
+/// Kerberos logons that used RC4-HMAC (known once their ticket was
+/// decrypted with a keytab or the KDC exchange).
+pub(super) fn kerberos_rc4(c: &Connection, f: &mut Vec<Finding>) {
+    let Some(v) = c.verify.as_ref() else {
+        return;
+    };
+    let rc4: Vec<(u64, String)> = c
+        .sessions
+        .iter()
+        .filter_map(|s| {
+            let k = v.kerberos(s.id)?;
+            k.rc4.then(|| {
+                let etypes = [k.ticket_etype, k.session_etype]
+                    .map(|e| Etype(e).name())
+                    .join(", ");
+                (s.id, format!("{} (ticket, session key: {etypes})", k.user))
+            })
+        })
+        .collect();
+    if rc4.is_empty() {
+        return;
+    }
+    let who: Vec<String> = rc4.iter().map(|(id, w)| format!("0x{id:x} {w}")).collect();
+    f.push(
+        Finding::new(
+            FindingCode::KerberosRc4,
+            format!(
+                "Kerberos logon(s) used RC4-HMAC (etype 23, deprecated: its key is the NT hash, and \
+                 its tickets can be cracked offline): sessions {}",
+                who.join("; ")
+            ),
+        )
+        .evidence("enctype", Etype::Rc4Hmac.name(), Etype::Aes256CtsHmacSha196.name())
+        .fix(Side::Client, kb::kerberos_aes_fix(Side::Client))
+        .fix(Side::Server, kb::kerberos_aes_fix(Side::Server)),
+    );
 }
 
 fn list(frames: &[u64]) -> String {

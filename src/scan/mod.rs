@@ -180,6 +180,26 @@ impl Scanner {
     }
 }
 
+/// Learn Kerberos ticket session keys from the KDC exchanges (port 88,
+/// UDP and TCP) of a capture, with the passwords in `credentials`: call it
+/// for every capture of a run before scanning, so that a Kerberos session
+/// verifies whichever file its AS and TGS exchanges are in. Returns the
+/// tickets learnt; a file that is not a capture is an `Err`.
+pub fn learn_kdc<'a>(
+    credentials: &mut Credentials,
+    input: impl Into<Input<'a>>,
+) -> Result<usize, CaptureError> {
+    let reader: Box<dyn Read + Send + 'a> = match input.into() {
+        Input::Path(p) => {
+            Box::new(std::fs::File::open(p).map_err(|e| CaptureError::Io(e.to_string()))?)
+        }
+        Input::Reader(r) => r,
+    };
+    let messages = crate::capture::kdc::kdc_messages(reader)?;
+    let bytes: Vec<Vec<u8>> = messages.into_iter().map(|m| m.bytes).collect();
+    Ok(crate::verify::kerberos::learn_kdc(credentials, &bytes))
+}
+
 /// Frames in, reports out.
 pub struct Engine {
     table: FlowTable<Analysis>,

@@ -26,30 +26,14 @@ use picky_krb::data_types::{EncryptedData, EncryptionKey, PrincipalName};
 use picky_krb::messages::{ApRep, ApReq};
 use rc4::{Rc4, StreamCipher};
 
-pub const ETYPE_AES128: i32 = 17;
-pub const ETYPE_AES256: i32 = 18;
-pub const ETYPE_RC4_HMAC: i32 = 23;
+use crate::wire::kerberos::{
+    Etype, USAGE_AP_REP, USAGE_AP_REQ_AUTHENTICATOR, USAGE_AS_REP, USAGE_TGS_REP_SESSION,
+    USAGE_TGS_REP_SUBKEY, USAGE_TGS_REQ_AUTHENTICATOR, USAGE_TICKET,
+};
 
-/// Key usages (RFC 4120 7.5.1).
-pub const USAGE_AS_REP: i32 = 3;
-pub const USAGE_TICKET: i32 = 2;
-pub const USAGE_TGS_REQ_AUTHENTICATOR: i32 = 7;
-pub const USAGE_TGS_REP_SESSION: i32 = 8;
-pub const USAGE_TGS_REP_SUBKEY: i32 = 9;
-pub const USAGE_AP_REQ_AUTHENTICATOR: i32 = 11;
-pub const USAGE_AP_REP: i32 = 12;
-
-/// The name of an encryption type, as Kerberos tools print it.
-pub fn etype_name(etype: i32) -> String {
-    match etype {
-        ETYPE_AES128 => "aes128-cts-hmac-sha1-96".into(),
-        ETYPE_AES256 => "aes256-cts-hmac-sha1-96".into(),
-        ETYPE_RC4_HMAC => "rc4-hmac".into(),
-        19 => "aes128-cts-hmac-sha256-128".into(),
-        20 => "aes256-cts-hmac-sha384-192".into(),
-        other => format!("etype {other}"),
-    }
-}
+const ETYPE_AES128: i32 = Etype::Aes128CtsHmacSha196.0;
+const ETYPE_AES256: i32 = Etype::Aes256CtsHmacSha196.0;
+const ETYPE_RC4_HMAC: i32 = Etype::Rc4Hmac.0;
 
 /// Why decryption gave nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +211,7 @@ pub fn logon_key(
     ap_req: &[u8],
     ap_rep: Option<&[u8]>,
     keytab: &[KeytabKey],
-    learnt: &dyn Fn(&[u8]) -> Option<TicketSession>,
+    learnt: &dyn Fn(&[u8]) -> Option<Learnt>,
 ) -> Result<KerberosLogon, KerberosError> {
     let req: ApReq = picky_asn1_der::from_bytes(ap_req)
         .map_err(|_| KerberosError::NoKey("the AP-REQ does not parse"))?;
@@ -239,7 +223,8 @@ pub fn logon_key(
         text(&ticket.realm.0)
     );
     let (session_etype, session_key, user, mut rc4) = match learnt(t_cipher) {
-        Some(s) => (s.etype, s.key, s.client, s.rc4_on_the_way),
+        Some(Learnt::Session(s)) => (s.etype, s.key, s.client, s.rc4_on_the_way),
+        Some(Learnt::WrongPassword) => return Err(KerberosError::WrongKey),
         None => {
             let part = ticket_part(t_etype, t_kvno, &sname, t_cipher, keytab)?;
             let (etype, key) = key_of(&part.key.0);
@@ -317,6 +302,236 @@ fn ticket_part(
         }
     }
     Err(KerberosError::WrongKey)
+}
+
+/// What a KDC exchange taught about one ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Learnt {
+    Session(TicketSession),
+    /// The user's AS-REP did not decrypt with the given password: its
+    /// tickets are the wrong password's, not unknown.
+    WrongPassword,
+}
+
+/// A TGT session key (or a TGS-REQ subkey, with the TGT session key it
+/// came under, for FAST) learnt on the way.
+struct TgsKey {
+    etype: i32,
+    key: Vec<u8>,
+    usage: i32,
+    rc4: bool,
+    tgt: Option<(i32, Vec<u8>)>,
+    /// The AS-REP's client (a FAST TGS-REP names the anonymous principal
+    /// in clear).
+    client: String,
+}
+
+impl TgsKey {
+    /// The TGS-REP enc-part's plaintext: with this key, or (a subkey of a
+    /// FAST-armored request) with the reply key the armored reply gives.
+    fn open(&self, rep: &picky_krb::messages::KdcRep) -> Option<Vec<u8>> {
+        let (etype, _, cipher) = enc(&rep.enc_part.0);
+        if let Ok(p) = decrypt(etype, &self.key, self.usage, cipher) {
+            return Some(p);
+        }
+        let (tgt, pa) = (self.tgt.as_ref()?, rep.padata.0.as_ref()?);
+        let (_, reply) =
+            super::kerberos_fast::tgs_reply_key(&pa.0.0, (self.etype, &self.key), (tgt.0, &tgt.1))?;
+        decrypt(etype, &reply, self.usage, cipher).ok()
+    }
+}
+
+/// PA-ETYPE-INFO2 (RFC 4120 5.2.7.5) salts by enctype, from PA-DATA.
+fn salts_of(padata: &[picky_krb::data_types::PaData], out: &mut Vec<(i32, String)>) {
+    for pa in padata {
+        if int(&pa.padata_type.0) != 19 {
+            continue;
+        }
+        let Ok(info) =
+            picky_asn1_der::from_bytes::<picky_krb::data_types::EtypeInfo2>(&pa.padata_data.0.0)
+        else {
+            continue;
+        };
+        for e in &info.0 {
+            if let Some(salt) = e.salt.0.as_ref() {
+                out.push((int(&e.etype.0) as i32, text(&salt.0)));
+            }
+        }
+    }
+}
+
+/// The users' passwords that may be `name` of `realm` (an entry without a
+/// domain matches any; a domain matches the realm or its first label).
+fn passwords_for<'a>(
+    creds: &'a super::Credentials,
+    name: &'a str,
+    realm: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    let label = realm.split('.').next().unwrap_or(realm);
+    creds.users.iter().filter_map(move |u| {
+        let (d, who) = u.user.split_once('\\').unwrap_or(("", u.user.as_str()));
+        let dom_ok = d.is_empty() || d.eq_ignore_ascii_case(realm) || d.eq_ignore_ascii_case(label);
+        (who.eq_ignore_ascii_case(name) && dom_ok)
+            .then_some(u.password.as_ref().map(|p| p.0.as_str()))
+            .flatten()
+    })
+}
+
+/// The EncKDCRepPart of a KDC-REP enc-part (AS or TGS form: Windows
+/// answers an AS-REQ with either tag).
+fn kdc_rep_part(plain: &[u8]) -> Option<picky_krb::messages::EncKdcRepPart> {
+    if let Ok(p) = picky_asn1_der::from_bytes::<picky_krb::messages::EncAsRepPart>(plain) {
+        return Some(p.0);
+    }
+    picky_asn1_der::from_bytes::<picky_krb::messages::EncTgsRepPart>(plain)
+        .ok()
+        .map(|p| p.0)
+}
+
+/// Learn ticket session keys from a capture's KDC messages (in capture
+/// order) with the users' passwords: the AS-REP gives the TGT session key
+/// (string-to-key with the PA-ETYPE-INFO2 salt, else the default one), a
+/// TGS-REQ's authenticator its subkey, and the TGS-REP the service
+/// ticket's session key, filed by the ticket's cipher text. Returns the
+/// tickets learnt.
+pub fn learn_kdc(creds: &mut super::Credentials, messages: &[Vec<u8>]) -> usize {
+    use picky_krb::messages::{AsRep, KrbError, TgsRep, TgsReq};
+    let mut salts: Vec<(i32, String)> = Vec::new();
+    let mut tgs_keys: Vec<TgsKey> = Vec::new();
+    let mut wrong_users: Vec<String> = Vec::new();
+    let mut learnt = 0;
+    for m in messages {
+        match m.first() {
+            Some(0x7e) => {
+                let Ok(e) = picky_asn1_der::from_bytes::<KrbError>(m) else {
+                    continue;
+                };
+                if let Some(data) = e.0.e_data.0.as_ref()
+                    && let Ok(pa) = picky_asn1_der::from_bytes::<
+                        picky_asn1::wrapper::Asn1SequenceOf<picky_krb::data_types::PaData>,
+                    >(&data.0.0)
+                {
+                    salts_of(&pa.0, &mut salts);
+                }
+            }
+            Some(0x6b) => {
+                let Ok(rep) = picky_asn1_der::from_bytes::<AsRep>(m) else {
+                    continue;
+                };
+                let rep = &rep.0;
+                if let Some(pa) = rep.padata.0.as_ref() {
+                    salts_of(&pa.0.0, &mut salts);
+                }
+                let name = principal_text(&rep.cname.0);
+                let realm = text(&rep.crealm.0);
+                let (etype, _, cipher) = enc(&rep.enc_part.0);
+                let salt = salts
+                    .iter()
+                    .rev()
+                    .find(|(e, _)| *e == etype)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_else(|| format!("{realm}{}", name.replace('/', "")));
+                let mut tried = false;
+                let mut got = None;
+                for pw in passwords_for(creds, &name, &realm) {
+                    let Some(key) = string_to_key(etype, pw, &salt) else {
+                        continue;
+                    };
+                    tried = true;
+                    let plain = decrypt(etype, &key, USAGE_AS_REP, cipher)
+                        .or_else(|_| decrypt(etype, &key, USAGE_TGS_REP_SESSION, cipher));
+                    if let Some(part) = plain.ok().and_then(|p| kdc_rep_part(&p)) {
+                        got = Some(part);
+                        break;
+                    }
+                }
+                match got {
+                    Some(part) => {
+                        let (k_etype, key) = key_of(&part.key.0);
+                        tgs_keys.push(TgsKey {
+                            etype: k_etype,
+                            key,
+                            usage: USAGE_TGS_REP_SESSION,
+                            rc4: etype == ETYPE_RC4_HMAC || k_etype == ETYPE_RC4_HMAC,
+                            tgt: None,
+                            client: format!("{name}@{realm}"),
+                        });
+                    }
+                    None if tried => wrong_users.push(format!("{name}@{realm}")),
+                    None => {}
+                }
+            }
+            Some(0x6c) => {
+                let Ok(req) = picky_asn1_der::from_bytes::<TgsReq>(m) else {
+                    continue;
+                };
+                let Some(pa) = req.0.padata.0.as_ref() else {
+                    continue;
+                };
+                for p in pa.0.0.iter().filter(|p| int(&p.padata_type.0) == 1) {
+                    let Ok(ap) = picky_asn1_der::from_bytes::<ApReq>(&p.padata_data.0.0) else {
+                        continue;
+                    };
+                    let (a_etype, _, a_cipher) = enc(&ap.0.authenticator.0);
+                    let found = tgs_keys
+                        .iter()
+                        .filter(|k| k.usage == USAGE_TGS_REP_SESSION)
+                        .find_map(|k| {
+                            let plain =
+                                decrypt(a_etype, &k.key, USAGE_TGS_REQ_AUTHENTICATOR, a_cipher)
+                                    .ok()?;
+                            let auth: picky_krb::data_types::Authenticator =
+                                picky_asn1_der::from_bytes(&plain).ok()?;
+                            let sub = auth.0.subkey.0.as_ref()?;
+                            let (etype, key) = key_of(&sub.0);
+                            Some(TgsKey {
+                                etype,
+                                key,
+                                usage: USAGE_TGS_REP_SUBKEY,
+                                rc4: k.rc4 || etype == ETYPE_RC4_HMAC,
+                                tgt: Some((k.etype, k.key.clone())),
+                                client: k.client.clone(),
+                            })
+                        });
+                    tgs_keys.extend(found);
+                }
+            }
+            Some(0x6d) => {
+                let Ok(rep) = picky_asn1_der::from_bytes::<TgsRep>(m) else {
+                    continue;
+                };
+                let rep = &rep.0;
+                let client = format!("{}@{}", principal_text(&rep.cname.0), text(&rep.crealm.0));
+                let (etype, _, _) = enc(&rep.enc_part.0);
+                let ticket = rep.ticket.0.0.enc_part.0.cipher.0.0.clone();
+                let found = tgs_keys
+                    .iter()
+                    .rev()
+                    .find_map(|k| Some((kdc_rep_part(&k.open(rep)?)?, k.rc4, k.client.clone())));
+                let entry = match found {
+                    Some((part, rc4, client)) => {
+                        let (k_etype, key) = key_of(&part.key.0);
+                        Learnt::Session(TicketSession {
+                            etype: k_etype,
+                            key,
+                            client,
+                            rc4_on_the_way: rc4 || etype == ETYPE_RC4_HMAC,
+                        })
+                    }
+                    None if wrong_users.iter().any(|u| u.eq_ignore_ascii_case(&client)) => {
+                        Learnt::WrongPassword
+                    }
+                    None => continue,
+                };
+                if creds.tickets.len() < super::MAX_TICKETS {
+                    learnt += matches!(entry, Learnt::Session(_)) as usize;
+                    creds.tickets.insert(ticket, entry);
+                }
+            }
+            _ => {}
+        }
+    }
+    learnt
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod kdf;
 pub mod kerberos;
+mod kerberos_fast;
 pub mod keytab;
 pub mod mac;
 pub mod ntlm;
@@ -31,7 +32,7 @@ pub struct Credentials {
     pub keytab: Vec<keytab::KeytabKey>,
     /// Ticket session keys learnt from KDC exchanges (`learn_kdc`), by the
     /// ticket's cipher text. Bounded by `MAX_TICKETS`.
-    pub tickets: HashMap<Vec<u8>, kerberos::TicketSession>,
+    pub tickets: HashMap<Vec<u8>, kerberos::Learnt>,
 }
 
 /// Ticket session keys remembered from KDC exchanges.
@@ -179,7 +180,7 @@ impl Credentials {
     }
 
     /// The session key of a ticket learnt from a KDC exchange.
-    pub fn ticket_session(&self, cipher: &[u8]) -> Option<kerberos::TicketSession> {
+    pub fn ticket_session(&self, cipher: &[u8]) -> Option<kerberos::Learnt> {
         self.tickets.get(cipher).cloned()
     }
 

@@ -8,6 +8,7 @@
 
 use rusticata_macros::newtype_enum;
 pub mod header;
+pub mod kerberos;
 pub mod names;
 pub mod nbss;
 pub mod ntlmssp;

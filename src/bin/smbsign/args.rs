@@ -90,7 +90,9 @@ pub struct ScanArgs {
 }
 
 impl ScanArgs {
-    /// The credentials given, or None when there are none.
+    /// The credentials given, or None when there are none. With a
+    /// password, the Kerberos tickets of the files' KDC exchanges are
+    /// learnt first (every file, so the exchange may be in another one).
     pub fn credentials(
         &self,
     ) -> Result<Option<std::sync::Arc<smbsign::verify::Credentials>>, String> {
@@ -112,6 +114,12 @@ impl ScanArgs {
                 std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             c.add_file_text(&text)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        if c.users.iter().any(|u| u.password.is_some()) {
+            for path in &self.files {
+                // A file that cannot be read is reported by the scan.
+                let _ = smbsign::scan::learn_kdc(&mut c, path);
+            }
         }
         Ok((!c.is_empty()).then(|| std::sync::Arc::new(c)))
     }
