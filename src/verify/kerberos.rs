@@ -313,6 +313,9 @@ pub enum Learnt {
     WrongPassword,
 }
 
+/// The principal a FAST-armored reply names in clear (RFC 6112 3).
+const ANONYMOUS: &str = "WELLKNOWN/ANONYMOUS@";
+
 /// A TGT session key (or a TGS-REQ subkey, with the TGT session key it
 /// came under, for FAST) learnt on the way.
 struct TgsKey {
@@ -518,7 +521,13 @@ pub fn learn_kdc(creds: &mut super::Credentials, messages: &[Vec<u8>]) -> usize 
                             rc4_on_the_way: rc4 || etype == ETYPE_RC4_HMAC,
                         })
                     }
-                    None if wrong_users.iter().any(|u| u.eq_ignore_ascii_case(&client)) => {
+                    // Its user's password failed on the AS-REP. A FAST reply
+                    // hides the user (the anonymous principal in clear): it
+                    // is taken as the failed user's when one failed.
+                    None if wrong_users.iter().any(|u| {
+                        u.eq_ignore_ascii_case(&client) || client.starts_with(ANONYMOUS)
+                    }) =>
+                    {
                         Learnt::WrongPassword
                     }
                     None => continue,
