@@ -61,7 +61,7 @@
 #define MAX_LINKED_PROOFS 65536
 
 // Number of finding codes: they run from 1 to SMBSIGN_FINDING_COUNT.
-#define SMBSIGN_FINDING_COUNT 22
+#define SMBSIGN_FINDING_COUNT 23
 
 // Number of severities (0 .. SMBSIGN_SEVERITY_COUNT - 1).
 #define SMBSIGN_SEVERITY_COUNT 3
@@ -228,6 +228,8 @@ enum smbsign_finding_code
   SMBSIGN_FINDING_LM_RESPONSE_SENT = 21,
   // An SMB1 logon sent the password in clear text.
   SMBSIGN_FINDING_PLAINTEXT_PASSWORD = 22,
+  // A Kerberos logon used RC4-HMAC (deprecated).
+  SMBSIGN_FINDING_KERBEROS_RC4 = 23,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_finding_code;
@@ -573,8 +575,8 @@ struct smbsign_analyzer *smbsign_analyzer_new_with(const struct smbsign_options 
 void smbsign_analyzer_free(struct smbsign_analyzer *analyzer);
 
 // Add secrets for signature verification, as text: entries separated by
-// newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32` or
-// `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
+// newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32`,
+// `keytab PATH` or `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
 // as the JSON and `smbsign_session.session_id` show it — `0x` and 4 hex
 // digits for an SMB1 UID, 16 for an SMB2 SessionId — or any hex form of
 // the same number). The text is copied. They apply to every
@@ -589,6 +591,13 @@ void smbsign_analyzer_free(struct smbsign_analyzer *analyzer);
 // Thread-safety: as for the analyzer.
 smbsign_result smbsign_analyzer_add_credentials(struct smbsign_analyzer *analyzer,
                                                 const char *text);
+
+// Add the service keys of the MIT keytab file at `path`, for Kerberos
+// sessions; as `smbsign_analyzer_add_credentials` otherwise (which
+// connections they apply to, SMBSIGN_CREDENTIALS_TOO_LATE). Returns
+// SMBSIGN_INVALID_PARAMETER (nothing added) when the file cannot be read
+// or is not a keytab. Thread-safety: as for the analyzer.
+smbsign_result smbsign_analyzer_add_keytab(struct smbsign_analyzer *analyzer, const char *path);
 
 // Why the last call on this analyzer that did not return SMBSIGN_OK
 // failed (which credential entry and field, which limit, which frame), or
@@ -840,7 +849,7 @@ void smbsign_options_free(struct smbsign_options *options);
 
 // Add secrets as text, as `smbsign_analyzer_add_credentials` takes them
 // (`password USER:PASS`, `nt-hash USER:HEX32`, `session-key ID:HEX`,
-// separated by newlines or ';'). Nothing is added when an entry does not
+// `keytab PATH`, separated by newlines or ';'). Nothing is added when an entry does not
 // parse: SMBSIGN_INVALID_PARAMETER, and `smbsign_options_last_error`
 // names the entry and field.
 smbsign_result smbsign_options_add_credentials(struct smbsign_options *options, const char *text);
@@ -855,6 +864,30 @@ smbsign_result smbsign_options_add_password(struct smbsign_options *options,
 smbsign_result smbsign_options_add_nt_hash(struct smbsign_options *options,
                                            const char *user,
                                            const char *hex32);
+
+// Add the service keys of the MIT keytab file at `path` (as `ktutil`,
+// `samba-tool domain exportkeytab` or `ktpass` write it), for Kerberos
+// sessions. The keys are copied; the file is read during the call.
+// Returns SMBSIGN_INVALID_PARAMETER (nothing added) when the file cannot
+// be read or is not a keytab: `smbsign_options_last_error` says which.
+smbsign_result smbsign_options_add_keytab(struct smbsign_options *options, const char *path);
+
+// As `smbsign_options_add_keytab`, from `len` bytes at `data` (read
+// during the call only).
+smbsign_result smbsign_options_add_keytab_memory(struct smbsign_options *options,
+                                                 const uint8_t *data,
+                                                 size_t len);
+
+// Learn the Kerberos ticket session keys of the KDC exchanges (port 88)
+// in the capture file at `path`, with the passwords added so far, so that
+// Kerberos sessions verify with a password: in another capture, in a
+// descriptor scan, or in an analyzer made from these options afterwards.
+// (`smbsign_scan_file_with` and `smbsign_scan_memory` already read their
+// own capture's.) Writes the number of tickets learnt to `*out_tickets`
+// when it is not NULL. Returns SMBSIGN_IO_ERROR, SMBSIGN_NOT_A_CAPTURE.
+smbsign_result smbsign_options_learn_kdc_file(struct smbsign_options *options,
+                                              const char *path,
+                                              size_t *out_tickets);
 
 // Add the session key (16 or 32 bytes) of session `session_id` (SMB2
 // SessionId or SMB1 UID), e.g. a Kerberos session's.
@@ -899,7 +932,9 @@ smbsign_result smbsign_scan_memory(const uint8_t *data,
 
 // Scan a capture read from the open file descriptor `fd` to its end (a
 // pipe, a socket, a file), with `options` (NULL: defaults). The
-// descriptor is read, not closed. Returns SMBSIGN_IO_ERROR,
+// descriptor is read, not closed. A descriptor is read once, so the KDC
+// exchanges of a Kerberos logon are not learnt from it: call
+// `smbsign_options_learn_kdc_file` first for those. Returns SMBSIGN_IO_ERROR,
 // SMBSIGN_NOT_A_CAPTURE, SMBSIGN_INVALID_PARAMETER (negative fd),
 // SMBSIGN_NULL_PARAMETER; ownership as for `smbsign_scan_file`.
 smbsign_result smbsign_scan_fd(int32_t fd,

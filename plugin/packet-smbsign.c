@@ -99,6 +99,7 @@ static const char *pref_passwords = "";
 static const char *pref_nt_hashes = "";
 static const char *pref_session_keys = "";
 static const char *pref_credentials_file = "";
+static const char *pref_keytab = "";
 
 /* The same secrets as tables (Wireshark's smb2_seskey_list form): session
  * id -> key, and user -> password. */
@@ -552,6 +553,10 @@ static void smbsign_init(void)
         add_entries("password", entry);
         g_free(entry);
     }
+    if (pref_keytab && *pref_keytab) {
+        if (smbsign_analyzer_add_keytab(analyzer, pref_keytab) != SMBSIGN_OK)
+            ws_warning("smbsign: keytab %s: %s", pref_keytab, smbsign_analyzer_last_error(analyzer));
+    }
     if (pref_credentials_file && *pref_credentials_file) {
         gchar *text = NULL;
         if (g_file_get_contents(pref_credentials_file, &text, NULL, NULL)) {
@@ -727,10 +732,13 @@ static void proto_register_smbsign(void)
         "USER:HEX32 entries separated by ';'", &pref_nt_hashes);
     prefs_register_string_preference(prefs, "session_keys", "Session keys",
         "SESSIONID:HEX entries separated by ';' (session id as smbsign shows it, 16- or 32-byte key; "
-        "needed for Kerberos sessions)", &pref_session_keys);
+        "for Kerberos sessions when no keytab is at hand)", &pref_session_keys);
+    prefs_register_filename_preference(prefs, "keytab", "Keytab",
+        "MIT keytab of the servers' service keys (ktutil, samba-tool domain exportkeytab, "
+        "ktpass), to verify Kerberos sessions' signatures", &pref_keytab, FALSE);
     prefs_register_filename_preference(prefs, "credentials_file", "Credentials file",
-        "File of 'password USER:PASS', 'nt-hash USER:HEX32', 'session-key ID:HEX' lines",
-        &pref_credentials_file, FALSE);
+        "File of 'password USER:PASS', 'nt-hash USER:HEX32', 'session-key ID:HEX', "
+        "'keytab PATH' lines", &pref_credentials_file, FALSE);
     named_conns = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_int64_hash,
                                          g_int64_equal);
     ended_conns = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_int64_hash,

@@ -566,6 +566,60 @@ fn plugin_verdicts_equal_the_cli_with_a_password() {
     }
 }
 
+/// Issue 16: the keytab preference verifies Kerberos sessions in the
+/// plugin as the CLI does with --keytab.
+#[test]
+fn plugin_verifies_kerberos_with_the_keytab_preference() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let dir = common::repo().join("tests/captures/kerberos");
+    let keytab = readable(&dir.join("dc1.keytab"));
+    for name in ["krb-smb311-gmac-smb.pcap", "krb-smb21-smb.pcap"] {
+        let file = dir.join(name);
+        let mut creds = smbsign::verify::Credentials::default();
+        creds.add_keytab_file(&dir.join("dc1.keytab")).unwrap();
+        let cli = smbsign::scan::Scanner::new(smbsign::scan::ScanOptions::with_credentials(
+            std::sync::Arc::new(creds),
+        ))
+        .scan(&file)
+        .unwrap()
+        .connections;
+        let copy = readable(&file);
+        let pref = format!("smbsign.keytab:{}", keytab.display());
+        let out = tshark(
+            &e.home,
+            &[
+                "-n",
+                "-r",
+                copy.to_str().unwrap(),
+                "-o",
+                &pref,
+                "-T",
+                "fields",
+                "-E",
+                "occurrence=a",
+                "-e",
+                "smbsign.signature_status",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let valid = (smbsign::ffi::smbsign_verdict::SMBSIGN_VERDICT_VALID as u32).to_string();
+        let count = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .flat_map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>())
+            .filter(|v| *v == valid)
+            .count() as u64;
+        assert!(count > 20, "{name}: {count}");
+        assert_eq!(count, cli[0].verified_messages.unwrap(), "{name}");
+    }
+}
+
 /// Every lab and corpus capture, mutated with `editcap -E` at several rates
 /// and seeds and cut short (≥ 1,000 files, made here, not committed):
 /// tshark with the plugin exits normally every time (no signal), and no

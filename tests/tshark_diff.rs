@@ -335,7 +335,18 @@ fn lab_captures_agree_with_tshark() {
         return;
     }
     let mut failures = Vec::new();
-    for p in common::lab_captures() {
+    let mut files = common::lab_captures();
+    // The Kerberos lab's captures too (their KDC traffic is not SMB).
+    let krb = common::repo().join("tests/captures/kerberos");
+    let mut krb: Vec<_> = std::fs::read_dir(&krb)
+        .expect("tests/captures/kerberos")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| common::is_capture_name(p))
+        .collect();
+    krb.sort();
+    assert!(krb.len() >= 14, "{} Kerberos captures", krb.len());
+    files.extend(krb);
+    for p in files {
         for problem in compare(&p, false) {
             failures.push(format!("{}: {problem}", p.display()));
         }

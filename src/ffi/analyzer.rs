@@ -96,8 +96,8 @@ pub unsafe extern "C" fn smbsign_analyzer_free(analyzer: *mut smbsign_analyzer) 
 }
 
 /// Add secrets for signature verification, as text: entries separated by
-/// newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32` or
-/// `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
+/// newlines or ';', each `password USER:PASSWORD`, `nt-hash USER:HEX32`,
+/// `keytab PATH` or `session-key SESSIONID:HEX` (USER may be `DOMAIN\user`; the session id
 /// as the JSON and `smbsign_session.session_id` show it — `0x` and 4 hex
 /// digits for an SMB1 UID, 16 for an SMB2 SessionId — or any hex form of
 /// the same number). The text is copied. They apply to every
@@ -126,6 +126,40 @@ pub unsafe extern "C" fn smbsign_analyzer_add_credentials(
         if let Err(e) = creds.add_file_text(&text) {
             return a.fail(SMBSIGN_INVALID_PARAMETER, format!("credentials: {}", e.0));
         }
+        a.install_credentials(creds)
+    })
+}
+
+/// Add the service keys of the MIT keytab file at `path`, for Kerberos
+/// sessions; as `smbsign_analyzer_add_credentials` otherwise (which
+/// connections they apply to, SMBSIGN_CREDENTIALS_TOO_LATE). Returns
+/// SMBSIGN_INVALID_PARAMETER (nothing added) when the file cannot be read
+/// or is not a keytab. Thread-safety: as for the analyzer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_analyzer_add_keytab(
+    analyzer: *mut smbsign_analyzer,
+    path: *const c_char,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if analyzer.is_null() || path.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: non-NULL; made by smbsign_analyzer_new; NUL-terminated.
+        let (a, path) = unsafe { (&mut *analyzer, CStr::from_ptr(path)) };
+        let path = std::path::PathBuf::from(path.to_string_lossy().into_owned());
+        let mut creds = a.creds.as_deref().cloned().unwrap_or_default();
+        if let Err(e) = creds.add_keytab_file(&path) {
+            return a.fail(SMBSIGN_INVALID_PARAMETER, e.0);
+        }
+        a.install_credentials(creds)
+    })
+}
+
+impl smbsign_analyzer {
+    /// Use `creds` from now on, for new connections and for the sessions of
+    /// verifying ones whose keys are not derived yet.
+    fn install_credentials(&mut self, creds: crate::verify::Credentials) -> smbsign_result {
+        let a = self;
         a.creds = (!creds.is_empty()).then(|| std::sync::Arc::new(creds));
         let Some(creds) = a.creds.clone() else {
             return SMBSIGN_OK;
@@ -144,7 +178,7 @@ pub unsafe extern "C" fn smbsign_analyzer_add_credentials(
             return a.fail(SMBSIGN_CREDENTIALS_TOO_LATE, why);
         }
         SMBSIGN_OK
-    })
+    }
 }
 
 /// Why the last call on this analyzer that did not return SMBSIGN_OK

@@ -79,7 +79,7 @@ unsafe fn with_text(
 
 /// Add secrets as text, as `smbsign_analyzer_add_credentials` takes them
 /// (`password USER:PASS`, `nt-hash USER:HEX32`, `session-key ID:HEX`,
-/// separated by newlines or ';'). Nothing is added when an entry does not
+/// `keytab PATH`, separated by newlines or ';'). Nothing is added when an entry does not
 /// parse: SMBSIGN_INVALID_PARAMETER, and `smbsign_options_last_error`
 /// names the entry and field.
 #[unsafe(no_mangle)]
@@ -142,6 +142,93 @@ pub unsafe extern "C" fn smbsign_options_add_nt_hash(
             match o.credentials.add_nt_hash(&format!("{user}:{hex}")) {
                 Ok(()) => SMBSIGN_OK,
                 Err(e) => o.fail(e.0),
+            }
+        })
+    }
+}
+
+/// Add the service keys of the MIT keytab file at `path` (as `ktutil`,
+/// `samba-tool domain exportkeytab` or `ktpass` write it), for Kerberos
+/// sessions. The keys are copied; the file is read during the call.
+/// Returns SMBSIGN_INVALID_PARAMETER (nothing added) when the file cannot
+/// be read or is not a keytab: `smbsign_options_last_error` says which.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_options_add_keytab(
+    options: *mut smbsign_options,
+    path: *const c_char,
+) -> smbsign_result {
+    // SAFETY: checked in with_text.
+    unsafe {
+        with_text(options, path, |o, path| {
+            match o.credentials.add_keytab_file(std::path::Path::new(path)) {
+                Ok(()) => SMBSIGN_OK,
+                Err(e) => o.fail(e.0),
+            }
+        })
+    }
+}
+
+/// As `smbsign_options_add_keytab`, from `len` bytes at `data` (read
+/// during the call only).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_options_add_keytab_memory(
+    options: *mut smbsign_options,
+    data: *const u8,
+    len: usize,
+) -> smbsign_result {
+    boundary(SMBSIGN_PANIC, || {
+        if options.is_null() {
+            return SMBSIGN_NULL_PARAMETER;
+        }
+        // SAFETY: made by smbsign_options_new.
+        let o = unsafe { &mut *options };
+        // SAFETY: checked against NULL; the caller promises `len` bytes.
+        let Some(data) = (unsafe { bytes(data, len) }) else {
+            return SMBSIGN_NULL_PARAMETER;
+        };
+        if data.len() > crate::verify::keytab::MAX_KEYTAB_BYTES {
+            return o.fail(format!("keytab: {len} bytes (too large)"));
+        }
+        match o.credentials.add_keytab_bytes(data) {
+            Ok(()) => SMBSIGN_OK,
+            Err(e) => o.fail(format!("keytab: {}", e.0)),
+        }
+    })
+}
+
+/// Learn the Kerberos ticket session keys of the KDC exchanges (port 88)
+/// in the capture file at `path`, with the passwords added so far, so that
+/// Kerberos sessions verify with a password: in another capture, in a
+/// descriptor scan, or in an analyzer made from these options afterwards.
+/// (`smbsign_scan_file_with` and `smbsign_scan_memory` already read their
+/// own capture's.) Writes the number of tickets learnt to `*out_tickets`
+/// when it is not NULL. Returns SMBSIGN_IO_ERROR, SMBSIGN_NOT_A_CAPTURE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smbsign_options_learn_kdc_file(
+    options: *mut smbsign_options,
+    path: *const c_char,
+    out_tickets: *mut usize,
+) -> smbsign_result {
+    // SAFETY: checked in with_text.
+    unsafe {
+        with_text(options, path, |o, path| {
+            let path = std::path::Path::new(path);
+            match crate::scan::learn_kdc(&mut o.credentials, path) {
+                Ok(n) => {
+                    if !out_tickets.is_null() {
+                        // SAFETY: non-NULL, writable (caller's promise).
+                        out_tickets.write(n);
+                    }
+                    SMBSIGN_OK
+                }
+                Err(crate::capture::CaptureError::Io(e)) => {
+                    o.last_error = Some(cstring(&format!("{}: {e}", path.display())));
+                    SMBSIGN_IO_ERROR
+                }
+                Err(e) => {
+                    o.last_error = Some(cstring(&format!("{}: {e}", path.display())));
+                    SMBSIGN_NOT_A_CAPTURE
+                }
             }
         })
     }

@@ -15,15 +15,24 @@ pub struct smbsign_scan {
     frames: u64,
 }
 
-/// A scan of `input` with `options`, written to `*out`.
-unsafe fn scan_into(
-    input: crate::scan::Input<'_>,
+/// A scan of `input` with `options`, written to `*out`. `kdc` reads the
+/// same capture again for its KDC exchanges when a password may need them
+/// (Kerberos with a password).
+unsafe fn scan_into<'a>(
+    input: crate::scan::Input<'a>,
+    kdc: Option<crate::scan::Input<'a>>,
     options: *const smbsign_options,
     out: *mut *mut smbsign_scan,
 ) -> smbsign_result {
     // SAFETY: NULL or made by smbsign_options_new (caller's promise).
-    let scan_options =
+    let mut scan_options =
         unsafe { options.as_ref() }.map_or_else(ScanOptions::default, |o| o.scan_options());
+    if let (Some(creds), Some(kdc)) = (scan_options.credentials.as_mut(), kdc)
+        && creds.users.iter().any(|u| u.password.is_some())
+    {
+        // A capture that cannot be read is reported by the scan below.
+        let _ = crate::scan::learn_kdc(std::sync::Arc::make_mut(creds), kdc);
+    }
     let report = match Scanner::new(scan_options).scan(input) {
         Ok(r) => r,
         Err(CaptureError::Io(_)) => return SMBSIGN_IO_ERROR,
@@ -76,7 +85,14 @@ pub unsafe extern "C" fn smbsign_scan_file_with(
         let path = unsafe { CStr::from_ptr(path) };
         let path = std::path::PathBuf::from(path.to_string_lossy().into_owned());
         // SAFETY: `out` checked; `options` NULL or live.
-        unsafe { scan_into(crate::scan::Input::Path(&path), options, out) }
+        unsafe {
+            scan_into(
+                crate::scan::Input::Path(&path),
+                Some(crate::scan::Input::Path(&path)),
+                options,
+                out,
+            )
+        }
     })
 }
 
@@ -100,13 +116,15 @@ pub unsafe extern "C" fn smbsign_scan_memory(
             return SMBSIGN_NULL_PARAMETER;
         };
         // SAFETY: `out` checked; `options` NULL or live.
-        unsafe { scan_into(data.into(), options, out) }
+        unsafe { scan_into(data.into(), Some(data.into()), options, out) }
     })
 }
 
 /// Scan a capture read from the open file descriptor `fd` to its end (a
 /// pipe, a socket, a file), with `options` (NULL: defaults). The
-/// descriptor is read, not closed. Returns SMBSIGN_IO_ERROR,
+/// descriptor is read, not closed. A descriptor is read once, so the KDC
+/// exchanges of a Kerberos logon are not learnt from it: call
+/// `smbsign_options_learn_kdc_file` first for those. Returns SMBSIGN_IO_ERROR,
 /// SMBSIGN_NOT_A_CAPTURE, SMBSIGN_INVALID_PARAMETER (negative fd),
 /// SMBSIGN_NULL_PARAMETER; ownership as for `smbsign_scan_file`.
 #[unsafe(no_mangle)]
@@ -127,7 +145,14 @@ pub unsafe extern "C" fn smbsign_scan_fd(
         let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
         let reader: &std::fs::File = &file;
         // SAFETY: `out` checked; `options` NULL or live.
-        unsafe { scan_into(crate::scan::Input::Reader(Box::new(reader)), options, out) }
+        unsafe {
+            scan_into(
+                crate::scan::Input::Reader(Box::new(reader)),
+                None,
+                options,
+                out,
+            )
+        }
     })
 }
 
@@ -206,6 +231,72 @@ mod tests {
                 .report
                 .verified_messages
                 .unwrap_or(0)
+        }
+    }
+
+    /// Issue 16: Kerberos through the C API, with a keytab (file and
+    /// memory) and with a password whose KDC exchange is in the capture,
+    /// or learnt from another file for a descriptor scan.
+    #[test]
+    fn kerberos_verifies_through_the_c_api() {
+        let dir = lab("kerberos");
+        let smb = CString::new(dir.join("krb-smb302-smb.pcap").display().to_string()).unwrap();
+        let both = CString::new(dir.join("krb-smb302.pcap").display().to_string()).unwrap();
+        let keytab = CString::new(dir.join("dc1.keytab").display().to_string()).unwrap();
+        let keytab_bytes = std::fs::read(dir.join("dc1.keytab")).unwrap();
+        // SAFETY: live handles, buffers of the given sizes.
+        unsafe {
+            let all_verified = |s: *const smbsign_scan| {
+                let r = &(*smbsign_scan_connection(s, 0)).report;
+                r.verified_messages == Some(r.signed_messages) && r.signed_messages > 20
+            };
+            let o = smbsign_options_new();
+            assert_eq!(smbsign_options_add_keytab(o, keytab.as_ptr()), SMBSIGN_OK);
+            let mut s = std::ptr::null_mut();
+            assert_eq!(smbsign_scan_file_with(smb.as_ptr(), o, &mut s), SMBSIGN_OK);
+            assert!(all_verified(s));
+            smbsign_scan_free(s);
+            smbsign_options_free(o);
+
+            let o = smbsign_options_new();
+            let r = smbsign_options_add_keytab_memory(o, keytab_bytes.as_ptr(), keytab_bytes.len());
+            assert_eq!(r, SMBSIGN_OK);
+            assert_eq!(
+                smbsign_options_add_keytab_memory(o, b"nope".as_ptr(), 4),
+                SMBSIGN_INVALID_PARAMETER
+            );
+            let why = CStr::from_ptr(smbsign_options_last_error(o))
+                .to_string_lossy()
+                .into_owned();
+            assert!(why.contains("not a keytab"), "{why}");
+            smbsign_options_free(o);
+
+            let o = smbsign_options_new();
+            assert_eq!(
+                smbsign_options_add_password(o, c"LAB\\bob".as_ptr(), c"B0b!Passw0rd".as_ptr()),
+                SMBSIGN_OK
+            );
+            let mut s = std::ptr::null_mut();
+            assert_eq!(smbsign_scan_file_with(both.as_ptr(), o, &mut s), SMBSIGN_OK);
+            assert!(all_verified(s));
+            smbsign_scan_free(s);
+            let mut learnt = 0usize;
+            assert_eq!(
+                smbsign_options_learn_kdc_file(o, both.as_ptr(), &mut learnt),
+                SMBSIGN_OK
+            );
+            assert!(learnt >= 1);
+            let f = std::fs::File::open(dir.join("krb-smb302-smb.pcap")).unwrap();
+            let mut s = std::ptr::null_mut();
+            use std::os::fd::AsRawFd;
+            assert_eq!(smbsign_scan_fd(f.as_raw_fd(), o, &mut s), SMBSIGN_OK);
+            assert!(all_verified(s));
+            smbsign_scan_free(s);
+            assert_eq!(
+                smbsign_options_learn_kdc_file(o, keytab.as_ptr(), std::ptr::null_mut()),
+                SMBSIGN_NOT_A_CAPTURE
+            );
+            smbsign_options_free(o);
         }
     }
 
