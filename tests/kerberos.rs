@@ -124,8 +124,25 @@ fn the_password_alone_verifies_through_the_kdc_exchange() {
         let flagged = reports[0]
             .findings
             .iter()
-            .any(|f| f.code == FindingCode::KerberosRc4);
-        assert_eq!(flagged, rc4, "{name}: kerberos-rc4");
+            .find(|f| f.code == FindingCode::KerberosRc4);
+        assert_eq!(flagged.is_some(), rc4, "{name}: kerberos-rc4");
+        if let Some(f) = flagged {
+            // Both sides are told to allow AES only.
+            use smbsign::posture::kb::{Side, kerberos_aes_fix};
+            let fixes: Vec<(Side, String)> = f
+                .fixes
+                .iter()
+                .map(|x| (x.side, x.setting.clone()))
+                .collect();
+            assert_eq!(
+                fixes,
+                vec![
+                    (Side::Client, kerberos_aes_fix(Side::Client)),
+                    (Side::Server, kerberos_aes_fix(Side::Server))
+                ]
+            );
+            assert!(f.message.contains("LAB.EXAMPLE\\bob"), "{}", f.message);
+        }
         // The KDC exchange in another file of the run.
         let mut other = c.clone();
         smbsign::scan::learn_kdc(&mut other, &both).unwrap();

@@ -308,13 +308,15 @@ fn verification(c: &Connection, f: &mut Vec<Finding>) {
     }
     for s in &c.sessions {
         if c.key_state(s.id) == Some(&KeyState::WrongCredentials) {
+            let why = c.verify.as_ref().and_then(|v| v.wrong_reason(s.id));
             f.push(Finding::new(
                 FindingCode::WrongCredentials,
                 format!(
-                    "the password or NT hash given for {} does not match the NTLM exchange of \
-                     session {} (NTProofStr differs): its signatures were not checked",
+                    "the secrets given for {} do not match the logon of session {} ({}): its \
+                     signatures were not checked",
                     s.user.as_deref().unwrap_or("this user"),
-                    session_id_string(s.id, s.smb1)
+                    session_id_string(s.id, s.smb1),
+                    why.unwrap_or("no key derived from them checks out")
                 ),
             ));
         }

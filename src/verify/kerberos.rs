@@ -201,8 +201,8 @@ pub enum KerberosError {
     /// ticket's session key was not learnt from a KDC exchange.
     NoKey(&'static str),
     /// Keys were tried and none decrypted (integrity check): the wrong
-    /// keytab, or a changed password.
-    WrongKey,
+    /// keytab, or a changed password; which key failed.
+    WrongKey(&'static str),
 }
 
 /// The SMB session key of the AP-REQ `ap_req` (DER) and, when captured,
@@ -224,7 +224,11 @@ pub fn logon_key(
     );
     let (session_etype, session_key, user, mut rc4) = match learnt(t_cipher) {
         Some(Learnt::Session(s)) => (s.etype, s.key, s.client, s.rc4_on_the_way),
-        Some(Learnt::WrongPassword) => return Err(KerberosError::WrongKey),
+        Some(Learnt::WrongPassword) => {
+            return Err(KerberosError::WrongKey(
+                "the password did not decrypt the user's AS-REP (integrity check)",
+            ));
+        }
         None => {
             let part = ticket_part(t_etype, t_kvno, &sname, t_cipher, keytab)?;
             let (etype, key) = key_of(&part.key.0);
@@ -234,7 +238,9 @@ pub fn logon_key(
     };
     let (a_etype, _, a_cipher) = enc(&req.0.authenticator.0);
     let authenticator = decrypt(a_etype, &session_key, USAGE_AP_REQ_AUTHENTICATOR, a_cipher)
-        .map_err(|_| KerberosError::WrongKey)?;
+        .map_err(|_| {
+            KerberosError::WrongKey("the ticket session key did not decrypt the authenticator")
+        })?;
     let auth: picky_krb::data_types::Authenticator = picky_asn1_der::from_bytes(&authenticator)
         .map_err(|_| KerberosError::NoKey("the authenticator does not parse"))?;
     let mut chosen = (session_etype, session_key.clone());
@@ -243,8 +249,9 @@ pub fn logon_key(
     }
     if let Some(rep) = ap_rep.and_then(|b| picky_asn1_der::from_bytes::<ApRep>(b).ok()) {
         let (r_etype, _, r_cipher) = enc(&rep.0.enc_part.0);
-        let part = decrypt(r_etype, &session_key, USAGE_AP_REP, r_cipher)
-            .map_err(|_| KerberosError::WrongKey)?;
+        let part = decrypt(r_etype, &session_key, USAGE_AP_REP, r_cipher).map_err(|_| {
+            KerberosError::WrongKey("the ticket session key did not decrypt the AP-REP")
+        })?;
         if let Ok(p) = picky_asn1_der::from_bytes::<picky_krb::data_types::EncApRepPart>(&part)
             && let Some(sub) = p.0.subkey.0.as_ref()
         {
@@ -301,7 +308,9 @@ fn ticket_part(
             return Ok(part.0);
         }
     }
-    Err(KerberosError::WrongKey)
+    Err(KerberosError::WrongKey(
+        "no keytab key of the ticket's enctype decrypted the ticket (integrity check)",
+    ))
 }
 
 /// What a KDC exchange taught about one ticket.

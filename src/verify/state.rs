@@ -88,6 +88,8 @@ struct Secrets {
     krb_ap_req: Vec<u8>,
     krb_ap_rep: Vec<u8>,
     kerberos: Option<KerberosFacts>,
+    /// Why the given secrets were judged wrong (which check failed).
+    wrong: Option<&'static str>,
 }
 
 /// What a Kerberos logon told once its key was found.
@@ -114,6 +116,7 @@ impl Secrets {
             krb_ap_req: Vec::new(),
             krb_ap_rep: Vec::new(),
             kerberos: None,
+            wrong: None,
         }
     }
 }
@@ -216,6 +219,11 @@ impl Signing {
             .collect();
         v.sort();
         v
+    }
+
+    /// Which check judged the session's secrets wrong, when they were.
+    pub fn wrong_reason(&self, session: u64) -> Option<&'static str> {
+        self.secrets.get(&session).and_then(|s| s.wrong)
     }
 
     /// The Kerberos facts of a session whose key was found.
@@ -525,7 +533,10 @@ fn kerberos_key(creds: &Credentials, s: &mut Secrets) -> Result<Vec<u8>, KeyStat
             Ok(l.key)
         }
         Err(KerberosError::NoKey(why)) => Err(KeyState::NoKey(why)),
-        Err(KerberosError::WrongKey) => Err(KeyState::WrongCredentials),
+        Err(KerberosError::WrongKey(why)) => {
+            s.wrong = Some(why);
+            Err(KeyState::WrongCredentials)
+        }
     }
 }
 
@@ -577,6 +588,7 @@ fn legacy_key(
         }
     }
     if wrong {
+        s.wrong = Some("the SESSION_SETUP_ANDX challenge response differs");
         KeyState::WrongCredentials
     } else {
         KeyState::NoKey(unsupported.unwrap_or("no credentials for this user"))
@@ -622,6 +634,11 @@ fn derive_session_key(
         }
     }
     Err(if wrong {
+        s.wrong = Some(if auth.nt_response.len() > 24 {
+            "the NTProofStr differs"
+        } else {
+            "the NTLMv1 response differs"
+        });
         KeyState::WrongCredentials
     } else if let Some(why) = unsupported {
         KeyState::NoKey(why)
