@@ -66,12 +66,20 @@ fn keytab(name: &str) -> Credentials {
     c
 }
 
-/// Every signed message valid, every session keyed and named.
+/// Every signed message valid, every session keyed and named. (An
+/// encrypted session signs only its SESSION_SETUP response.)
 fn all_valid(reports: &[ConnectionReport], ctx: &str) {
     assert_eq!(reports.len(), 1, "{ctx}");
     let r = &reports[0];
     let ctx = format!("{ctx}: {}", serde_json::to_string(r).unwrap());
-    assert!(r.signed_messages >= 25, "{ctx}");
+    if r.encrypted_messages > 0 {
+        assert!(
+            r.encrypted_messages >= 25 && r.signed_messages >= 1,
+            "{ctx}"
+        );
+    } else {
+        assert!(r.signed_messages >= 25, "{ctx}");
+    }
     assert_eq!(r.verified_messages, Some(r.signed_messages), "{ctx}");
     assert_eq!(r.forged_messages, Some(0), "{ctx}");
     assert_eq!(r.no_key_messages, Some(0), "{ctx}");
@@ -100,6 +108,11 @@ fn the_keytab_alone_verifies_every_kerberos_session() {
             if let Some(a) = expect["signing_algorithm"].as_str() {
                 assert_eq!(r.signing_algorithm.map(|a| a.name()), Some(a), "{name}");
             }
+            if let Some(c) = expect["cipher"].as_str() {
+                assert_eq!(r.cipher.map(|c| c.name()), Some(c), "{name}");
+            }
+            let encrypted = expect["encrypted"].as_bool().unwrap_or(false);
+            assert_eq!(r.encrypted_messages > 0, encrypted, "{name}");
         }
     }
 }
@@ -233,6 +246,53 @@ fn the_cli_takes_keytabs_and_learns_from_every_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a keytab"));
+}
+
+/// The AES-256-GCM session's cipher keys come from the whole 32-byte
+/// Kerberos key: tshark decrypts the session with the keys smbsign
+/// exported and no session key (so it cannot derive them itself), and not
+/// without them.
+#[test]
+fn exported_aes256_cipher_keys_decrypt_in_wireshark() {
+    if !common::have_tool("tshark") {
+        return;
+    }
+    let smb = dir().join("krb-smb311-aes256-encrypted-smb.pcap");
+    let keys = std::env::temp_dir().join(format!("smbsign-krb256-{}.keys", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_smbsign"))
+        .args(["scan", "--json", "--no-progress", "--keytab"])
+        .arg(dir().join("dc1.keytab"))
+        .arg("--export-keys")
+        .arg(&keys)
+        .arg(&smb)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+    let line = std::fs::read_to_string(&keys).unwrap();
+    let _ = std::fs::remove_file(&keys);
+    let cols: Vec<&str> = line.trim().split(',').collect();
+    assert_eq!(cols.len(), 4, "{line}");
+    assert_eq!(cols[1], "\"\"", "no session key on an AES-256 line");
+    assert_eq!(cols[2].len(), 64, "32-byte server-to-client key");
+    assert_eq!(cols[3].len(), 64, "32-byte client-to-server key");
+    let decrypted = |entry: &str| {
+        let t = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(&smb)
+            .args(["-o", &format!("uat:smb2_seskey_list:{entry}")])
+            .args(["-T", "fields", "-e", "smb2.tree"])
+            .output()
+            .unwrap();
+        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+        String::from_utf8_lossy(&t.stdout)
+            .lines()
+            .filter(|l| l.contains("share"))
+            .count()
+    };
+    assert!(decrypted(line.trim()) >= 5);
+    // A wrong key of the same size decrypts nothing.
+    let wrong = "00".repeat(32);
+    assert_eq!(decrypted(&format!("{},\"\",{wrong},{wrong}", cols[0])), 0);
 }
 
 /// tshark, given the keys smbsign derived from the keytab

@@ -146,3 +146,41 @@ fn gmac_is_verified_where_wireshark_4_0_cannot() {
     assert_eq!(ours["forged_messages"], 0);
     assert_eq!((good, bad), (0, verified), "tshark 4.0 computes no GMAC");
 }
+
+/// `--export-keys` writes the SMB3 cipher keys too: with them and a zeroed
+/// session key (so tshark cannot derive its own), tshark decrypts the
+/// encrypted lab capture; with neither, it does not.
+#[test]
+fn exported_cipher_keys_decrypt_in_wireshark() {
+    if !common::have_tool("tshark") {
+        return;
+    }
+    let capture = common::repo().join("tests/captures/smb311-encrypted.pcap");
+    let keys = scratch().join("encrypted.keys");
+    smbsign_scan(&capture, &keys);
+    let line = std::fs::read_to_string(&keys).unwrap();
+    let cols: Vec<&str> = line.lines().next().unwrap().split(',').collect();
+    assert_eq!(cols.len(), 4);
+    assert_eq!(cols[2].len(), 32, "AES-128: 16-byte cipher keys");
+    let zero = "00".repeat(16);
+    let trees = |entry: String| {
+        let out = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(&capture)
+            .args(["-o", &format!("uat:smb2_seskey_list:{entry}")])
+            .args(["-T", "fields", "-e", "smb2.tree"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("IPC$") || l.contains("share"))
+            .count()
+    };
+    assert!(trees(format!("{},{zero},{},{}", cols[0], cols[2], cols[3])) >= 1);
+    assert_eq!(trees(format!("{},{zero},\"\",\"\"", cols[0])), 0);
+}

@@ -29,8 +29,8 @@ pub use modes::{
     describe_smb1_security_mode, describe_smb2_security_mode, smb1_security_mode_summary,
 };
 pub use report::{
-    ConnectionReport, KeyReport, LinkFacts, SessionReport, Transport, endpoint_ip,
-    session_id_string,
+    ConnectionReport, ExportedKey, KerberosReport, KeyReport, LinkFacts, SessionReport, Transport,
+    endpoint_ip, session_id_string,
 };
 pub use rules::{findings, findings_at, sort_findings};
 

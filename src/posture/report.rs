@@ -275,7 +275,48 @@ pub struct ConnectionReport {
     /// Session keys derived during verification (never in the JSON;
     /// `--export-keys` writes them for Wireshark).
     #[serde(skip)]
-    pub session_keys: Vec<(u64, [u8; 16])>,
+    pub session_keys: Vec<ExportedKey>,
+}
+
+/// One session's keys as Wireshark's SMB2 key table takes them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportedKey {
+    pub session_id: u64,
+    /// Session.SessionKey (the first 16 bytes: signing uses no more, and
+    /// Wireshark 4.0 takes no more).
+    pub session_key: [u8; 16],
+    /// SMB3 cipher keys, client-to-server and server-to-client (32 bytes
+    /// for the AES-256 ciphers, which use the whole session key).
+    pub cipher_keys: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for ExportedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportedKey")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The keys of every keyed session, with the SMB3 cipher keys of its
+/// dialect and cipher.
+fn exported_keys(c: &Connection) -> Vec<ExportedKey> {
+    let Some(v) = c.verify.as_ref() else {
+        return Vec::new();
+    };
+    let dialect = c.dialect.as_ref().and_then(|d| d.smb2());
+    v.session_keys()
+        .into_iter()
+        .map(|(id, key)| ExportedKey {
+            session_id: id,
+            session_key: key,
+            cipher_keys: dialect
+                .zip(v.key_material(id))
+                .and_then(|(d, (full, hash))| {
+                    crate::verify::kdf::cipher_keys(full, d, c.server.cipher, hash)
+                }),
+        })
+        .collect()
 }
 
 /// The address of an "ip:port" / "[v6]:port" endpoint.
@@ -360,11 +401,7 @@ impl ConnectionReport {
             facts: LinkFacts::default(),
             client_ip: t.client_ip,
             server_ip: t.server_ip,
-            session_keys: c
-                .verify
-                .as_ref()
-                .map(|v| v.session_keys())
-                .unwrap_or_default(),
+            session_keys: exported_keys(c),
         }
     }
 

@@ -19,6 +19,49 @@ pub fn sp800_108_128(ki: &[u8], label: &[u8], context: &[u8]) -> [u8; 16] {
     k
 }
 
+/// K = HMAC-SHA256(Ki, 00000001 || Label || 00 || Context || L) for L =
+/// 128 or 256 bits: one HMAC block either way.
+pub fn sp800_108(ki: &[u8], label: &[u8], context: &[u8], bits: u32) -> Vec<u8> {
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(ki).expect("HMAC takes any key length");
+    m.update(&1u32.to_be_bytes());
+    m.update(label);
+    m.update(&[0]);
+    m.update(context);
+    m.update(&bits.to_be_bytes());
+    m.finalize().into_bytes()[..bits as usize / 8].to_vec()
+}
+
+/// The SMB3 cipher keys (MS-SMB2 3.2.5.3.1): (client-to-server,
+/// server-to-client). 3.0 and 3.0.2 use "SMB2AESCCM" with "ServerIn " and
+/// "ServerOut"; 3.1.1 "SMBC2SCipherKey" and "SMBS2CCipherKey" with the
+/// session's preauth hash, and for the AES-256 ciphers the full session
+/// key as Ki and L = 256. None before 3.0, or 3.1.1 without its hash.
+pub fn cipher_keys(
+    full_key: &[u8],
+    dialect: crate::wire::smb2::Smb2Dialect,
+    cipher: Option<crate::wire::smb2::Cipher>,
+    preauth: Option<&[u8; 64]>,
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    use crate::wire::smb2::{Cipher, Smb2Dialect};
+    let k16 = session_key_16(full_key);
+    match dialect {
+        Smb2Dialect::Smb300 | Smb2Dialect::Smb302 => Some((
+            sp800_108(&k16, b"SMB2AESCCM\0", b"ServerIn \0", 128),
+            sp800_108(&k16, b"SMB2AESCCM\0", b"ServerOut\0", 128),
+        )),
+        Smb2Dialect::Smb311 => {
+            let h = preauth?;
+            let wide = matches!(cipher, Some(Cipher::Aes256Ccm | Cipher::Aes256Gcm));
+            let (ki, bits): (&[u8], u32) = if wide { (full_key, 256) } else { (&k16, 128) };
+            Some((
+                sp800_108(ki, b"SMBC2SCipherKey\0", h, bits),
+                sp800_108(ki, b"SMBS2CCipherKey\0", h, bits),
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Session.SessionKey: the first 16 bytes of the GSS key, zero-padded.
 pub fn session_key_16(key: &[u8]) -> [u8; 16] {
     let mut k = [0u8; 16];

@@ -90,6 +90,9 @@ struct Secrets {
     kerberos: Option<KerberosFacts>,
     /// Why the given secrets were judged wrong (which check failed).
     wrong: Option<&'static str>,
+    /// The whole session key once derived (32 bytes from Kerberos AES256;
+    /// the SMB3 AES-256 cipher keys use all of it).
+    full_key: Vec<u8>,
 }
 
 /// What a Kerberos logon told once its key was found.
@@ -117,6 +120,7 @@ impl Secrets {
             krb_ap_rep: Vec::new(),
             kerberos: None,
             wrong: None,
+            full_key: Vec::new(),
         }
     }
 }
@@ -229,6 +233,13 @@ impl Signing {
     /// The Kerberos facts of a session whose key was found.
     pub fn kerberos(&self, session: u64) -> Option<&KerberosFacts> {
         self.secrets.get(&session).and_then(|s| s.kerberos.as_ref())
+    }
+
+    /// A keyed session's whole key and its 3.1.1 preauth hash (for the
+    /// cipher keys `--export-keys` writes).
+    pub fn key_material(&self, session: u64) -> Option<(&[u8], Option<&[u8; 64]>)> {
+        let s = self.secrets.get(&session)?;
+        (!s.full_key.is_empty()).then(|| (s.full_key.as_slice(), s.preauth.as_ref()))
     }
 
     pub fn mic_ok(&self, session: u64) -> Option<bool> {
@@ -390,6 +401,7 @@ impl Signing {
             signing_key,
             session_key: kdf::session_key_16(&session_key),
         };
+        s.full_key = session_key;
     }
 
     /// The keyed signer for a signed SMB2 message of this session, or the

@@ -71,6 +71,12 @@ CASES = {
                 dict(dialect="3.1.1", etype=18, kdc_etype=23, weak_auth=["kerberos-rc4"])),
     "krb-client-required": (["-m", "SMB3_11", "--option=client signing=required"], AES,
                             dict(dialect="3.1.1", client_signing="required", etype=18)),
+    # Encrypted with AES-256-GCM: its cipher keys come from the whole
+    # 32-byte Kerberos session key.
+    "krb-smb311-aes256-encrypted": (["-m", "SMB3_11", "--option=client smb encrypt=required",
+                                     "--option=client smb3 encryption algorithms=AES-256-GCM"],
+                                    AES, dict(dialect="3.1.1", cipher="AES-256-GCM", etype=18,
+                                              encrypted=True)),
 }
 
 

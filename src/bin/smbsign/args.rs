@@ -82,9 +82,11 @@ pub struct ScanArgs {
     /// "keytab PATH".
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
-    /// Write the SMB2/3 session keys derived while verifying to FILE, one
-    /// line per session in Wireshark's "SMB2 session keys" table format
-    /// (session id as on the wire, key), for decrypting in Wireshark.
+    /// Write the SMB2/3 keys derived while verifying (NTLM and Kerberos)
+    /// to FILE, one line per session in Wireshark's "SMB2 session keys"
+    /// table format: session id as on the wire, session key, server-to-
+    /// client and client-to-server cipher keys (32 bytes for AES-256, whose
+    /// lines leave the session key empty for Wireshark 4.0's sake).
     #[arg(long, value_name = "FILE")]
     pub export_keys: Option<PathBuf>,
 }

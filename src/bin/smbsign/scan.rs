@@ -78,11 +78,34 @@ pub fn scan(args: ScanArgs) -> i32 {
             fail = true;
         }
         if r.is_smb2() {
-            for (id, key) in &r.session_keys {
+            for k in &r.session_keys {
                 // Wireshark's smb2_seskey_list: session id bytes as on the
-                // wire (little-endian), the session key, no cipher keys.
+                // wire (little-endian), the session key, then the
+                // server-to-client and client-to-server cipher keys.
                 let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-                exported.push(format!("{},{},\"\",\"\"", hex(&id.to_le_bytes()), hex(key)));
+                let (c2s, s2c) = k
+                    .cipher_keys
+                    .as_ref()
+                    .map(|(c, s)| (hex(c), hex(s)))
+                    .unwrap_or_default();
+                let quoted = |h: String| if h.is_empty() { "\"\"".to_owned() } else { h };
+                // An AES-256 session: Wireshark 4.0 takes no session key
+                // longer than 16 bytes and, given the 16-byte one, derives
+                // wrong cipher keys from it instead of using the ones given
+                // (its decryption then fails); without it, it uses them.
+                let wide = k.cipher_keys.as_ref().is_some_and(|(c, _)| c.len() == 32);
+                let session = if wide {
+                    String::new()
+                } else {
+                    hex(&k.session_key)
+                };
+                exported.push(format!(
+                    "{},{},{},{}",
+                    hex(&k.session_id.to_le_bytes()),
+                    quoted(session),
+                    quoted(s2c),
+                    quoted(c2s)
+                ));
             }
         }
         if !args.json {
