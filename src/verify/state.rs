@@ -239,7 +239,7 @@ impl Signing {
     /// cipher keys `--export-keys` writes).
     pub fn key_material(&self, session: u64) -> Option<(&[u8], Option<&[u8; 64]>)> {
         let s = self.secrets.get(&session)?;
-        (!s.full_key.is_empty()).then(|| (s.full_key.as_slice(), s.preauth.as_ref()))
+        (!s.full_key.is_empty()).then_some((s.full_key.as_slice(), s.preauth.as_ref()))
     }
 
     pub fn mic_ok(&self, session: u64) -> Option<bool> {
