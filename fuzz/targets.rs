@@ -102,6 +102,7 @@ pub fn ntlmssp(data: &[u8]) {
             domain: a.domain_name(),
             lm_response: a.lm_response.to_vec(),
             nt_response: a.nt_response.to_vec(),
+            use_lanman_key: data.first().is_some_and(|b| b & 1 != 0),
         };
         let _ = smbsign::verify::ntlm::legacy_mac_key(hashes, &[0; 8], &logon);
     }

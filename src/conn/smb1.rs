@@ -269,6 +269,7 @@ impl Connection {
                             domain: primary_domain,
                             lm_response: oem_password.to_vec(),
                             nt_response: unicode_password.to_vec(),
+                            use_lanman_key: false,
                         },
                     );
                 }
@@ -303,6 +304,9 @@ impl Connection {
         // Flags2 bits).
         let signing_negotiated = server_requires || client_requires || smb1_signature_present(h);
         ann.session_flags = parsed.as_ref().map(|r| r.action);
+        if let (Some(r), Some(v)) = (parsed.as_ref(), self.verify.as_mut()) {
+            v.on_legacy_setup_action(h.mid as u64, r.action);
+        }
         let signing_on = self.finish_session_setup(
             frame,
             SetupResponse {

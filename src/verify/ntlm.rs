@@ -252,6 +252,9 @@ pub struct LegacyLogon {
     pub lm_response: Vec<u8>,
     /// UnicodePassword: the NT (or NTLMv2) response.
     pub nt_response: Vec<u8>,
+    /// The response's Action has SMB_SETUP_USE_LANMAN_KEY (0x0002): the
+    /// server keyed signing with the LM session key (MS-CIFS 2.2.4.53.2).
+    pub use_lanman_key: bool,
 }
 
 /// What a legacy logon yields with one user's hashes.
@@ -272,7 +275,11 @@ pub enum LegacyKey {
 /// LM only: the LM hash's first 8 bytes and 8 zeros, keyed with the LM
 /// response. Each response is checked before its key is trusted.
 pub fn legacy_mac_key(hashes: UserHashes<'_>, challenge: &[u8; 8], l: &LegacyLogon) -> LegacyKey {
-    let nt = l.nt_response.as_slice();
+    let nt = if l.use_lanman_key {
+        &[][..]
+    } else {
+        l.nt_response.as_slice()
+    };
     if nt.len() > 24 {
         let key_nt = ntowf_v2(hashes.nt, &l.user, &l.domain);
         let (proof, blob) = nt.split_at(16);
@@ -289,6 +296,7 @@ pub fn legacy_mac_key(hashes: UserHashes<'_>, challenge: &[u8; 8], l: &LegacyLog
     }
     let lm = l.lm_response.as_slice();
     if nt.is_empty() && lm.len() == 24 {
+        // LM only, or the server asked for the LM session key.
         let Some(lm_hash) = hashes.lm else {
             return LegacyKey::Unsupported("LM-only logon needs the password (the LM hash)");
         };
@@ -541,6 +549,7 @@ mod tests {
             domain: "Domain".into(),
             lm_response: lm.to_vec(),
             nt_response: nt.to_vec(),
+            use_lanman_key: false,
         };
         let mut want = hex("d87262b0cde4b1cb7499becccdf10784");
         want.extend_from_slice(&nt);
@@ -558,6 +567,16 @@ mod tests {
         assert_eq!(&mac_key[..8], &lmh[..8]);
         assert_eq!(&mac_key[8..16], &[0u8; 8]);
         assert_eq!(&mac_key[16..], &lm[..]);
+        // The same key when the server's Action asks for the LM key beside
+        // an NT response.
+        let lanman = LegacyLogon {
+            use_lanman_key: true,
+            ..logon(&lm, &nt)
+        };
+        assert_eq!(
+            legacy_mac_key(both, &chal, &lanman),
+            legacy_mac_key(both, &chal, &logon(&lm, &[]))
+        );
         let wrong = nt_hash("wrong");
         assert_eq!(
             legacy_mac_key(hashes(&wrong), &chal, &logon(&lm, &nt)),

@@ -272,6 +272,18 @@ impl Signing {
         push_bounded(&mut self.pending_legacy, message_id, logon);
     }
 
+    /// SMB1 SESSION_SETUP_ANDX response without extended security: its
+    /// Action (SMB_SETUP_USE_LANMAN_KEY picks the LM session key).
+    pub fn on_legacy_setup_action(&mut self, message_id: u64, action: u16) {
+        if let Some((_, l)) = self
+            .pending_legacy
+            .iter_mut()
+            .find(|(m, _)| *m == message_id)
+        {
+            l.use_lanman_key = action & 0x0002 != 0;
+        }
+    }
+
     /// A session setup request: the preauth hash step and the NTLMSSP
     /// messages it carries.
     pub fn on_setup_request(&mut self, session: u64, message_id: u64, msg: &[u8], blob: &[u8]) {
