@@ -89,6 +89,13 @@ pub trait FlowSink {
     fn closing(&mut self, _state: &mut Self::State) {}
     /// The flow is over.
     fn retire(&mut self, state: Self::State, end: FlowEnd);
+    /// Whether Kerberos KDC messages (port 88) are wanted (`kdc`); asked
+    /// once, when the table is made.
+    fn wants_kdc(&self) -> bool {
+        false
+    }
+    /// One KDC message (UDP datagram, or a TCP record once reassembled).
+    fn kdc(&mut self, _frame: u64, _message: &[u8]) {}
 }
 
 /// How far `FlowSink::collect` goes.
@@ -250,10 +257,13 @@ pub struct FlowTable<S: FlowSink> {
     /// Reassembly bytes held by all flows, and the budget for them.
     held: usize,
     max_held: usize,
+    /// Port 88 traffic, when the sink wants KDC messages.
+    kdc: Option<Box<super::kdc::KdcReassembler>>,
 }
 
 impl<S: FlowSink> FlowTable<S> {
     pub fn new(sink: S, max_flows: usize, max_held: usize, keep_all: bool) -> Self {
+        let sink_wants_kdc = sink.wants_kdc();
         FlowTable {
             flows: HashMap::default(),
             sink,
@@ -265,6 +275,7 @@ impl<S: FlowSink> FlowTable<S> {
             keep_all,
             held: 0,
             max_held,
+            kdc: sink_wants_kdc.then(Box::default),
         }
     }
 
@@ -300,13 +311,46 @@ impl<S: FlowSink> FlowTable<S> {
         match packet::decode_frame(link, data) {
             Ok(seg) => {
                 self.stats.tcp_segments += 1;
+                if self.kdc.is_some() && super::kdc::is_kdc(seg.src.1, seg.dst.1) {
+                    self.kdc_segment(&seg);
+                    return;
+                }
                 self.segment(seg);
                 self.collect(Collect::Poll);
             }
             Err(Skip::NotIp) => self.stats.non_ip += 1,
-            Err(Skip::NotTcp) => self.stats.non_tcp += 1,
+            Err(Skip::NotTcp) => {
+                self.stats.non_tcp += 1;
+                if self.kdc.is_some() {
+                    self.kdc_datagram(link, data);
+                }
+            }
             Err(Skip::Fragment) => self.stats.ip_fragments += 1,
             Err(Skip::Truncated) => self.stats.truncated_frames += 1,
+        }
+    }
+
+    /// A TCP segment to or from port 88: its KDC records go to the sink.
+    #[cold]
+    fn kdc_segment(&mut self, seg: &TcpSegment<'_>) {
+        let (frame, sink) = (self.frame, &mut self.sink);
+        if let Some(k) = self.kdc.as_mut() {
+            k.segment(frame, seg, &mut |f, m| sink.kdc(f, m));
+        }
+    }
+
+    /// A UDP datagram to or from port 88 goes to the sink.
+    #[cold]
+    fn kdc_datagram(&mut self, link: LinkType, data: &[u8]) {
+        let Ok(d) = packet::decode_udp_frame(link, data) else {
+            return;
+        };
+        if !super::kdc::is_kdc(d.src.1, d.dst.1) {
+            return;
+        }
+        let (frame, sink) = (self.frame, &mut self.sink);
+        if let Some(k) = self.kdc.as_mut() {
+            k.datagram(frame, &d, &mut |f, m| sink.kdc(f, m));
         }
     }
 

@@ -198,10 +198,9 @@ pub unsafe extern "C" fn smbsign_options_add_keytab_memory(
 
 /// Learn the Kerberos ticket session keys of the KDC exchanges (port 88)
 /// in the capture file at `path`, with the passwords added so far, so that
-/// Kerberos sessions verify with a password: in another capture, in a
-/// descriptor scan, or in an analyzer made from these options afterwards.
-/// (`smbsign_scan_file_with` and `smbsign_scan_memory` already read their
-/// own capture's.) Writes the number of tickets learnt to `*out_tickets`
+/// Kerberos sessions verify with a password in another capture, or in an
+/// analyzer made from these options afterwards. (A scan learns from the
+/// KDC exchanges of its own capture as it reads them.) Writes the number of tickets learnt to `*out_tickets`
 /// when it is not NULL. Returns SMBSIGN_IO_ERROR, SMBSIGN_NOT_A_CAPTURE.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smbsign_options_learn_kdc_file(
@@ -213,7 +212,7 @@ pub unsafe extern "C" fn smbsign_options_learn_kdc_file(
     unsafe {
         with_text(options, path, |o, path| {
             let path = std::path::Path::new(path);
-            match crate::scan::learn_kdc(&mut o.credentials, path) {
+            match crate::scan::learn_kdc(&o.credentials, path) {
                 Ok(n) => {
                     if !out_tickets.is_null() {
                         // SAFETY: non-NULL, writable (caller's promise).

@@ -15,24 +15,16 @@ pub struct smbsign_scan {
     frames: u64,
 }
 
-/// A scan of `input` with `options`, written to `*out`. `kdc` reads the
-/// same capture again for its KDC exchanges when a password may need them
-/// (Kerberos with a password).
-unsafe fn scan_into<'a>(
-    input: crate::scan::Input<'a>,
-    kdc: Option<crate::scan::Input<'a>>,
+/// A scan of `input` with `options`, written to `*out`. (With a password
+/// it learns the tickets of the KDC exchanges it reads.)
+unsafe fn scan_into(
+    input: crate::scan::Input<'_>,
     options: *const smbsign_options,
     out: *mut *mut smbsign_scan,
 ) -> smbsign_result {
     // SAFETY: NULL or made by smbsign_options_new (caller's promise).
-    let mut scan_options =
+    let scan_options =
         unsafe { options.as_ref() }.map_or_else(ScanOptions::default, |o| o.scan_options());
-    if let (Some(creds), Some(kdc)) = (scan_options.credentials.as_mut(), kdc)
-        && creds.users.iter().any(|u| u.password.is_some())
-    {
-        // A capture that cannot be read is reported by the scan below.
-        let _ = crate::scan::learn_kdc(std::sync::Arc::make_mut(creds), kdc);
-    }
     let report = match Scanner::new(scan_options).scan(input) {
         Ok(r) => r,
         Err(CaptureError::Io(_)) => return SMBSIGN_IO_ERROR,
@@ -85,14 +77,7 @@ pub unsafe extern "C" fn smbsign_scan_file_with(
         let path = unsafe { CStr::from_ptr(path) };
         let path = std::path::PathBuf::from(path.to_string_lossy().into_owned());
         // SAFETY: `out` checked; `options` NULL or live.
-        unsafe {
-            scan_into(
-                crate::scan::Input::Path(&path),
-                Some(crate::scan::Input::Path(&path)),
-                options,
-                out,
-            )
-        }
+        unsafe { scan_into(crate::scan::Input::Path(&path), options, out) }
     })
 }
 
@@ -116,15 +101,13 @@ pub unsafe extern "C" fn smbsign_scan_memory(
             return SMBSIGN_NULL_PARAMETER;
         };
         // SAFETY: `out` checked; `options` NULL or live.
-        unsafe { scan_into(data.into(), Some(data.into()), options, out) }
+        unsafe { scan_into(data.into(), options, out) }
     })
 }
 
 /// Scan a capture read from the open file descriptor `fd` to its end (a
 /// pipe, a socket, a file), with `options` (NULL: defaults). The
-/// descriptor is read, not closed. A descriptor is read once, so the KDC
-/// exchanges of a Kerberos logon are not learnt from it: call
-/// `smbsign_options_learn_kdc_file` first for those. Returns SMBSIGN_IO_ERROR,
+/// descriptor is read, not closed. Returns SMBSIGN_IO_ERROR,
 /// SMBSIGN_NOT_A_CAPTURE, SMBSIGN_INVALID_PARAMETER (negative fd),
 /// SMBSIGN_NULL_PARAMETER; ownership as for `smbsign_scan_file`.
 #[unsafe(no_mangle)]
@@ -145,14 +128,7 @@ pub unsafe extern "C" fn smbsign_scan_fd(
         let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
         let reader: &std::fs::File = &file;
         // SAFETY: `out` checked; `options` NULL or live.
-        unsafe {
-            scan_into(
-                crate::scan::Input::Reader(Box::new(reader)),
-                None,
-                options,
-                out,
-            )
-        }
+        unsafe { scan_into(crate::scan::Input::Reader(Box::new(reader)), options, out) }
     })
 }
 

@@ -47,6 +47,10 @@ pub struct Analysis {
     spare: Vec<macs::Answered<Vec<FlowKey>>>,
     pub(super) hook: Option<PduHook>,
     pub(super) finished: Vec<ConnectionReport>,
+    /// Kerberos tickets learnt from the KDC exchange as the capture is
+    /// read, when a password is given (the exchange comes before the
+    /// logon that uses its ticket).
+    kdc: Option<crate::verify::kerberos::KdcLearner>,
 }
 
 impl Analysis {
@@ -56,12 +60,16 @@ impl Analysis {
             .then(MacWorker::spawn)
             .flatten();
         Analysis {
-            credentials,
             macs,
             batch: MacBatch::default(),
             batch_keys: Vec::new(),
             spare: Vec::new(),
             hook: None,
+            kdc: credentials
+                .as_ref()
+                .filter(|c| c.learns_from_kdc())
+                .map(|_| Default::default()),
+            credentials,
             finished: Vec::new(),
         }
     }
@@ -170,6 +178,16 @@ impl FlowSink for Analysis {
         // What the streams still hold is verified in line: its verdicts
         // must be in before the report is written.
         f.in_line = true;
+    }
+
+    fn wants_kdc(&self) -> bool {
+        self.kdc.is_some()
+    }
+
+    fn kdc(&mut self, _frame: u64, message: &[u8]) {
+        if let (Some(learner), Some(creds)) = (self.kdc.as_mut(), self.credentials.as_ref()) {
+            learner.learn(creds, message);
+        }
     }
 
     fn retire(&mut self, mut f: FlowAnalysis, end: FlowEnd) {

@@ -186,7 +186,7 @@ impl Scanner {
 /// verifies whichever file its AS and TGS exchanges are in. Returns the
 /// tickets learnt; a file that is not a capture is an `Err`.
 pub fn learn_kdc<'a>(
-    credentials: &mut Credentials,
+    credentials: &Credentials,
     input: impl Into<Input<'a>>,
 ) -> Result<usize, CaptureError> {
     let reader: Box<dyn Read + Send + 'a> = match input.into() {
@@ -196,8 +196,11 @@ pub fn learn_kdc<'a>(
         Input::Reader(r) => r,
     };
     let messages = crate::capture::kdc::kdc_messages(reader)?;
-    let bytes: Vec<Vec<u8>> = messages.into_iter().map(|m| m.bytes).collect();
-    Ok(crate::verify::kerberos::learn_kdc(credentials, &bytes))
+    let mut learner = crate::verify::kerberos::KdcLearner::default();
+    Ok(messages
+        .iter()
+        .map(|(_, m)| learner.learn(credentials, m))
+        .sum())
 }
 
 /// Frames in, reports out.

@@ -400,156 +400,177 @@ fn kdc_rep_part(plain: &[u8]) -> Option<picky_krb::messages::EncKdcRepPart> {
         .map(|p| p.0)
 }
 
-/// Learn ticket session keys from a capture's KDC messages (in capture
-/// order) with the users' passwords: the AS-REP gives the TGT session key
+/// Learns ticket session keys from KDC messages, one at a time in capture
+/// order, with the users' passwords: the AS-REP gives the TGT session key
 /// (string-to-key with the PA-ETYPE-INFO2 salt, else the default one), a
 /// TGS-REQ's authenticator its subkey, and the TGS-REP the service
-/// ticket's session key, filed by the ticket's cipher text. Returns the
-/// tickets learnt.
-pub fn learn_kdc(creds: &mut super::Credentials, messages: &[Vec<u8>]) -> usize {
-    use picky_krb::messages::{AsRep, KrbError, TgsRep, TgsReq};
-    let mut salts: Vec<(i32, String)> = Vec::new();
-    let mut tgs_keys: Vec<TgsKey> = Vec::new();
-    let mut wrong_users: Vec<String> = Vec::new();
-    let mut learnt = 0;
-    for m in messages {
-        match m.first() {
+/// ticket's session key, filed in the credentials' ticket store by the
+/// ticket's cipher text. Bounded: `MAX_LEARNT_KEYS` TGT keys and subkeys,
+/// `MAX_SALTS` salts (the oldest go).
+#[derive(Default)]
+pub struct KdcLearner {
+    salts: Vec<(i32, String)>,
+    tgs_keys: Vec<TgsKey>,
+    wrong_users: Vec<String>,
+}
+
+pub const MAX_LEARNT_KEYS: usize = 1024;
+pub const MAX_SALTS: usize = 256;
+
+fn bounded<T>(v: &mut Vec<T>, cap: usize) {
+    if v.len() > cap {
+        let extra = v.len() - cap;
+        v.drain(..extra);
+    }
+}
+
+impl KdcLearner {
+    /// One KDC message (DER); returns the tickets it taught (0 or 1).
+    pub fn learn(&mut self, creds: &super::Credentials, m: &[u8]) -> usize {
+        use picky_krb::messages::{AsRep, KrbError, TgsRep, TgsReq};
+        let n = match m.first() {
             Some(0x7e) => {
-                let Ok(e) = picky_asn1_der::from_bytes::<KrbError>(m) else {
-                    continue;
-                };
-                if let Some(data) = e.0.e_data.0.as_ref()
+                if let Ok(e) = picky_asn1_der::from_bytes::<KrbError>(m)
+                    && let Some(data) = e.0.e_data.0.as_ref()
                     && let Ok(pa) = picky_asn1_der::from_bytes::<
                         picky_asn1::wrapper::Asn1SequenceOf<picky_krb::data_types::PaData>,
                     >(&data.0.0)
                 {
-                    salts_of(&pa.0, &mut salts);
+                    salts_of(&pa.0, &mut self.salts);
                 }
+                0
             }
             Some(0x6b) => {
-                let Ok(rep) = picky_asn1_der::from_bytes::<AsRep>(m) else {
-                    continue;
-                };
-                let rep = &rep.0;
-                if let Some(pa) = rep.padata.0.as_ref() {
-                    salts_of(&pa.0.0, &mut salts);
+                if let Ok(rep) = picky_asn1_der::from_bytes::<AsRep>(m) {
+                    self.as_rep(creds, &rep.0);
                 }
-                let name = principal_text(&rep.cname.0);
-                let realm = text(&rep.crealm.0);
-                let (etype, _, cipher) = enc(&rep.enc_part.0);
-                let salt = salts
-                    .iter()
-                    .rev()
-                    .find(|(e, _)| *e == etype)
-                    .map(|(_, s)| s.clone())
-                    .unwrap_or_else(|| format!("{realm}{}", name.replace('/', "")));
-                let mut tried = false;
-                let mut got = None;
-                for pw in passwords_for(creds, &name, &realm) {
-                    let Some(key) = string_to_key(etype, pw, &salt) else {
-                        continue;
-                    };
-                    tried = true;
-                    let plain = decrypt(etype, &key, USAGE_AS_REP, cipher)
-                        .or_else(|_| decrypt(etype, &key, USAGE_TGS_REP_SESSION, cipher));
-                    if let Some(part) = plain.ok().and_then(|p| kdc_rep_part(&p)) {
-                        got = Some(part);
-                        break;
-                    }
-                }
-                match got {
-                    Some(part) => {
-                        let (k_etype, key) = key_of(&part.key.0);
-                        tgs_keys.push(TgsKey {
-                            etype: k_etype,
-                            key,
-                            usage: USAGE_TGS_REP_SESSION,
-                            rc4: etype == ETYPE_RC4_HMAC || k_etype == ETYPE_RC4_HMAC,
-                            tgt: None,
-                            client: format!("{name}@{realm}"),
-                        });
-                    }
-                    None if tried => wrong_users.push(format!("{name}@{realm}")),
-                    None => {}
-                }
+                0
             }
             Some(0x6c) => {
-                let Ok(req) = picky_asn1_der::from_bytes::<TgsReq>(m) else {
-                    continue;
-                };
-                let Some(pa) = req.0.padata.0.as_ref() else {
-                    continue;
-                };
-                for p in pa.0.0.iter().filter(|p| int(&p.padata_type.0) == 1) {
-                    let Ok(ap) = picky_asn1_der::from_bytes::<ApReq>(&p.padata_data.0.0) else {
-                        continue;
-                    };
-                    let (a_etype, _, a_cipher) = enc(&ap.0.authenticator.0);
-                    let found = tgs_keys
-                        .iter()
-                        .filter(|k| k.usage == USAGE_TGS_REP_SESSION)
-                        .find_map(|k| {
-                            let plain =
-                                decrypt(a_etype, &k.key, USAGE_TGS_REQ_AUTHENTICATOR, a_cipher)
-                                    .ok()?;
-                            let auth: picky_krb::data_types::Authenticator =
-                                picky_asn1_der::from_bytes(&plain).ok()?;
-                            let sub = auth.0.subkey.0.as_ref()?;
-                            let (etype, key) = key_of(&sub.0);
-                            Some(TgsKey {
-                                etype,
-                                key,
-                                usage: USAGE_TGS_REP_SUBKEY,
-                                rc4: k.rc4 || etype == ETYPE_RC4_HMAC,
-                                tgt: Some((k.etype, k.key.clone())),
-                                client: k.client.clone(),
-                            })
-                        });
-                    tgs_keys.extend(found);
+                if let Ok(req) = picky_asn1_der::from_bytes::<TgsReq>(m) {
+                    self.tgs_req(&req.0);
                 }
+                0
             }
-            Some(0x6d) => {
-                let Ok(rep) = picky_asn1_der::from_bytes::<TgsRep>(m) else {
-                    continue;
-                };
-                let rep = &rep.0;
-                let client = format!("{}@{}", principal_text(&rep.cname.0), text(&rep.crealm.0));
-                let (etype, _, _) = enc(&rep.enc_part.0);
-                let ticket = rep.ticket.0.0.enc_part.0.cipher.0.0.clone();
-                let found = tgs_keys
-                    .iter()
-                    .rev()
-                    .find_map(|k| Some((kdc_rep_part(&k.open(rep)?)?, k.rc4, k.client.clone())));
-                let entry = match found {
-                    Some((part, rc4, client)) => {
-                        let (k_etype, key) = key_of(&part.key.0);
-                        Learnt::Session(TicketSession {
-                            etype: k_etype,
-                            key,
-                            client,
-                            rc4_on_the_way: rc4 || etype == ETYPE_RC4_HMAC,
-                        })
-                    }
-                    // Its user's password failed on the AS-REP. A FAST reply
-                    // hides the user (the anonymous principal in clear): it
-                    // is taken as the failed user's when one failed.
-                    None if wrong_users.iter().any(|u| {
-                        u.eq_ignore_ascii_case(&client) || client.starts_with(ANONYMOUS)
-                    }) =>
-                    {
-                        Learnt::WrongPassword
-                    }
-                    None => continue,
-                };
-                if creds.tickets.len() < super::MAX_TICKETS {
-                    learnt += matches!(entry, Learnt::Session(_)) as usize;
-                    creds.tickets.insert(ticket, entry);
-                }
+            Some(0x6d) => match picky_asn1_der::from_bytes::<TgsRep>(m) {
+                Ok(rep) => self.tgs_rep(creds, &rep.0),
+                Err(_) => 0,
+            },
+            _ => 0,
+        };
+        bounded(&mut self.salts, MAX_SALTS);
+        bounded(&mut self.tgs_keys, MAX_LEARNT_KEYS);
+        bounded(&mut self.wrong_users, MAX_SALTS);
+        n
+    }
+
+    fn as_rep(&mut self, creds: &super::Credentials, rep: &picky_krb::messages::KdcRep) {
+        if let Some(pa) = rep.padata.0.as_ref() {
+            salts_of(&pa.0.0, &mut self.salts);
+        }
+        let name = principal_text(&rep.cname.0);
+        let realm = text(&rep.crealm.0);
+        let (etype, _, cipher) = enc(&rep.enc_part.0);
+        let salt = self
+            .salts
+            .iter()
+            .rev()
+            .find(|(e, _)| *e == etype)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| format!("{realm}{}", name.replace('/', "")));
+        let mut tried = false;
+        for pw in passwords_for(creds, &name, &realm) {
+            let Some(key) = string_to_key(etype, pw, &salt) else {
+                continue;
+            };
+            tried = true;
+            let plain = decrypt(etype, &key, USAGE_AS_REP, cipher)
+                .or_else(|_| decrypt(etype, &key, USAGE_TGS_REP_SESSION, cipher));
+            if let Some(part) = plain.ok().and_then(|p| kdc_rep_part(&p)) {
+                let (k_etype, key) = key_of(&part.key.0);
+                self.tgs_keys.push(TgsKey {
+                    etype: k_etype,
+                    key,
+                    usage: USAGE_TGS_REP_SESSION,
+                    rc4: etype == ETYPE_RC4_HMAC || k_etype == ETYPE_RC4_HMAC,
+                    tgt: None,
+                    client: format!("{name}@{realm}"),
+                });
+                return;
             }
-            _ => {}
+        }
+        if tried {
+            self.wrong_users.push(format!("{name}@{realm}"));
         }
     }
-    learnt
+
+    fn tgs_req(&mut self, req: &picky_krb::messages::KdcReq) {
+        let Some(pa) = req.padata.0.as_ref() else {
+            return;
+        };
+        for p in pa.0.0.iter().filter(|p| int(&p.padata_type.0) == 1) {
+            let Ok(ap) = picky_asn1_der::from_bytes::<ApReq>(&p.padata_data.0.0) else {
+                continue;
+            };
+            let (a_etype, _, a_cipher) = enc(&ap.0.authenticator.0);
+            let found = self
+                .tgs_keys
+                .iter()
+                .filter(|k| k.usage == USAGE_TGS_REP_SESSION)
+                .find_map(|k| {
+                    let plain =
+                        decrypt(a_etype, &k.key, USAGE_TGS_REQ_AUTHENTICATOR, a_cipher).ok()?;
+                    let auth: picky_krb::data_types::Authenticator =
+                        picky_asn1_der::from_bytes(&plain).ok()?;
+                    let sub = auth.0.subkey.0.as_ref()?;
+                    let (etype, key) = key_of(&sub.0);
+                    Some(TgsKey {
+                        etype,
+                        key,
+                        usage: USAGE_TGS_REP_SUBKEY,
+                        rc4: k.rc4 || etype == ETYPE_RC4_HMAC,
+                        tgt: Some((k.etype, k.key.clone())),
+                        client: k.client.clone(),
+                    })
+                });
+            self.tgs_keys.extend(found);
+        }
+    }
+
+    fn tgs_rep(&mut self, creds: &super::Credentials, rep: &picky_krb::messages::KdcRep) -> usize {
+        let client = format!("{}@{}", principal_text(&rep.cname.0), text(&rep.crealm.0));
+        let (etype, _, _) = enc(&rep.enc_part.0);
+        let ticket = rep.ticket.0.0.enc_part.0.cipher.0.0.clone();
+        let found = self
+            .tgs_keys
+            .iter()
+            .rev()
+            .find_map(|k| Some((kdc_rep_part(&k.open(rep)?)?, k.rc4, k.client.clone())));
+        let entry = match found {
+            Some((part, rc4, client)) => {
+                let (k_etype, key) = key_of(&part.key.0);
+                Learnt::Session(TicketSession {
+                    etype: k_etype,
+                    key,
+                    client,
+                    rc4_on_the_way: rc4 || etype == ETYPE_RC4_HMAC,
+                })
+            }
+            // Its user's password failed on the AS-REP. A FAST reply names
+            // the anonymous principal in clear: it is taken as the failed
+            // user's when one failed.
+            None if self
+                .wrong_users
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(&client) || client.starts_with(ANONYMOUS)) =>
+            {
+                Learnt::WrongPassword
+            }
+            None => return 0,
+        };
+        let session = matches!(entry, Learnt::Session(_));
+        (creds.tickets.insert(ticket, entry) && session) as usize
+    }
 }
 
 #[cfg(test)]

@@ -30,10 +30,61 @@ pub struct Credentials {
     pub session_keys: HashMap<u64, Vec<u8>>,
     /// Service keys from keytabs (`--keytab`), for Kerberos tickets.
     pub keytab: Vec<keytab::KeytabKey>,
-    /// Ticket session keys learnt from KDC exchanges (`learn_kdc`), by the
-    /// ticket's cipher text. Bounded by `MAX_TICKETS`.
-    pub tickets: HashMap<Vec<u8>, kerberos::Learnt>,
+    /// Ticket session keys learnt from KDC exchanges, by the ticket's
+    /// cipher text. Filled through a shared reference (`insert` takes
+    /// `&self`), so that a scan learning as it reads the KDC exchange
+    /// reaches connections already open, which hold the same
+    /// `Arc<Credentials>`. Bounded by `MAX_TICKETS`.
+    pub tickets: TicketStore,
 }
+
+/// The tickets learnt from KDC exchanges. A clone is a copy.
+#[derive(Debug, Default)]
+pub struct TicketStore(std::sync::RwLock<HashMap<Vec<u8>, kerberos::Learnt>>);
+
+impl Clone for TicketStore {
+    fn clone(&self) -> Self {
+        let map = self.0.read().map(|m| m.clone()).unwrap_or_default();
+        TicketStore(std::sync::RwLock::new(map))
+    }
+}
+
+impl TicketStore {
+    pub fn get(&self, cipher: &[u8]) -> Option<kerberos::Learnt> {
+        self.0.read().ok()?.get(cipher).cloned()
+    }
+
+    /// File what was learnt of a ticket; false when the store is full.
+    pub fn insert(&self, cipher: Vec<u8>, learnt: kerberos::Learnt) -> bool {
+        let Ok(mut map) = self.0.write() else {
+            return false;
+        };
+        if map.len() >= MAX_TICKETS && !map.contains_key(&cipher) {
+            return false;
+        }
+        map.insert(cipher, learnt);
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.read().map_or(0, |m| m.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PartialEq for TicketStore {
+    fn eq(&self, other: &Self) -> bool {
+        let (Ok(a), Ok(b)) = (self.0.read(), other.0.read()) else {
+            return false;
+        };
+        *a == *b
+    }
+}
+
+impl Eq for TicketStore {}
 
 /// Ticket session keys remembered from KDC exchanges.
 pub const MAX_TICKETS: usize = 4096;
@@ -181,7 +232,13 @@ impl Credentials {
 
     /// The session key of a ticket learnt from a KDC exchange.
     pub fn ticket_session(&self, cipher: &[u8]) -> Option<kerberos::Learnt> {
-        self.tickets.get(cipher).cloned()
+        self.tickets.get(cipher)
+    }
+
+    /// Whether a KDC exchange could teach these credentials anything (a
+    /// password is there for string-to-key).
+    pub fn learns_from_kdc(&self) -> bool {
+        self.users.iter().any(|u| u.password.is_some())
     }
 
     /// A credentials file: one `password USER:PASS`, `nt-hash USER:HEX`,

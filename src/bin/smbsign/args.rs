@@ -93,8 +93,8 @@ pub struct ScanArgs {
 
 impl ScanArgs {
     /// The credentials given, or None when there are none. With a
-    /// password, the Kerberos tickets of the files' KDC exchanges are
-    /// learnt first (every file, so the exchange may be in another one).
+    /// password and several files, the Kerberos tickets of every file's KDC
+    /// exchanges are learnt first (the exchange may be in another file).
     pub fn credentials(
         &self,
     ) -> Result<Option<std::sync::Arc<smbsign::verify::Credentials>>, String> {
@@ -117,10 +117,13 @@ impl ScanArgs {
             c.add_file_text(&text)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        if c.users.iter().any(|u| u.password.is_some()) {
+        // A scan learns the tickets of the KDC exchanges it reads; across
+        // files the exchange may come in a later file, so every file is
+        // read for them first.
+        if self.files.len() > 1 && c.learns_from_kdc() {
             for path in &self.files {
                 // A file that cannot be read is reported by the scan.
-                let _ = smbsign::scan::learn_kdc(&mut c, path);
+                let _ = smbsign::scan::learn_kdc(&c, path);
             }
         }
         Ok((!c.is_empty()).then(|| std::sync::Arc::new(c)))
