@@ -278,16 +278,32 @@ pub struct ConnectionReport {
     pub session_keys: Vec<ExportedKey>,
 }
 
-/// One session's keys as Wireshark's SMB2 key table takes them.
+/// One session's keys, for Wireshark's SMB2 key table.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ExportedKey {
     pub session_id: u64,
     /// Session.SessionKey (the first 16 bytes: signing uses no more, and
     /// Wireshark 4.0 takes no more).
     pub session_key: [u8; 16],
-    /// SMB3 cipher keys, client-to-server and server-to-client (32 bytes
-    /// for the AES-256 ciphers, which use the whole session key).
-    pub cipher_keys: Option<(Vec<u8>, Vec<u8>)>,
+    /// The whole key, the 3.1.1 preauth hash, the dialect and cipher: what
+    /// the cipher keys are derived from (`cipher_keys`, only when asked).
+    full_key: Vec<u8>,
+    preauth: Option<[u8; 64]>,
+    dialect: Option<crate::wire::smb2::Smb2Dialect>,
+    cipher: Option<Cipher>,
+}
+
+impl ExportedKey {
+    /// The SMB3 cipher keys, client-to-server and server-to-client (32
+    /// bytes for the AES-256 ciphers, which use the whole session key).
+    pub fn cipher_keys(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        crate::verify::kdf::cipher_keys(
+            &self.full_key,
+            self.dialect?,
+            self.cipher,
+            self.preauth.as_ref(),
+        )
+    }
 }
 
 impl std::fmt::Debug for ExportedKey {
@@ -298,8 +314,8 @@ impl std::fmt::Debug for ExportedKey {
     }
 }
 
-/// The keys of every keyed session, with the SMB3 cipher keys of its
-/// dialect and cipher.
+/// The keys of every keyed session, with what its SMB3 cipher keys are
+/// derived from.
 fn exported_keys(c: &Connection) -> Vec<ExportedKey> {
     let Some(v) = c.verify.as_ref() else {
         return Vec::new();
@@ -307,14 +323,16 @@ fn exported_keys(c: &Connection) -> Vec<ExportedKey> {
     let dialect = c.dialect.as_ref().and_then(|d| d.smb2());
     v.session_keys()
         .into_iter()
-        .map(|(id, key)| ExportedKey {
-            session_id: id,
-            session_key: key,
-            cipher_keys: dialect
-                .zip(v.key_material(id))
-                .and_then(|(d, (full, hash))| {
-                    crate::verify::kdf::cipher_keys(full, d, c.server.cipher, hash)
-                }),
+        .map(|(id, key)| {
+            let (full, hash) = v.key_material(id).unwrap_or((&[], None));
+            ExportedKey {
+                session_id: id,
+                session_key: key,
+                full_key: full.to_vec(),
+                preauth: hash.copied(),
+                dialect,
+                cipher: c.server.cipher,
+            }
         })
         .collect()
 }

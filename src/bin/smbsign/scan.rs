@@ -77,14 +77,14 @@ pub fn scan(args: ScanArgs) -> i32 {
         if matches_fail_on(&r, &args.fail_on) {
             fail = true;
         }
-        if r.is_smb2() {
+        if r.is_smb2() && args.export_keys.is_some() {
             for k in &r.session_keys {
                 // Wireshark's smb2_seskey_list: session id bytes as on the
                 // wire (little-endian), the session key, then the
                 // server-to-client and client-to-server cipher keys.
                 let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-                let (c2s, s2c) = k
-                    .cipher_keys
+                let keys = k.cipher_keys();
+                let (c2s, s2c) = keys
                     .as_ref()
                     .map(|(c, s)| (hex(c), hex(s)))
                     .unwrap_or_default();
@@ -93,7 +93,7 @@ pub fn scan(args: ScanArgs) -> i32 {
                 // longer than 16 bytes and, given the 16-byte one, derives
                 // wrong cipher keys from it instead of using the ones given
                 // (its decryption then fails); without it, it uses them.
-                let wide = k.cipher_keys.as_ref().is_some_and(|(c, _)| c.len() == 32);
+                let wide = keys.as_ref().is_some_and(|(c, _)| c.len() == 32);
                 let session = if wide {
                     String::new()
                 } else {
