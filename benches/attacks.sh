@@ -27,13 +27,7 @@ CARGO_TARGET_DIR="$bt-lto" CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_C
 shipped="$bt/release/smbsign"
 old="$bt-lto/release/smbsign"
 new=target/release/smbsign
-# CPU seconds (user + system) of one run, from the kernel's rusage.
-t() {
-  python3 -c 'import os,sys,subprocess
-p=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)
-_,_,r=os.wait4(p.pid,0); print("%.4f"%(r.ru_utime+r.ru_stime))' "$@"
-}
-best() { if [ -z "$1" ] || (( $(echo "$2 < $1" | bc -l) )); then echo "$2"; else echo "$1"; fi; }
+. benches/common.sh
 echo "| input | size MB | $base as shipped s | $base, HEAD's profile s | HEAD s | HEAD / shipped | HEAD / same profile |"
 echo "|---|---|---|---|---|---|---|"
 for src in tests/captures/smb311-gmac.pcap tests/captures/attacks/relay-auto.pcap; do

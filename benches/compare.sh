@@ -21,12 +21,7 @@ CARGO_TARGET_DIR="$bt" CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEG
   cargo build --release --quiet --bin smbsign --manifest-path "$work/base/Cargo.toml"
 old="$bt/release/smbsign"
 new=target/release/smbsign
-t() {
-  python3 -c 'import os,sys,subprocess
-p=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)
-_,_,r=os.wait4(p.pid,0); print("%.4f"%(r.ru_utime+r.ru_stime))' "$@"
-}
-best() { if [ -z "$1" ] || (( $(echo "$2 < $1" | bc -l) )); then echo "$2"; else echo "$1"; fi; }
+. benches/common.sh
 echo "scan: ${scan_args[*]}"
 echo "| input | size MB | $base s | HEAD s | HEAD / $base |"
 echo "|---|---|---|---|---|"

@@ -318,43 +318,21 @@ fn wireshark_agrees_with_the_keys_from_the_keytab() {
                 .unwrap();
         let key = std::fs::read_to_string(&keys).unwrap();
         let key = key.lines().next().expect("an exported key").to_string();
-        let t = Command::new("tshark")
-            .args(["-2", "-n", "-r"])
-            .arg(&smb)
-            .args(["-o", &format!("uat:smb2_seskey_list:{key}")])
-            .args(["-o", "smb2.verify_signatures:TRUE"])
-            .args([
-                "-Y",
-                "smb2.good_signature",
-                "-T",
-                "fields",
-                "-e",
-                "frame.number",
-            ])
-            .output()
-            .unwrap();
-        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
-        let good_frames = String::from_utf8_lossy(&t.stdout).lines().count() as u64;
-        let bad = Command::new("tshark")
-            .args(["-2", "-n", "-r"])
-            .arg(&smb)
-            .args(["-o", &format!("uat:smb2_seskey_list:{key}")])
-            .args(["-o", "smb2.verify_signatures:TRUE"])
-            .args([
-                "-Y",
-                "smb2.bad_signature",
-                "-T",
-                "fields",
-                "-e",
-                "frame.number",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&bad.stdout).lines().count(),
-            0,
-            "{name}"
-        );
+        // Frames tshark shows with `filter`, verifying with the key.
+        let frames = |filter: &str| {
+            let t = Command::new("tshark")
+                .args(["-2", "-n", "-r"])
+                .arg(&smb)
+                .args(["-o", &format!("uat:smb2_seskey_list:{key}")])
+                .args(["-o", "smb2.verify_signatures:TRUE"])
+                .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+                .output()
+                .unwrap();
+            assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+            String::from_utf8_lossy(&t.stdout).lines().count() as u64
+        };
+        let good_frames = frames("smb2.good_signature");
+        assert_eq!(frames("smb2.bad_signature"), 0, "{name}");
         // Frames, not messages: a compound frame counts once.
         assert!(good_frames >= 20, "{name}: {good_frames}");
         assert!(
