@@ -880,10 +880,9 @@ smbsign_result smbsign_options_add_keytab_memory(struct smbsign_options *options
 
 // Learn the Kerberos ticket session keys of the KDC exchanges (port 88)
 // in the capture file at `path`, with the passwords added so far, so that
-// Kerberos sessions verify with a password: in another capture, in a
-// descriptor scan, or in an analyzer made from these options afterwards.
-// (`smbsign_scan_file_with` and `smbsign_scan_memory` already read their
-// own capture's.) Writes the number of tickets learnt to `*out_tickets`
+// Kerberos sessions verify with a password in another capture, or in an
+// analyzer made from these options afterwards. (A scan learns from the
+// KDC exchanges of its own capture as it reads them.) Writes the number of tickets learnt to `*out_tickets`
 // when it is not NULL. Returns SMBSIGN_IO_ERROR, SMBSIGN_NOT_A_CAPTURE.
 smbsign_result smbsign_options_learn_kdc_file(struct smbsign_options *options,
                                               const char *path,
@@ -932,9 +931,7 @@ smbsign_result smbsign_scan_memory(const uint8_t *data,
 
 // Scan a capture read from the open file descriptor `fd` to its end (a
 // pipe, a socket, a file), with `options` (NULL: defaults). The
-// descriptor is read, not closed. A descriptor is read once, so the KDC
-// exchanges of a Kerberos logon are not learnt from it: call
-// `smbsign_options_learn_kdc_file` first for those. Returns SMBSIGN_IO_ERROR,
+// descriptor is read, not closed. Returns SMBSIGN_IO_ERROR,
 // SMBSIGN_NOT_A_CAPTURE, SMBSIGN_INVALID_PARAMETER (negative fd),
 // SMBSIGN_NULL_PARAMETER; ownership as for `smbsign_scan_file`.
 smbsign_result smbsign_scan_fd(int32_t fd,
