@@ -61,7 +61,7 @@
 #define MAX_LINKED_PROOFS 65536
 
 // Number of finding codes: they run from 1 to SMBSIGN_FINDING_COUNT.
-#define SMBSIGN_FINDING_COUNT 23
+#define SMBSIGN_FINDING_COUNT 24
 
 // Number of severities (0 .. SMBSIGN_SEVERITY_COUNT - 1).
 #define SMBSIGN_SEVERITY_COUNT 3
@@ -230,6 +230,9 @@ enum smbsign_finding_code
   SMBSIGN_FINDING_PLAINTEXT_PASSWORD = 22,
   // A Kerberos logon used RC4-HMAC (deprecated).
   SMBSIGN_FINDING_KERBEROS_RC4 = 23,
+  // (With credentials) an SMB3 encrypted message whose AEAD tag does not
+  // verify: altered in flight.
+  SMBSIGN_FINDING_BAD_ENCRYPTION_TAG = 24,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_finding_code;

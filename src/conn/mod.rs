@@ -107,7 +107,7 @@ impl Connection {
     /// cipher key depends on it once decryption exists).
     pub fn on_message(
         &mut self,
-        _dir: Direction,
+        dir: Direction,
         frame: u64,
         pdu: Pdu<'_>,
         mut out: Option<&mut Vec<MessageAnnotation>>,
@@ -141,7 +141,7 @@ impl Connection {
             }
             SmbFamily::Transform => {
                 self.counts.encrypted += 1;
-                let r = self.on_transform(pdu);
+                let r = self.on_transform(frame, dir, pdu);
                 emit(r, self);
             }
             SmbFamily::Compression => {
@@ -161,7 +161,12 @@ impl Connection {
     /// An SMB3 TRANSFORM message: its session is encrypted. Its header has
     /// no response bit, so the annotation says none (`is_response` false,
     /// whatever way it travelled): the same from every path.
-    fn on_transform(&mut self, pdu: Pdu<'_>) -> Result<MessageAnnotation, WireError> {
+    fn on_transform(
+        &mut self,
+        frame: u64,
+        dir: Direction,
+        pdu: Pdu<'_>,
+    ) -> Result<MessageAnnotation, WireError> {
         let (_, t) = wire_smb2::parse_smb2_transform_header(pdu.bytes).map_err(flatten)?;
         if let Some(s) = self.session_mut(t.session_id, false) {
             s.encrypted = true;
@@ -180,8 +185,55 @@ impl Connection {
             (0, pdu.bytes.len()),
         );
         ann.exempt();
-        ann.verdict = Verdict::Exempt;
+        ann.verdict = self
+            .decrypt_transform(frame, dir, &t, pdu)
+            .unwrap_or(Verdict::Exempt);
         Ok(ann)
+    }
+
+    /// With verification: the TRANSFORM message's tag checked with its
+    /// session's cipher key and, when it holds, the messages inside
+    /// analysed like cleartext ones. None without credentials or before a
+    /// 3.x dialect.
+    fn decrypt_transform(
+        &mut self,
+        frame: u64,
+        dir: Direction,
+        t: &wire_smb2::Smb2TransformHeaderRecord<'_>,
+        pdu: Pdu<'_>,
+    ) -> Option<Verdict> {
+        use crate::verify::TransformVerdict;
+        let dialect = self.dialect.as_ref()?.smb2()?;
+        let cipher = self.server.cipher;
+        let v = self.verify.as_mut()?;
+        if !pdu.is_complete() {
+            return Some(Verdict::Unverifiable);
+        }
+        let to_server = dir == Direction::ToServer;
+        let size = t.original_message_size as usize;
+        let plain = match v.decrypt(t.session_id, dialect, cipher, to_server, pdu.bytes, size) {
+            Ok(p) => p,
+            Err(TransformVerdict::NoKey) => return Some(Verdict::NoKey),
+            Err(TransformVerdict::Truncated) => return Some(Verdict::Unverifiable),
+            Err(TransformVerdict::BadTag) => {
+                self.tally.note_bad_tag(frame);
+                return Some(Verdict::Forged);
+            }
+        };
+        self.tally.decrypted += 1;
+        let mut offset = 0;
+        for part in wire_smb2::smb2_compound_iter(&plain) {
+            let r = part.and_then(|msg| {
+                self.counts.smb2 += 1;
+                let at = offset;
+                offset += msg.len();
+                self.on_smb2(frame, msg, at, true)
+            });
+            if let Err(e) = r {
+                self.note_decode_error(frame, e);
+            }
+        }
+        Some(Verdict::Valid)
     }
 
     /// Until `return_mac_batch`, append signed SMB2 messages with a known

@@ -68,6 +68,12 @@ pub struct Tally {
     pub unsigned_while_required: u64,
     pub forged_frames: Vec<u64>,
     pub unsigned_frames: Vec<u64>,
+    /// SMB3 TRANSFORM messages whose tag verified (their plaintext was
+    /// analysed), and those whose tag did not, with their first frames.
+    /// Kept apart from the signature verdicts above.
+    pub decrypted: u64,
+    pub bad_tags: u64,
+    pub bad_tag_frames: Vec<u64>,
 }
 
 fn note_frame(frames: &mut Vec<u64>, frame: u64) {
@@ -77,6 +83,12 @@ fn note_frame(frames: &mut Vec<u64>, frame: u64) {
 }
 
 impl Tally {
+    /// A TRANSFORM message whose tag did not verify.
+    pub fn note_bad_tag(&mut self, frame: u64) {
+        self.bad_tags += 1;
+        note_frame(&mut self.bad_tag_frames, frame);
+    }
+
     pub fn count(&mut self, frame: u64, verdict: crate::verify::Verdict) {
         use crate::verify::Verdict;
         match verdict {

@@ -94,6 +94,9 @@ pub enum smbsign_finding_code {
     SMBSIGN_FINDING_PLAINTEXT_PASSWORD = 22,
     /// A Kerberos logon used RC4-HMAC (deprecated).
     SMBSIGN_FINDING_KERBEROS_RC4 = 23,
+    /// (With credentials) an SMB3 encrypted message whose AEAD tag does not
+    /// verify: altered in flight.
+    SMBSIGN_FINDING_BAD_ENCRYPTION_TAG = 24,
 }
 
 /// Finding severities.
@@ -461,6 +464,7 @@ pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
         FindingCode::LmResponseSent => SMBSIGN_FINDING_LM_RESPONSE_SENT,
         FindingCode::PlaintextPassword => SMBSIGN_FINDING_PLAINTEXT_PASSWORD,
         FindingCode::KerberosRc4 => SMBSIGN_FINDING_KERBEROS_RC4,
+        FindingCode::BadEncryptionTag => SMBSIGN_FINDING_BAD_ENCRYPTION_TAG,
     }
 }
 

@@ -56,10 +56,11 @@ pub enum FindingCode {
     LmResponseSent = 21,
     PlaintextPassword = 22,
     KerberosRc4 = 23,
+    BadEncryptionTag = 24,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 23] = [
+    pub const ALL: [FindingCode; 24] = [
         FindingCode::SigningNotRequired,
         FindingCode::SigningDisabled,
         FindingCode::SigningMismatch,
@@ -83,6 +84,7 @@ impl FindingCode {
         FindingCode::LmResponseSent,
         FindingCode::PlaintextPassword,
         FindingCode::KerberosRc4,
+        FindingCode::BadEncryptionTag,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +112,7 @@ impl FindingCode {
             FindingCode::LmResponseSent => "lm-response-sent",
             FindingCode::PlaintextPassword => "plaintext-password",
             FindingCode::KerberosRc4 => "kerberos-rc4",
+            FindingCode::BadEncryptionTag => "bad-encryption-tag",
         }
     }
 
@@ -130,7 +133,8 @@ impl FindingCode {
             | NtlmMicRemoved
             | NtlmMicInvalid
             | NegotiateTampered
-            | PlaintextPassword => Severity::Error,
+            | PlaintextPassword
+            | BadEncryptionTag => Severity::Error,
             SigningNotRequired | SigningDisabled | GuestSession | Smb1InUse | DecodeError
             | NtlmTargetMismatch | DowngradedToSmb1 | Ntlmv1InUse | LmResponseSent
             | KerberosRc4 => Severity::Warning,
@@ -165,6 +169,7 @@ impl FindingCode {
             LmResponseSent => "LM response sent",
             PlaintextPassword => "Password sent in clear text",
             KerberosRc4 => "Kerberos with RC4-HMAC",
+            BadEncryptionTag => "Encrypted message whose tag does not verify",
         }
     }
 }

@@ -262,6 +262,12 @@ pub struct ConnectionReport {
     pub no_key_messages: Option<u64>,
     pub unverifiable_messages: Option<u64>,
     pub forged_frames: Vec<u64>,
+    /// SMB3 TRANSFORM messages decrypted (their tag verified) and those
+    /// whose tag did not verify, with their first frames (null without
+    /// credentials).
+    pub decrypted_messages: Option<u64>,
+    pub bad_tag_messages: Option<u64>,
+    pub bad_tag_frames: Vec<u64>,
     /// What cross-connection checks compare (never in the JSON): each
     /// NTLM exchange and both sides' NEGOTIATE.
     #[serde(skip)]
@@ -416,6 +422,9 @@ impl ConnectionReport {
             no_key_messages: verifying.then_some(c.tally.no_key),
             unverifiable_messages: verifying.then_some(c.tally.unverifiable),
             forged_frames: c.tally.forged_frames.clone(),
+            decrypted_messages: verifying.then_some(c.tally.decrypted),
+            bad_tag_messages: verifying.then_some(c.tally.bad_tags),
+            bad_tag_frames: c.tally.bad_tag_frames.clone(),
             facts: LinkFacts::default(),
             client_ip: t.client_ip,
             server_ip: t.server_ip,

@@ -70,10 +70,20 @@ fn protocol(c: &Connection, f: &mut Vec<Finding>) {
             .cipher
             .map(|x| format!(", cipher {}", x.name()))
             .unwrap_or_default();
+        let inspected = if c.verifies() {
+            format!(
+                "; {} decrypted with the session keys (tag verified) and analysed",
+                c.tally.decrypted
+            )
+        } else {
+            "; without credentials their contents cannot be inspected (the AEAD tag protects \
+             their integrity)"
+                .to_owned()
+        };
         f.push(Finding::new(
             FindingCode::EncryptionInUse,
             format!(
-                "{} message(s) are encrypted (SMB3 transform){cipher}; their signing cannot be inspected",
+                "{} message(s) are encrypted (SMB3 transform){cipher}{inspected}",
                 c.counts.encrypted
             ),
         ));
@@ -304,6 +314,21 @@ fn verification(c: &Connection, f: &mut Vec<Finding>) {
                 ),
             )
             .frames(&t.forged_frames),
+        );
+    }
+    if c.tally.bad_tags > 0 {
+        f.push(
+            Finding::new(
+                FindingCode::BadEncryptionTag,
+                format!(
+                    "{} encrypted message(s) fail their AEAD tag with the session's cipher key \
+                     (frames {}): altered in flight (ciphertext, nonce or header), or sent with \
+                     another key",
+                    c.tally.bad_tags,
+                    frame_list(&c.tally.bad_tag_frames, c.tally.bad_tags)
+                ),
+            )
+            .frames(&c.tally.bad_tag_frames),
         );
     }
     for s in &c.sessions {

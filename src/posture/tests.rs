@@ -294,6 +294,9 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
     // kerberos-rc4 needs a decrypted ticket: tests/kerberos.rs replays the
     // Kerberos lab's RC4 case and checks its two fixes there.
     tested.push(FindingCode::KerberosRc4);
+    // bad-encryption-tag needs a decrypting session: tests/decrypt.rs flips
+    // a tag byte and a ciphertext byte of real encrypted captures.
+    tested.push(FindingCode::BadEncryptionTag);
     for code in FindingCode::ALL {
         assert!(tested.contains(&code), "{code:?} has no test");
     }

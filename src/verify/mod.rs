@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod decrypt;
 pub mod kdf;
 pub mod kerberos;
 mod kerberos_fast;
@@ -16,7 +17,7 @@ pub mod state;
 
 pub use batch::{MacBatch, MacJob};
 pub use ntlm::UserHashes;
-pub use state::{KeyState, Signing, Verdict};
+pub use state::{KeyState, Signing, TransformVerdict, Verdict};
 
 use std::collections::HashMap;
 

@@ -4,6 +4,7 @@
 //! SMB1 sequence numbers, and the verdict of every signed message. Exists
 //! only when credentials were given.
 
+use crate::verify::decrypt::{DecryptError, Decryptor};
 use crate::verify::kdf;
 use crate::verify::kerberos::{self, KerberosError};
 use crate::verify::mac::{self, Smb2Signer};
@@ -11,7 +12,7 @@ use crate::verify::ntlm::{self, LegacyKey, LegacyLogon, NtlmKey};
 use crate::verify::{Credentials, mac_eq};
 use crate::wire::NtStatus;
 use crate::wire::ntlmssp::{NtlmsspRecord, ntlmssp_token, parse_ntlmssp};
-use crate::wire::smb2::Smb2Dialect;
+use crate::wire::smb2::{Cipher, Smb2Dialect};
 use crate::wire::spnego::{Krb5TokenKind, krb5_message};
 use crate::wire::{MacAlgorithm, Smb1Header, Smb2Header};
 use std::collections::HashMap;
@@ -125,6 +126,17 @@ impl Secrets {
     }
 }
 
+/// Why a TRANSFORM message gave no plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransformVerdict {
+    /// No key for its session (or its cipher is not known).
+    NoKey,
+    /// Its tag does not verify: altered in flight.
+    BadTag,
+    /// The capture kept only part of it.
+    Truncated,
+}
+
 /// Secrets kept per connection are bounded like sessions.
 const MAX_SECRETS: usize = 256;
 const MAX_PENDING: usize = 64;
@@ -157,6 +169,8 @@ pub struct Signing {
     pub smb1_seq_adjusted: u64,
     /// Keyed MACs per session, prepared on first use.
     signers: HashMap<u64, Arc<Smb2Signer>>,
+    /// Keyed SMB3 ciphers per (session, client-to-server), on first use.
+    decryptors: HashMap<(u64, bool), Decryptor>,
     scratch: Vec<u8>,
 }
 
@@ -190,6 +204,7 @@ impl Signing {
             smb1_responses: HashMap::new(),
             smb1_seq_adjusted: 0,
             signers: HashMap::new(),
+            decryptors: HashMap::new(),
             scratch: Vec::new(),
         }
     }
@@ -233,6 +248,44 @@ impl Signing {
     /// The Kerberos facts of a session whose key was found.
     pub fn kerberos(&self, session: u64) -> Option<&KerberosFacts> {
         self.secrets.get(&session).and_then(|s| s.kerberos.as_ref())
+    }
+
+    /// The plaintext of a TRANSFORM message of `session` sent the way
+    /// `to_server` says, once its tag verified with the session's cipher
+    /// key (3.0 and 3.0.2 use AES-128-CCM; 3.1.1 the negotiated `cipher`).
+    pub fn decrypt(
+        &mut self,
+        session: u64,
+        dialect: Smb2Dialect,
+        cipher: Option<Cipher>,
+        to_server: bool,
+        msg: &[u8],
+        original_size: usize,
+    ) -> Result<Vec<u8>, TransformVerdict> {
+        if !self.decryptors.contains_key(&(session, to_server)) {
+            let s = self.secrets.get(&session).ok_or(TransformVerdict::NoKey)?;
+            if !matches!(s.key, KeyState::Ready { .. }) || s.full_key.is_empty() {
+                return Err(TransformVerdict::NoKey);
+            }
+            let cipher = match dialect {
+                Smb2Dialect::Smb311 => cipher.ok_or(TransformVerdict::NoKey)?,
+                _ => Cipher::Aes128Ccm,
+            };
+            let (c2s, s2c) =
+                kdf::cipher_keys(&s.full_key, dialect, Some(cipher), s.preauth.as_ref())
+                    .ok_or(TransformVerdict::NoKey)?;
+            let key = if to_server { c2s } else { s2c };
+            let d = Decryptor::new(cipher, &key).ok_or(TransformVerdict::NoKey)?;
+            if self.decryptors.len() >= MAX_SECRETS * 2 {
+                self.decryptors.clear();
+            }
+            self.decryptors.insert((session, to_server), d);
+        }
+        let d = &self.decryptors[&(session, to_server)];
+        d.decrypt(msg, original_size).map_err(|e| match e {
+            DecryptError::BadTag => TransformVerdict::BadTag,
+            DecryptError::Truncated => TransformVerdict::Truncated,
+        })
     }
 
     /// A keyed session's whole key and its 3.1.1 preauth hash (for the
