@@ -125,3 +125,68 @@ fn a_flipped_tag_or_ciphertext_byte_is_flagged_at_its_frame() {
         }
     }
 }
+
+/// Tree connects are in every report: the lab clients connect to
+/// `\\HOST\share` (tests/lab: `smbclient //HOST/share`); inside the
+/// tunnel they are seen once decrypted.
+#[test]
+fn tree_connects_are_reported_cleartext_and_decrypted() {
+    for (path, creds, _) in cases() {
+        let r = scan_bytes(&std::fs::read(&path).unwrap(), &creds);
+        let share = r
+            .tree_connects
+            .iter()
+            .find(|t| t.path.ends_with("\\share"))
+            .unwrap_or_else(|| panic!("{}: {:?}", path.display(), r.tree_connects));
+        assert!(share.decrypted, "{}", path.display());
+        assert_eq!(share.share_type.as_deref(), Some("disk"));
+        assert_eq!(share.status.as_deref(), Some("Success"));
+        assert!(
+            r.decrypted_commands
+                .get("TREE_CONNECT")
+                .is_some_and(|n| *n >= 2)
+        );
+        assert!(r.decrypted_commands.get("READ").is_some_and(|n| *n >= 1));
+    }
+    let clear = common::repo().join("tests/captures/smb311-gmac.pcap");
+    let r = &Scanner::default().scan(&clear).unwrap().connections[0];
+    let paths: Vec<&str> = r.tree_connects.iter().map(|t| t.path.as_str()).collect();
+    assert_eq!(paths, vec!["\\\\127.0.0.1\\IPC$", "\\\\127.0.0.1\\share"]);
+    assert!(
+        r.tree_connects
+            .iter()
+            .all(|t| !t.decrypted && t.response_frame.is_some())
+    );
+}
+
+/// Against tshark: the TREE_CONNECT paths of every cleartext SMB2 lab
+/// capture are the ones tshark decodes (`smb2.tree` of the requests).
+#[test]
+fn tree_connect_paths_agree_with_tshark() {
+    if !common::have_tool("tshark") {
+        return;
+    }
+    for path in common::lab_captures() {
+        let reports = Scanner::default().scan(&path).unwrap().connections;
+        let mut mine: Vec<String> = reports
+            .iter()
+            .flat_map(|r| r.tree_connects.iter().map(|t| t.path.clone()))
+            .collect();
+        let out = std::process::Command::new("tshark")
+            .args(["-n", "-d", "tcp.port==4455,nbss", "-r"])
+            .arg(&path)
+            .args(["-Y", "smb2.cmd == 3 && smb2.flags.response == 0"])
+            .args(["-T", "fields", "-e", "smb2.tree"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.replace("\\\\", "\\").replacen('\\', "\\\\", 1))
+            .collect();
+        mine.sort();
+        theirs.sort();
+        assert_eq!(mine, theirs, "{}", path.display());
+    }
+}

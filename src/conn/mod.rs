@@ -25,8 +25,8 @@ pub use crate::verify::{KeyState, MacBatch, MacJob, Verdict};
 pub use crate::wire::{Dialect, SigningSetting};
 pub use annotation::MessageAnnotation;
 pub use model::{
-    AuthMechanism, ClientOffer, Connection, Counts, MAX_FRAMES_LISTED, MAX_SESSIONS, ServerAnswer,
-    Session, Tally,
+    AuthMechanism, ClientOffer, Connection, Counts, MAX_FRAMES_LISTED, MAX_SESSIONS,
+    MAX_TREE_CONNECTS, ServerAnswer, Session, Tally, TreeConnect,
 };
 pub use ntlm::{LegacyFacts, MAX_NTLM_LOGONS, MicField, NtlmAuth, NtlmChallenge, NtlmLogon};
 pub use smb1::{SMB1_BSRSPYL, smb1_signature_present};
@@ -221,18 +221,26 @@ impl Connection {
             }
         };
         self.tally.decrypted += 1;
+        self.decrypting = true;
         let mut offset = 0;
         for part in wire_smb2::smb2_compound_iter(&plain) {
             let r = part.and_then(|msg| {
                 self.counts.smb2 += 1;
                 let at = offset;
                 offset += msg.len();
-                self.on_smb2(frame, msg, at, true)
+                let ann = self.on_smb2(frame, msg, at, true)?;
+                // Bounded: a few dozen codes exist.
+                let known = self.decrypted_commands.contains_key(&ann.command);
+                if known || self.decrypted_commands.len() < 64 {
+                    *self.decrypted_commands.entry(ann.command).or_default() += 1;
+                }
+                Ok(ann)
             });
             if let Err(e) = r {
                 self.note_decode_error(frame, e);
             }
         }
+        self.decrypting = false;
         Some(Verdict::Valid)
     }
 

@@ -58,6 +58,26 @@ impl AuthMechanism {
     }
 }
 
+/// One SMB2 TREE_CONNECT: the request's path, the response's share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeConnect {
+    pub request_frame: u64,
+    pub message_id: u64,
+    pub session_id: u64,
+    /// `\\server\share`, as the client sent it.
+    pub path: String,
+    pub response_frame: Option<u64>,
+    pub status: Option<crate::wire::NtStatus>,
+    pub tree_id: Option<u32>,
+    pub share_type: Option<crate::wire::smb2::ShareType>,
+    pub share_flags: Option<u32>,
+    /// Sent inside a TRANSFORM message (seen once decrypted).
+    pub decrypted: bool,
+}
+
+/// TREE_CONNECTs remembered per connection.
+pub const MAX_TREE_CONNECTS: usize = 64;
+
 /// Signature verdict totals, per connection and per session.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -255,6 +275,14 @@ pub struct Connection {
     pub validate: super::validate::ValidateNegotiate,
     /// Server names from TREE_CONNECT paths (`\\name\share`).
     pub tree_hosts: Vec<String>,
+    /// SMB2 TREE_CONNECTs, cleartext or decrypted (at most
+    /// `MAX_TREE_CONNECTS`).
+    pub tree_connects: Vec<TreeConnect>,
+    /// The messages being analysed came out of a TRANSFORM message.
+    pub(super) decrypting: bool,
+    /// Decrypted messages per SMB2 command (what ran inside the tunnel),
+    /// by command code.
+    pub decrypted_commands: std::collections::BTreeMap<u16, u64>,
     /// Verification state, present when credentials were given.
     pub verify: Option<Box<Signing>>,
     pub(super) pending: Vec<super::setup::PendingSetup>,

@@ -53,9 +53,10 @@ impl Connection {
                 }
             }
             Smb2Command::TreeConnect if h.is_response() => {
-                self.on_tree_connect_response(frame, h.status)
+                self.on_tree_connect_response(frame, h.status);
+                self.on_smb2_tree_connect_response(frame, &h, msg);
             }
-            Smb2Command::TreeConnect => self.on_smb2_tree_connect_request(msg),
+            Smb2Command::TreeConnect => self.on_smb2_tree_connect_request(frame, &h, msg),
             Smb2Command::Ioctl => self.on_smb2_ioctl(frame, &h, msg),
             _ => {}
         }

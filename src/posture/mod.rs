@@ -30,7 +30,7 @@ pub use modes::{
 };
 pub use report::{
     ConnectionReport, ExportedKey, KerberosReport, KeyReport, LinkFacts, SessionReport, Transport,
-    endpoint_ip, session_id_string,
+    TreeConnectReport, endpoint_ip, session_id_string,
 };
 pub use rules::{findings, findings_at, sort_findings};
 

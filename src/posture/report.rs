@@ -127,6 +127,45 @@ pub struct SessionReport {
     pub kerberos: Option<KerberosReport>,
 }
 
+/// One TREE_CONNECT of the report (JSON `"tree_connects"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TreeConnectReport {
+    pub path: String,
+    pub frame: u64,
+    pub response_frame: Option<u64>,
+    /// "disk", "pipe", "print" (null without a response).
+    pub share_type: Option<String>,
+    pub share_flags: Option<u32>,
+    /// SHARE_FLAG_ENCRYPT_DATA: the share requires encryption.
+    pub encrypt_data: bool,
+    pub status: Option<String>,
+    /// Seen inside a TRANSFORM message, once decrypted.
+    pub decrypted: bool,
+}
+
+impl TreeConnectReport {
+    fn of(t: &crate::conn::TreeConnect) -> Self {
+        TreeConnectReport {
+            path: t.path.clone(),
+            frame: t.request_frame,
+            response_frame: t.response_frame,
+            share_type: t.share_type.map(|s| s.name()),
+            share_flags: t.share_flags,
+            encrypt_data: t
+                .share_flags
+                .is_some_and(|f| f & crate::wire::smb2::SHARE_FLAG_ENCRYPT_DATA != 0),
+            status: t.status.map(|s| s.to_string()),
+            decrypted: t.decrypted,
+        }
+    }
+}
+
+/// An SMB2 command's name, or its code in hex.
+fn command_name(code: u16) -> String {
+    crate::wire::names::smb2_command_name(crate::wire::smb2::Smb2Command(code))
+        .map_or_else(|| format!("0x{code:04x}"), str::to_owned)
+}
+
 /// The enctypes of a Kerberos logon (JSON `"kerberos"` of a session).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KerberosReport {
@@ -268,6 +307,10 @@ pub struct ConnectionReport {
     pub decrypted_messages: Option<u64>,
     pub bad_tag_messages: Option<u64>,
     pub bad_tag_frames: Vec<u64>,
+    /// SMB2 TREE_CONNECTs, cleartext or decrypted.
+    pub tree_connects: Vec<TreeConnectReport>,
+    /// Messages decrypted per SMB2 command (what ran inside the tunnel).
+    pub decrypted_commands: std::collections::BTreeMap<String, u64>,
     /// What cross-connection checks compare (never in the JSON): each
     /// NTLM exchange and both sides' NEGOTIATE.
     #[serde(skip)]
@@ -425,6 +468,12 @@ impl ConnectionReport {
             decrypted_messages: verifying.then_some(c.tally.decrypted),
             bad_tag_messages: verifying.then_some(c.tally.bad_tags),
             bad_tag_frames: c.tally.bad_tag_frames.clone(),
+            tree_connects: c.tree_connects.iter().map(TreeConnectReport::of).collect(),
+            decrypted_commands: c
+                .decrypted_commands
+                .iter()
+                .map(|(code, n)| (command_name(*code), *n))
+                .collect(),
             facts: LinkFacts::default(),
             client_ip: t.client_ip,
             server_ip: t.server_ip,

@@ -510,6 +510,62 @@ pub fn parse_smb2_request_tree_connect(msg: &[u8]) -> WireResult<'_, &[u8]> {
     Ok((i, blob_at(msg, path_offset, path_len)))
 }
 
+/// TREE_CONNECT response (StructureSize 16), MS-SMB2 2.2.10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Smb2TreeConnectResponseRecord {
+    pub share_type: ShareType,
+    pub share_flags: u32,
+    pub capabilities: u32,
+    pub maximal_access: u32,
+}
+
+/// ShareType of a TREE_CONNECT response.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ShareType(pub u8);
+
+newtype_enum! {
+impl debug ShareType {
+    Disk = 1,
+    Pipe = 2,
+    Print = 3,
+}
+}
+
+impl ShareType {
+    pub fn name(self) -> String {
+        match self {
+            Self::Disk => "disk".into(),
+            Self::Pipe => "pipe".into(),
+            Self::Print => "print".into(),
+            ShareType(v) => format!("0x{v:02x}"),
+        }
+    }
+}
+
+/// ShareFlags bits smbsign reads (MS-SMB2 2.2.10).
+pub const SHARE_FLAG_ENCRYPT_DATA: u32 = 0x0000_8000;
+
+/// Parse a TREE_CONNECT response; `msg` starts at the SMB2 header.
+pub fn parse_smb2_response_tree_connect(
+    msg: &[u8],
+) -> WireResult<'_, Smb2TreeConnectResponseRecord> {
+    let (i, ()) = body_after_header(msg, 16, "SMB2 TREE_CONNECT response StructureSize")?;
+    let (i, share_type) = le_u8.parse(i)?;
+    let (i, _reserved) = le_u8.parse(i)?;
+    let (i, share_flags) = le_u32.parse(i)?;
+    let (i, capabilities) = le_u32.parse(i)?;
+    let (i, maximal_access) = le_u32.parse(i)?;
+    Ok((
+        i,
+        Smb2TreeConnectResponseRecord {
+            share_type: ShareType(share_type),
+            share_flags,
+            capabilities,
+            maximal_access,
+        },
+    ))
+}
+
 /// The body of a message after its header and StructureSize, which must
 /// be `structure_size` (`what` names the field in the error).
 pub(super) fn body_after_header<'a>(
@@ -599,6 +655,22 @@ pub fn parse_smb2_compression_header(i: &[u8]) -> WireResult<'_, Smb2Compression
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// tests/captures/smb311-gmac.pcap frame 19: the TREE_CONNECT response
+    /// for `\\127.0.0.1\share` (tshark: share type disk, flags 0,
+    /// maximal access 0x001f01ff).
+    #[test]
+    fn tree_connect_response_from_the_lab() {
+        let msg = crate::verify::hex(
+            "fe534d424000010000000000030001001900000000000000060000000000000000000000970e741a\
+             8ec013c40000000029b8bd7d36b444354bedfa9fd9e8afff100001000000000000000000ff011f00",
+        );
+        let (_, r) = parse_smb2_response_tree_connect(&msg).unwrap();
+        assert_eq!(r.share_type, ShareType::Disk);
+        assert_eq!(r.share_flags, 0);
+        assert_eq!(r.maximal_access, 0x001f_01ff);
+        assert!(parse_smb2_response_tree_connect(&msg[..70]).is_err());
+    }
 
     use crate::wire::unhex;
 
