@@ -657,7 +657,7 @@ mod tests {
     use super::*;
 
     /// tests/captures/smb311-gmac.pcap frame 19: the TREE_CONNECT response
-    /// for `\\127.0.0.1\share` (tshark: share type disk, flags 0,
+    /// for `\\127.0.0.1\share` (share type 1 = disk, flags 0,
     /// maximal access 0x001f01ff).
     #[test]
     fn tree_connect_response_from_the_lab() {
