@@ -61,7 +61,7 @@
 #define MAX_LINKED_PROOFS 65536
 
 // Number of finding codes: they run from 1 to SMBSIGN_FINDING_COUNT.
-#define SMBSIGN_FINDING_COUNT 24
+#define SMBSIGN_FINDING_COUNT 26
 
 // Number of severities (0 .. SMBSIGN_SEVERITY_COUNT - 1).
 #define SMBSIGN_SEVERITY_COUNT 3
@@ -233,6 +233,10 @@ enum smbsign_finding_code
   // (With credentials) an SMB3 encrypted message whose AEAD tag does not
   // verify: altered in flight.
   SMBSIGN_FINDING_BAD_ENCRYPTION_TAG = 24,
+  // A request in clear on a session (or share) that encrypts.
+  SMBSIGN_FINDING_UNENCRYPTED_IN_ENCRYPTED_SESSION = 25,
+  // Both sides could encrypt; nothing was encrypted.
+  SMBSIGN_FINDING_ENCRYPTION_NOT_USED = 26,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_finding_code;

@@ -183,6 +183,24 @@ fn every_lab_case_matches_its_configuration() {
         );
         let encrypted = e["encrypted"].as_bool().unwrap_or(false);
         assert_eq!(r.encrypted_messages > 0, encrypted, "{ctx}: encrypted");
+        // Samba offers SMB3 encryption by default (the capability for 3.0
+        // and 3.0.2, a cipher for 3.1.1): a 3.x logon that encrypted
+        // nothing had it and did not use it.
+        let smb3 = r
+            .dialect
+            .as_ref()
+            .map(|d| d.name())
+            .is_some_and(|d| d.starts_with('3'));
+        let logged_on = r
+            .sessions
+            .iter()
+            .any(|s| s.established && !s.guest && !s.anonymous);
+        assert_eq!(
+            has(r, FindingCode::EncryptionNotUsed),
+            smb3 && logged_on && !encrypted,
+            "{ctx}: encryption-not-used"
+        );
+        assert!(!has(r, FindingCode::UnencryptedInEncryptedSession), "{ctx}");
         assert_eq!(has(r, FindingCode::EncryptionInUse), encrypted, "{ctx}");
         let required = r.server_signing.map(|s| s.as_str()) == Some("required");
         assert_eq!(

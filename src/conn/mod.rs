@@ -170,6 +170,7 @@ impl Connection {
         let (_, t) = wire_smb2::parse_smb2_transform_header(pdu.bytes).map_err(flatten)?;
         if let Some(s) = self.session_mut(t.session_id, false) {
             s.encrypted = true;
+            s.transforms += 1;
         }
         let mut ann = MessageAnnotation::from_header(
             annotation::HeaderFacts {

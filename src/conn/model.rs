@@ -103,6 +103,11 @@ fn note_frame(frames: &mut Vec<u64>, frame: u64) {
 }
 
 impl Tally {
+    /// A frame of a listed kind (the first few are kept).
+    pub fn note(frames: &mut Vec<u64>, frame: u64) {
+        note_frame(frames, frame);
+    }
+
     /// A TRANSFORM message whose tag did not verify.
     pub fn note_bad_tag(&mut self, frame: u64) {
         self.bad_tags += 1;
@@ -152,6 +157,16 @@ pub struct Session {
     pub signing_required: bool,
     /// Verdicts of this session's messages.
     pub tally: Tally,
+    /// TRANSFORM messages of this session, and its requests sent in clear
+    /// once it was encrypted (or on a share that requires encryption),
+    /// with their first frames.
+    pub transforms: u64,
+    /// The SESSION_SETUP response set SMB2_SESSION_FLAG_ENCRYPT_DATA: every
+    /// message of the session must be encrypted (per-share encryption
+    /// leaves the session's other trees, and TREE_CONNECT, in clear).
+    pub encrypt_data: bool,
+    pub cleartext_requests: u64,
+    pub cleartext_frames: Vec<u64>,
 }
 
 impl Session {
@@ -169,6 +184,10 @@ impl Session {
             failed_status: None,
             signing_required: false,
             tally: Tally::default(),
+            transforms: 0,
+            encrypt_data: false,
+            cleartext_requests: 0,
+            cleartext_frames: Vec::new(),
         }
     }
     pub fn established(&self) -> bool {

@@ -140,6 +140,7 @@ impl Connection {
             s.guest |= r.guest;
             s.anonymous |= r.null;
             s.encrypted |= r.encrypt_data;
+            s.encrypt_data |= r.encrypt_data;
             if s.mechanism == AuthMechanism::Unknown
                 && let Some(m) = blob_mechanism(r.blob)
             {

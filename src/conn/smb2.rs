@@ -2,7 +2,7 @@
 //! connect, signing in force, and the signature of every message.
 
 use super::annotation::{HeaderFacts, MessageAnnotation};
-use super::model::Connection;
+use super::model::{Connection, Tally};
 use super::setup::{PendingSetup, SetupResponse};
 use crate::verify::Verdict;
 use crate::wire::nbss::SmbFamily;
@@ -63,6 +63,9 @@ impl Connection {
         if exempt_from_signing(&h) {
             ann.exempt();
         }
+        if !self.decrypting && !h.is_response() && h.command != Smb2Command::SessionSetup {
+            self.note_if_cleartext_on_encrypted(frame, &h);
+        }
         if !ann.exempt && !h.is_signed() {
             // Messages of an encrypted session that show up in clear were
             // decrypted by the capturing tool: they never carried a signature.
@@ -83,6 +86,26 @@ impl Connection {
         }
         self.tally_verdict(frame, h.session_id, ann.verdict);
         Ok(ann)
+    }
+
+    /// A request sent in clear on a session whose SESSION_SETUP response
+    /// required encryption, or on a share whose TREE_CONNECT response did.
+    fn note_if_cleartext_on_encrypted(&mut self, frame: u64, h: &Smb2HeaderRecord<'_>) {
+        let share = h.tree_id().is_some_and(|tid| {
+            self.tree_connects.iter().any(|t| {
+                t.tree_id == Some(tid)
+                    && t.session_id == h.session_id
+                    && t.share_flags
+                        .is_some_and(|f| f & smb2::SHARE_FLAG_ENCRYPT_DATA != 0)
+            })
+        });
+        if let Some(s) = self.session_mut(h.session_id, false)
+            && s.established()
+            && (s.encrypt_data || share)
+        {
+            s.cleartext_requests += 1;
+            Tally::note(&mut s.cleartext_frames, frame);
+        }
     }
 
     /// Verdict of a signed message, or None when its MAC went to the batch.

@@ -97,6 +97,10 @@ pub enum smbsign_finding_code {
     /// (With credentials) an SMB3 encrypted message whose AEAD tag does not
     /// verify: altered in flight.
     SMBSIGN_FINDING_BAD_ENCRYPTION_TAG = 24,
+    /// A request in clear on a session (or share) that encrypts.
+    SMBSIGN_FINDING_UNENCRYPTED_IN_ENCRYPTED_SESSION = 25,
+    /// Both sides could encrypt; nothing was encrypted.
+    SMBSIGN_FINDING_ENCRYPTION_NOT_USED = 26,
 }
 
 /// Finding severities.
@@ -465,6 +469,10 @@ pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
         FindingCode::PlaintextPassword => SMBSIGN_FINDING_PLAINTEXT_PASSWORD,
         FindingCode::KerberosRc4 => SMBSIGN_FINDING_KERBEROS_RC4,
         FindingCode::BadEncryptionTag => SMBSIGN_FINDING_BAD_ENCRYPTION_TAG,
+        FindingCode::UnencryptedInEncryptedSession => {
+            SMBSIGN_FINDING_UNENCRYPTED_IN_ENCRYPTED_SESSION
+        }
+        FindingCode::EncryptionNotUsed => SMBSIGN_FINDING_ENCRYPTION_NOT_USED,
     }
 }
 

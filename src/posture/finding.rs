@@ -57,10 +57,12 @@ pub enum FindingCode {
     PlaintextPassword = 22,
     KerberosRc4 = 23,
     BadEncryptionTag = 24,
+    UnencryptedInEncryptedSession = 25,
+    EncryptionNotUsed = 26,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 24] = [
+    pub const ALL: [FindingCode; 26] = [
         FindingCode::SigningNotRequired,
         FindingCode::SigningDisabled,
         FindingCode::SigningMismatch,
@@ -85,6 +87,8 @@ impl FindingCode {
         FindingCode::PlaintextPassword,
         FindingCode::KerberosRc4,
         FindingCode::BadEncryptionTag,
+        FindingCode::UnencryptedInEncryptedSession,
+        FindingCode::EncryptionNotUsed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +117,8 @@ impl FindingCode {
             FindingCode::PlaintextPassword => "plaintext-password",
             FindingCode::KerberosRc4 => "kerberos-rc4",
             FindingCode::BadEncryptionTag => "bad-encryption-tag",
+            FindingCode::UnencryptedInEncryptedSession => "unencrypted-in-encrypted-session",
+            FindingCode::EncryptionNotUsed => "encryption-not-used",
         }
     }
 
@@ -134,11 +140,12 @@ impl FindingCode {
             | NtlmMicInvalid
             | NegotiateTampered
             | PlaintextPassword
-            | BadEncryptionTag => Severity::Error,
+            | BadEncryptionTag
+            | UnencryptedInEncryptedSession => Severity::Error,
             SigningNotRequired | SigningDisabled | GuestSession | Smb1InUse | DecodeError
             | NtlmTargetMismatch | DowngradedToSmb1 | Ntlmv1InUse | LmResponseSent
             | KerberosRc4 => Severity::Warning,
-            AnonymousSession | EncryptionInUse => Severity::Info,
+            AnonymousSession | EncryptionInUse | EncryptionNotUsed => Severity::Info,
         }
     }
 
@@ -170,6 +177,8 @@ impl FindingCode {
             PlaintextPassword => "Password sent in clear text",
             KerberosRc4 => "Kerberos with RC4-HMAC",
             BadEncryptionTag => "Encrypted message whose tag does not verify",
+            UnencryptedInEncryptedSession => "Request in clear on an encrypted session",
+            EncryptionNotUsed => "Encryption negotiated but not used",
         }
     }
 }

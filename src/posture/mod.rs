@@ -8,12 +8,15 @@
 //! - `attacks.rs`: the attack rules one connection answers alone (target
 //!   name, MIC removal, validate-negotiate, 3.1.1 preauth);
 //! - `weak_auth.rs`: NTLMv1, LM and clear-text logons;
+//! - `encryption.rs`: requests in clear on encrypting sessions, encryption
+//!   negotiated and not used;
 //! - `report.rs`: the report of a connection and its JSON;
 //! - `modes.rs`: the KB's reading of SecurityMode values;
 //! - `kb.rs`: the article's configuration knowledge as data.
 #![forbid(unsafe_code)]
 
 mod attacks;
+mod encryption;
 mod finding;
 pub mod kb;
 mod modes;

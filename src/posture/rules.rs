@@ -26,6 +26,7 @@ pub fn findings_at(c: &Connection, server: Option<std::net::IpAddr>) -> Vec<Find
     sessions(c, &mut f);
     super::weak_auth::weak_auth(c, &mut f);
     super::weak_auth::kerberos_rc4(c, &mut f);
+    super::encryption::encryption(c, &mut f);
     verification(c, &mut f);
     if c.decode_errors > 0
         && let Some((frame, e)) = c.first_decode_error

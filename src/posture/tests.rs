@@ -280,6 +280,47 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
     assert_eq!(finding(&c, FindingCode::LmResponseSent).frames, vec![8, 20]);
     assert_eq!(finding(&c, FindingCode::PlaintextPassword).frames, vec![30]);
 
+    // Encryption: a session that encrypts and also sent requests in clear;
+    // a connection that negotiated a cipher and encrypted nothing.
+    let mut c = smb2(0x03);
+    let mut s = crate::conn::Session::new(0x11, false);
+    s.established_frame = Some(9);
+    s.encrypted = true;
+    s.transforms = 20;
+    s.cleartext_requests = 2;
+    s.cleartext_frames = vec![31, 40];
+    c.sessions.push(s);
+    c.counts.encrypted = 20;
+    check(
+        &c,
+        FindingCode::UnencryptedInEncryptedSession,
+        &[(Side::Server, kb::reject_unencrypted_fix())],
+    );
+    assert_eq!(
+        finding(&c, FindingCode::UnencryptedInEncryptedSession).frames,
+        vec![31, 40]
+    );
+    let mut c = smb2(0x03);
+    c.server.cipher = Some(crate::wire::smb2::Cipher::Aes128Gcm);
+    let mut s = crate::conn::Session::new(0x12, false);
+    s.established_frame = Some(9);
+    c.sessions.push(s);
+    check(
+        &c,
+        FindingCode::EncryptionNotUsed,
+        &[
+            (Side::Server, kb::require_encryption_fix(Side::Server)),
+            (Side::Client, kb::require_encryption_fix(Side::Client)),
+        ],
+    );
+    // Encrypted traffic: not "not used"; a guest-only connection: neither.
+    c.counts.encrypted = 1;
+    assert!(
+        !findings(&c)
+            .iter()
+            .any(|f| f.code == FindingCode::EncryptionNotUsed)
+    );
+
     // Cross-connection codes and the MIC check need two legs or keys:
     // tests/attacks.rs replays the attack lab's captures for them.
     tested.extend([

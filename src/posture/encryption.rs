@@ -1,0 +1,79 @@
+//! What SMB3 encryption did for a connection: requests sent in clear on a
+//! session or share that encrypts, and encryption negotiated but never
+//! used.
+
+use super::finding::{Finding, FindingCode};
+use super::kb::{self, Side};
+use super::report::session_id_string;
+use crate::conn::Connection;
+use crate::wire::smb2::SMB2_GLOBAL_CAP_ENCRYPTION;
+
+pub(super) fn encryption(c: &Connection, f: &mut Vec<Finding>) {
+    // A session seen encrypting whose requests also went in clear. A
+    // capture whose encrypted traffic a tool already decrypted shows no
+    // TRANSFORM at all, and is not this.
+    for s in c
+        .sessions
+        .iter()
+        .filter(|s| s.transforms > 0 && s.cleartext_requests > 0)
+    {
+        f.push(
+            Finding::new(
+                FindingCode::UnencryptedInEncryptedSession,
+                format!(
+                    "session {} must be encrypted (its session flags or a share's said so, and {} \
+                     TRANSFORM messages were sent), yet {} request(s) went in clear (frames {}): \
+                     whoever sent them could read and alter them",
+                    session_id_string(s.id, s.smb1),
+                    s.transforms,
+                    s.cleartext_requests,
+                    list(&s.cleartext_frames)
+                ),
+            )
+            .frames(&s.cleartext_frames)
+            .fix(Side::Server, kb::reject_unencrypted_fix()),
+        );
+    }
+    // SMB 3.x only: the capability (3.0, 3.0.2) or a cipher (3.1.1). The
+    // SMB1 capabilities share the field, and 0x40 means another thing there.
+    let smb3 = c
+        .dialect
+        .as_ref()
+        .and_then(|d| d.smb2())
+        .is_some_and(|d| d.0 >= 0x0300);
+    let negotiated = smb3
+        && (c.server.cipher.is_some()
+            || c.server
+                .capabilities
+                .is_some_and(|x| x & SMB2_GLOBAL_CAP_ENCRYPTION != 0));
+    let logged_on = c
+        .sessions
+        .iter()
+        .any(|s| s.established() && !s.guest && !s.anonymous);
+    if negotiated && logged_on && c.counts.encrypted == 0 {
+        let cipher = c
+            .server
+            .cipher
+            .map(|x| format!(" ({})", x.name()))
+            .unwrap_or_default();
+        f.push(
+            Finding::new(
+                FindingCode::EncryptionNotUsed,
+                format!(
+                    "both sides can encrypt{cipher}, but no message was encrypted: the \
+                     traffic, file data included, went in clear"
+                ),
+            )
+            .fix(Side::Server, kb::require_encryption_fix(Side::Server))
+            .fix(Side::Client, kb::require_encryption_fix(Side::Client)),
+        );
+    }
+}
+
+fn list(frames: &[u64]) -> String {
+    frames
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
