@@ -5,6 +5,7 @@
 use super::finding::{Finding, FindingCode};
 use super::kb::{self, Side};
 use super::report::session_id_string;
+use super::rules::frame_list;
 use crate::conn::Connection;
 use crate::wire::smb2::SMB2_GLOBAL_CAP_ENCRYPTION;
 
@@ -27,7 +28,7 @@ pub(super) fn encryption(c: &Connection, f: &mut Vec<Finding>) {
                     session_id_string(s.id, s.smb1),
                     s.transforms,
                     s.cleartext_requests,
-                    list(&s.cleartext_frames)
+                    frame_list(&s.cleartext_frames, s.cleartext_requests)
                 ),
             )
             .frames(&s.cleartext_frames)
@@ -68,12 +69,4 @@ pub(super) fn encryption(c: &Connection, f: &mut Vec<Finding>) {
             .fix(Side::Client, kb::require_encryption_fix(Side::Client)),
         );
     }
-}
-
-fn list(frames: &[u64]) -> String {
-    frames
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -349,7 +349,8 @@ fn verification(c: &Connection, f: &mut Vec<Finding>) {
     }
 }
 
-fn frame_list(frames: &[u64], total: u64) -> String {
+/// Frames as "1, 2, 3", with ", …" when `total` says more were seen.
+pub(super) fn frame_list(frames: &[u64], total: u64) -> String {
     let mut s = frames
         .iter()
         .map(u64::to_string)

@@ -7,6 +7,7 @@
 
 use super::finding::{Finding, FindingCode};
 use super::kb::{self, Side};
+use super::rules::frame_list;
 use crate::conn::Connection;
 use crate::wire::kerberos::Etype;
 
@@ -34,10 +35,16 @@ pub(super) fn weak_auth(c: &Connection, f: &mut Vec<Finding>) {
         }
     }
     let found = |code, frames: &[u64], what: &str| {
-        Finding::new(code, format!("{what} (frames {})", list(frames)))
-            .frames(frames)
-            .fix(Side::Client, kb::lm_compat_fix(Side::Client))
-            .fix(Side::Server, kb::lm_compat_fix(Side::Server))
+        Finding::new(
+            code,
+            format!(
+                "{what} (frames {})",
+                frame_list(frames, frames.len() as u64)
+            ),
+        )
+        .frames(frames)
+        .fix(Side::Client, kb::lm_compat_fix(Side::Client))
+        .fix(Side::Server, kb::lm_compat_fix(Side::Server))
     };
     if !v1.is_empty() {
         f.push(found(
@@ -101,12 +108,4 @@ pub(super) fn kerberos_rc4(c: &Connection, f: &mut Vec<Finding>) {
         .fix(Side::Client, kb::kerberos_aes_fix(Side::Client))
         .fix(Side::Server, kb::kerberos_aes_fix(Side::Server)),
     );
-}
-
-fn list(frames: &[u64]) -> String {
-    frames
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
