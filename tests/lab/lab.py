@@ -168,6 +168,28 @@ CASES = [
          clients=[("smbclient", ["-m", "SMB3_11"])],
          expect=dict(dialect="3.1.1", server_signing="enabled", encrypted=True),
          about="server requires encryption: SMB3 transform messages"),
+    dict(name="smb30-encrypted", server={**proto("SMB3_00"), "server signing": "auto",
+                                         "server smb encrypt": "required"},
+         clients=[("smbclient", ["-m", "SMB3_00", "--option=client min protocol=SMB3_00"])],
+         expect=dict(dialect="3.0", server_signing="enabled", encrypted=True,
+                     cipher="AES-128-CCM"),
+         about="SMB 3.0, server requires encryption: AES-128-CCM transform messages"),
+] + [
+    dict(name=f"smb311-encrypted-{c.lower()}",
+         server={**proto("SMB3_11"), "server signing": "auto", "server smb encrypt": "required"},
+         clients=[("smbclient", ["-m", "SMB3_11",
+                                 f"--option=client smb3 encryption algorithms={c}"])],
+         expect=dict(dialect="3.1.1", server_signing="enabled", encrypted=True, cipher=c),
+         about=f"SMB 3.1.1, server requires encryption, the client offers only {c}")
+    for c in ["AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM"]
+] + [
+    dict(name="smb311-share-encrypted", server={**proto("SMB3_11"), "server signing": "auto"},
+         share={"smb encrypt": "required"},
+         clients=[("smbclient", ["-m", "SMB3_11"])],
+         expect=dict(dialect="3.1.1", server_signing="enabled", encrypted=True,
+                     share_encrypt_data=True),
+         about="SMB 3.1.1, encryption required on the share only (per-share encryption): "
+               "the session in clear, the share's traffic encrypted"),
     dict(name="multiprotocol", server={"server min protocol": "NT1", "server max protocol": "SMB3",
                                        "server signing": "auto"},
          clients=[("smbclient", ["-m", "SMB3", "--option=client min protocol=NT1"])],
@@ -259,7 +281,8 @@ def write_conf(lab, case, port):
     }
     opts.update(case["server"])
     lines = ["[global]"] + [f"  {k} = {v}" for k, v in opts.items()]
-    lines += ["[share]", f"  path = {d}/share", "  read only = no", "  guest ok = yes", ""]
+    lines += ["[share]", f"  path = {d}/share", "  read only = no", "  guest ok = yes"]
+    lines += [f"  {k} = {v}" for k, v in case.get("share", {}).items()] + [""]
     conf = Path(d) / f"{case['name']}.conf"
     conf.write_text("\n".join(lines))
     return conf
