@@ -101,6 +101,19 @@ fn every_tag_verifies_and_the_plaintext_is_analysed() {
                 .iter()
                 .any(|f| f.code == FindingCode::BadEncryptionTag)
         );
+        // Where signing was not required, the finding says that the
+        // encrypted sessions were protected anyway.
+        if let Some(f) = r
+            .findings
+            .iter()
+            .find(|f| f.code == FindingCode::SigningNotRequired)
+        {
+            assert!(
+                f.message
+                    .contains("Encrypted sessions were protected anyway"),
+                "{ctx}"
+            );
+        }
         // Without credentials nothing is decrypted.
         let plain = Scanner::default().scan(&path).unwrap().connections;
         assert_eq!(plain[0].decrypted_messages, None);

@@ -102,8 +102,9 @@ fn server_posture(c: &Connection, f: &mut Vec<Finding>) {
                 FindingCode::SigningNotRequired,
                 format!(
                     "the server does not require signing (security mode 0x{:02x}, signing {server}): \
-                     sessions that do not sign can be relayed (NTLM relay) or tampered with.",
-                    mode.raw()
+                     sessions that do not sign can be relayed (NTLM relay) or tampered with.{}",
+                    mode.raw(),
+                    encryption_note(c)
                 ),
             )
             .fix(Side::Server, kb::require_signing_fix(Side::Server)),
@@ -123,6 +124,35 @@ fn server_posture(c: &Connection, f: &mut Vec<Finding>) {
             .fix(Side::Server, kb::enable_signing_fix(Side::Server)),
         );
     }
+}
+
+/// What encryption did for integrity where signing was not required: the
+/// sessions whose messages went in TRANSFORM (an AEAD tag protects them),
+/// and the established ones that did not.
+fn encryption_note(c: &Connection) -> String {
+    if c.counts.encrypted == 0 {
+        return String::new();
+    }
+    let live = || c.sessions.iter().filter(|s| s.established() && !s.smb1);
+    let ids = |enc: bool| {
+        live()
+            .filter(|s| (s.transforms > 0) == enc)
+            .map(|s| session_id_string(s.id, s.smb1))
+            .collect::<Vec<_>>()
+    };
+    let (protected, exposed) = (ids(true), ids(false));
+    let mut note = format!(
+        " Encrypted sessions were protected anyway (the AEAD tag covers every message): {}.",
+        if protected.is_empty() {
+            "none".into()
+        } else {
+            protected.join(", ")
+        }
+    );
+    if !exposed.is_empty() {
+        note.push_str(&format!(" Not encrypted: {}.", exposed.join(", ")));
+    }
+    note
 }
 
 fn mismatch(c: &Connection, f: &mut Vec<Finding>) {
