@@ -299,6 +299,10 @@ pub struct Connection {
     pub tree_connects: Vec<TreeConnect>,
     /// The messages being analysed came out of a TRANSFORM message.
     pub(super) decrypting: bool,
+    /// Some TREE_CONNECT response set SHARE_FLAG_ENCRYPT_DATA (so requests
+    /// in clear are checked against the trees, which most connections
+    /// never need).
+    pub(super) encrypting_trees: bool,
     /// Decrypted messages per SMB2 command (what ran inside the tunnel),
     /// by command code.
     pub decrypted_commands: std::collections::BTreeMap<u16, u64>,

@@ -91,17 +91,26 @@ impl Connection {
     /// A request sent in clear on a session whose SESSION_SETUP response
     /// required encryption, or on a share whose TREE_CONNECT response did.
     fn note_if_cleartext_on_encrypted(&mut self, frame: u64, h: &Smb2HeaderRecord<'_>) {
-        let share = h.tree_id().is_some_and(|tid| {
-            self.tree_connects.iter().any(|t| {
-                t.tree_id == Some(tid)
-                    && t.session_id == h.session_id
-                    && t.share_flags
-                        .is_some_and(|f| f & smb2::SHARE_FLAG_ENCRYPT_DATA != 0)
-            })
-        });
-        if let Some(s) = self.session_mut(h.session_id, false)
+        let session = self.session(h.session_id).is_some_and(|s| s.encrypt_data);
+        if !session && !self.encrypting_trees {
+            return;
+        }
+        let share = self.encrypting_trees
+            && h.tree_id().is_some_and(|tid| {
+                self.tree_connects.iter().any(|t| {
+                    t.tree_id == Some(tid)
+                        && t.session_id == h.session_id
+                        && t.share_flags
+                            .is_some_and(|f| f & smb2::SHARE_FLAG_ENCRYPT_DATA != 0)
+                })
+            });
+        // Only a session already known (no new one for a stray id).
+        if let Some(s) = self
+            .sessions
+            .iter_mut()
+            .find(|s| s.id == h.session_id && !s.smb1)
             && s.established()
-            && (s.encrypt_data || share)
+            && (session || share)
         {
             s.cleartext_requests += 1;
             Tally::note(&mut s.cleartext_frames, frame);

@@ -156,6 +156,7 @@ impl Connection {
         if let Ok((_, r)) = smb2::parse_smb2_response_tree_connect(msg) {
             t.share_type = Some(r.share_type);
             t.share_flags = Some(r.share_flags);
+            self.encrypting_trees |= r.share_flags & smb2::SHARE_FLAG_ENCRYPT_DATA != 0;
         }
     }
 }
