@@ -57,16 +57,16 @@ pub(super) fn encryption(c: &Connection, f: &mut Vec<Finding>) {
             .cipher
             .map(|x| format!(" ({})", x.name()))
             .unwrap_or_default();
-        f.push(
-            Finding::new(
-                FindingCode::EncryptionNotUsed,
-                format!(
-                    "both sides can encrypt{cipher}, but no message was encrypted: the \
-                     traffic, file data included, went in clear"
-                ),
-            )
-            .fix(Side::Server, kb::require_encryption_fix(Side::Server))
-            .fix(Side::Client, kb::require_encryption_fix(Side::Client)),
-        );
+        // Info, with no fix: encryption is a choice, not a setting the KB
+        // calls misconfigured (`server smb encrypt = required`, or
+        // Set-SmbServerConfiguration -EncryptData $true, turns it on).
+        f.push(Finding::new(
+            FindingCode::EncryptionNotUsed,
+            format!(
+                "both sides can encrypt{cipher}, but no message was encrypted: the traffic, \
+                 file data included, went in clear (Samba: server smb encrypt = required; \
+                 Windows: Set-SmbServerConfiguration -EncryptData $true)"
+            ),
+        ));
     }
 }

@@ -512,21 +512,6 @@ pub fn reject_unencrypted_fix() -> String {
         .into()
 }
 
-/// The fix for encryption that was negotiated and not used.
-pub fn require_encryption_fix(side: Side) -> String {
-    match side {
-        Side::Server => "require encryption: PowerShell Set-SmbServerConfiguration -EncryptData \
-             $true (or Set-SmbShare -EncryptData $true per share), which sets HKLM\\SYSTEM\\\
-             CurrentControlSet\\Services\\LanmanServer\\Parameters\\EncryptData = 1 \
-             (REG_DWORD); on Samba \"server smb encrypt = required\""
-            .into(),
-        Side::Client => "require encryption on the client: PowerShell \
-             Set-SmbClientConfiguration -RequireEncryption $true (Windows 11 24H2 and Server \
-             2025); on Samba \"client smb encrypt = required\""
-            .into(),
-    }
-}
-
 /// The fix for a logon meant for another server: SPN target name validation.
 pub fn target_name_fix() -> String {
     "enable Group Policy \"Microsoft network server: Server SPN target name validation \
