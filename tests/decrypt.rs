@@ -234,3 +234,73 @@ fn tree_connect_paths_agree_with_tshark() {
         assert_eq!(mine, theirs, "{}", path.display());
     }
 }
+
+/// Frames of `path` that carry a TRANSFORM header, and of those the ones
+/// in which tshark decoded an SMB2 header inside (it decrypted them), with
+/// `keys` as Wireshark's `smb2_seskey_list` table (None: no keys).
+fn tshark_decrypted(path: &std::path::Path, keys: Option<&str>) -> (usize, usize) {
+    let mut cmd = std::process::Command::new("tshark");
+    cmd.args(["-n", "-r"]).arg(path);
+    for line in keys.into_iter().flat_map(str::lines) {
+        cmd.arg("-o").arg(format!("uat:smb2_seskey_list:{line}"));
+    }
+    let out = cmd
+        .args(["-Y", "smb2.header.transform.signature"])
+        .args(["-T", "fields", "-e", "frame.number", "-e", "smb2.cmd"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let inner = rows
+        .iter()
+        .filter(|l| l.split('\t').nth(1).is_some_and(|c| !c.is_empty()))
+        .count();
+    (rows.len(), inner)
+}
+
+/// `--export-keys` writes Wireshark's key table: with it tshark decrypts
+/// every TRANSFORM frame of every lab encrypted capture (an SMB2 header
+/// decoded inside each), and without it none.
+#[test]
+fn tshark_decrypts_with_the_exported_keys() {
+    if !common::have_tool("tshark") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("smbsign-tshark-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (k, (path, _, _)) in cases().into_iter().enumerate() {
+        let keys = dir.join(format!("keys{k}.txt"));
+        let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_smbsign"));
+        cli.args(["scan", "--no-progress", "--export-keys"])
+            .arg(&keys);
+        if path.to_string_lossy().contains("kerberos") {
+            cli.arg("--keytab")
+                .arg(common::repo().join("tests/captures/kerberos/dc1.keytab"));
+        } else {
+            cli.args(["--password", "LAB\\smblab:Passw0rd!"]);
+        }
+        let out = cli.arg(&path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let table = std::fs::read_to_string(&keys).unwrap();
+        let (frames, none) = tshark_decrypted(&path, None);
+        let (again, decrypted) = tshark_decrypted(&path, Some(&table));
+        let ctx = format!("{}: {table}", path.display());
+        assert!(frames > 10, "{ctx}: {frames} transform frames");
+        assert_eq!(none, 0, "{ctx}: tshark decoded inside without keys");
+        assert_eq!(again, frames, "{ctx}");
+        assert_eq!(
+            decrypted, frames,
+            "{ctx}: tshark decrypted {decrypted} of {frames}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

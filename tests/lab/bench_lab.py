@@ -10,8 +10,11 @@ Not committed: scale them with examples/scale_capture.rs for benches.
     apt-get install -y samba smbclient tcpdump ethtool iproute2
     python3 tests/lab/bench_lab.py OUT_DIR [SIZE_MB]
 
+    python3 tests/lab/bench_lab.py OUT_DIR SIZE_MB CASE,CASE   (only those)
+
 Run as root. SIZE_MB (default 64) is the size of the file each case reads
-and writes.
+(twice) and writes. The encrypted cases sign and encrypt (signing
+mandatory, encryption required), AES-128-GCM and AES-128-CCM.
 """
 import os
 import re
@@ -31,7 +34,9 @@ CASES = [
     ("bench-smb21-signed", {**lab.proto("SMB2_10"), "server signing": "mandatory"}, ["-m", "SMB2_10", "--option=client min protocol=SMB2_10"], "big"),
     ("bench-smb302-cmac", {**lab.proto("SMB3_02"), "server signing": "mandatory"}, ["-m", "SMB3_02", "--option=client min protocol=SMB3_02"], "big"),
     ("bench-smb311-gmac", {**lab.proto("SMB3_11"), "server signing": "mandatory", "server smb3 signing algorithms": "AES-128-GMAC"}, ["-m", "SMB3_11"], "big"),
-    ("bench-smb311-encrypted", {**lab.proto("SMB3_11"), "server smb encrypt": "required"}, ["-m", "SMB3_11"], "big"),
+    ("bench-smb311-encrypted", {**lab.proto("SMB3_11"), "server signing": "mandatory", "server smb encrypt": "required"}, ["-m", "SMB3_11"], "big"),
+    ("bench-smb311-encrypted-ccm", {**lab.proto("SMB3_11"), "server signing": "mandatory", "server smb encrypt": "required"},
+     ["-m", "SMB3_11", "--option=client smb3 encryption algorithms=AES-128-CCM"], "big"),
     ("bench-metadata", {**lab.proto("SMB3_11"), "server signing": "mandatory"}, ["-m", "SMB3_11"], "small"),
 ]
 
@@ -45,6 +50,10 @@ def main():
         raise SystemExit("needs root (network namespace, smbd, tcpdump)")
     out_dir = Path(sys.argv[1]).resolve()
     size_mb = int(sys.argv[2]) if len(sys.argv) > 2 else 64
+    only = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else None
+    cases = [c for c in CASES if only is None or c[0] in only]
+    if only is not None and len(cases) != len(only):
+        raise SystemExit(f"unknown case in {sorted(only)}; cases: {[c[0] for c in CASES]}")
     out_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(["ip", "netns", "del", NS], capture_output=True)
     subprocess.run(["ip", "netns", "add", NS], check=True)
@@ -69,7 +78,7 @@ def main():
                        input=f"{lab.PASSWORD}\n{lab.PASSWORD}\n", text=True, capture_output=True, check=True)
         cconf = Path(work) / "client.conf"
         cconf.write_text("[global]\n  workgroup = LAB\n")
-        for name, server, client_args, kind in CASES:
+        for name, server, client_args, kind in cases:
             conf = lab.write_conf(work, dict(name=name, server=server), 445)
             smbd = subprocess.Popen(["ip", "netns", "exec", NS, "smbd", "-F", "--no-process-group", "-s", str(conf)],
                                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
