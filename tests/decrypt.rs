@@ -304,3 +304,60 @@ fn tshark_decrypts_with_the_exported_keys() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Reports of frames scanned with decryption in line or on the second
+/// thread (which analyses the plaintext when it comes back), through a
+/// flow table of `max_flows`.
+fn scan_frames_both_ways(frames: &[Vec<u8>], creds: &Credentials, max_flows: usize) -> [String; 2] {
+    [false, true].map(|parallel| {
+        let mut s = Scanner::new(ScanOptions {
+            parallel_macs: parallel,
+            max_flows,
+            ..ScanOptions::with_credentials(Arc::new(creds.clone()))
+        })
+        .engine();
+        for f in frames {
+            s.frame(smbsign::capture::packet::LinkType::Ethernet, f);
+        }
+        let mut reports = s.take_finished();
+        reports.extend(s.finish());
+        serde_json::to_string(&reports).unwrap()
+    })
+}
+
+/// Decryption on the second thread gives the reports decryption in line
+/// gives: on every lab encrypted capture, on a copy with a flipped tag,
+/// and on 300 interleaved copies (cleartext and encrypted messages of one
+/// connection mixed, as per-share encryption has them) through a table of
+/// 24 that evicts and sweeps while decryptions are out.
+#[test]
+fn decryption_on_a_second_thread_gives_the_same_reports() {
+    assert!(
+        std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 || !common::in_ci(),
+        "CI machines have two cores: the parallel path must be exercised"
+    );
+    for (path, creds, _) in cases() {
+        let mut frames = common::replicated(&path, 1);
+        let [inline, parallel] = scan_frames_both_ways(&frames, &creds, 64);
+        assert_eq!(inline, parallel, "{}", path.display());
+        assert!(inline.contains("\"decrypted_messages\":"), "{inline}");
+        let k = frames
+            .iter()
+            .position(|f| memchr::memmem::find(f, b"\xfdSMB").is_some())
+            .unwrap();
+        let at = memchr::memmem::find(&frames[k + 12], b"\xfdSMB").unwrap_or(0);
+        frames[k + 12][at + 9] ^= 0x40;
+        let [inline, parallel] = scan_frames_both_ways(&frames, &creds, 64);
+        assert_eq!(inline, parallel, "{} (tampered)", path.display());
+    }
+    let caps = common::repo().join("tests/captures");
+    for name in ["smb311-share-encrypted.pcap", "smb30-encrypted.pcap"] {
+        let frames = common::replicated(&caps.join(name), 300);
+        let [inline, parallel] = scan_frames_both_ways(&frames, &ntlm(), 24);
+        assert_eq!(inline.matches("\"client\":").count(), 300, "{name}");
+        assert!(
+            inline == parallel,
+            "{name}: in line {inline}\nsecond thread {parallel}"
+        );
+    }
+}

@@ -225,32 +225,6 @@ fn macs_on_a_second_thread_give_the_same_reports() {
     }
 }
 
-/// `copies` copies of a lab capture's connection, 16 interleaved at a time,
-/// each with its own client port (as `examples/scale_capture.rs` does).
-fn replicated(name: &str, copies: u32) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(lab(name)).unwrap();
-    let mut frames = Vec::new();
-    smbsign::capture::read_capture(&bytes[..], |_, d| frames.push(d.to_vec()), |_| {}).unwrap();
-    let mut out = Vec::new();
-    for first in (0..copies).step_by(16) {
-        for f in &frames {
-            for c in first..(first + 16).min(copies) {
-                let mut f = f.clone();
-                let off = 14 + (f[14] & 0x0f) as usize * 4; // Ethernet + IPv4
-                for p in [off, off + 2] {
-                    let port = u16::from_be_bytes([f[p], f[p + 1]]);
-                    if port != 445 {
-                        let np = 1024 + (port as u32 + c * 7) % 64_000;
-                        f[p..p + 2].copy_from_slice(&(np as u16).to_be_bytes());
-                    }
-                }
-                out.push(f);
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn second_thread_macs_survive_sweeps_evictions_and_a_forgery() {
     // 300 connections through a table of 24: closed connections linger
@@ -262,7 +236,7 @@ fn second_thread_macs_survive_sweeps_evictions_and_a_forgery() {
         "smb311-gmac.pcap",
         "smb302-signed.pcap",
     ] {
-        let mut frames = replicated(name, 300);
+        let mut frames = common::replicated(&lab(name), 300);
         // Tamper with one byte of one copy's READ data.
         let marker = b"hello from the smbsign lab";
         let k = frames

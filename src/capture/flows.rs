@@ -9,6 +9,7 @@ use super::packet::{self, LinkType, Skip, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Tc
 use super::stream::{self, MessageSink, Stream};
 use crate::conn::Direction;
 use crate::wire::Pdu;
+use crate::wire::nbss::SmbFamily;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -77,6 +78,24 @@ pub trait FlowSink {
     fn open(&mut self, id: u64, key: FlowKey) -> Self::State;
     /// One SMB PDU of a flow.
     fn pdu(&mut self, state: &mut Self::State, dir: Direction, frame: u64, pdu: Pdu<'_>);
+    /// One SMB PDU the reassembly holds in `buf`: as `pdu`, and the sink
+    /// may take the buffer, leaving an empty one in its place.
+    fn held_pdu(
+        &mut self,
+        state: &mut Self::State,
+        dir: Direction,
+        frame: u64,
+        family: SmbFamily,
+        buf: &mut Vec<u8>,
+        total: usize,
+    ) {
+        let pdu = Pdu {
+            family,
+            bytes: buf,
+            total,
+        };
+        self.pdu(state, dir, frame, pdu);
+    }
     /// Work the sink does for flows elsewhere (another thread) may be
     /// collected now, as far as `how` says.
     fn collect(&mut self, _flows: &mut dyn FlowStates<Self::State>, _how: Collect) {}
@@ -171,21 +190,39 @@ struct Delivery<'a, S: FlowSink> {
     frame: u64,
 }
 
-impl<S: FlowSink> MessageSink for Delivery<'_, S> {
-    fn message(&mut self, pdu: Pdu<'_>) {
+impl<S: FlowSink> Delivery<'_, S> {
+    /// Which way `pdu` went (its response bit decides the client side on
+    /// the first message that has one).
+    fn direction(&mut self, pdu: &Pdu<'_>) -> Direction {
         *self.saw_smb = true;
         if self.client_is_lo.is_none()
             && let Some(resp) = pdu.is_response()
         {
             *self.client_is_lo = Some(self.sender_is_lo != resp);
         }
-        let sender_is_client = self.client_is_lo.is_none_or(|c| c == self.sender_is_lo);
-        let dir = if sender_is_client {
+        if self.client_is_lo.is_none_or(|c| c == self.sender_is_lo) {
             Direction::ToServer
         } else {
             Direction::ToClient
-        };
+        }
+    }
+}
+
+impl<S: FlowSink> MessageSink for Delivery<'_, S> {
+    fn message(&mut self, pdu: Pdu<'_>) {
+        let dir = self.direction(&pdu);
         self.sink.pdu(self.state, dir, self.frame, pdu);
+    }
+
+    fn held_message(&mut self, family: SmbFamily, buf: &mut Vec<u8>, total: usize) {
+        let pdu = Pdu {
+            family,
+            bytes: buf,
+            total,
+        };
+        let dir = self.direction(&pdu);
+        self.sink
+            .held_pdu(self.state, dir, self.frame, family, buf, total);
     }
 }
 

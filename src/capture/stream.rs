@@ -47,6 +47,16 @@ enum Frame {
 /// its family and the declared total length.
 pub trait MessageSink {
     fn message(&mut self, pdu: Pdu<'_>);
+    /// A message the framer assembled in its own buffer (from several
+    /// segments). The sink may take the buffer and leave another, empty,
+    /// in its place: a large message then goes on without a copy.
+    fn held_message(&mut self, family: SmbFamily, buf: &mut Vec<u8>, total: usize) {
+        self.message(Pdu {
+            family,
+            bytes: buf,
+            total,
+        });
+    }
 }
 
 /// NBSS framer for one direction.
@@ -327,11 +337,8 @@ impl Framer {
                     if *seen == *total {
                         if let Some(family) = *family {
                             self.messages += 1;
-                            sink.message(Pdu {
-                                family,
-                                bytes: buf,
-                                total: *total,
-                            });
+                            sink.held_message(family, buf, *total);
+                            buf.clear();
                         }
                         // Reuse the buffer for the next message (verification
                         // keeps whole messages: no allocation per message).

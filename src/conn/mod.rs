@@ -194,8 +194,9 @@ impl Connection {
 
     /// With verification: the TRANSFORM message's tag checked with its
     /// session's cipher key and, when it holds, the messages inside
-    /// analysed like cleartext ones. None without credentials or before a
-    /// 3.x dialect.
+    /// analysed like cleartext ones. With a MAC batch lent, the message
+    /// goes into it instead (`Verdict::Deferred`; `apply_decrypted` brings
+    /// the result back). None without credentials or before a 3.x dialect.
     fn decrypt_transform(
         &mut self,
         frame: u64,
@@ -207,24 +208,46 @@ impl Connection {
         let dialect = self.dialect.as_ref()?.smb2()?;
         let cipher = self.server.cipher;
         let v = self.verify.as_mut()?;
-        if !pdu.is_complete() {
+        let size = t.original_message_size as usize;
+        if !pdu.is_complete() || pdu.bytes.len() < wire_smb2::SMB2_TRANSFORM_HEADER_LEN + size {
             return Some(Verdict::Unverifiable);
         }
         let to_server = dir == Direction::ToServer;
-        let size = t.original_message_size as usize;
-        let plain = match v.decrypt(t.session_id, dialect, cipher, to_server, pdu.bytes, size) {
-            Ok(p) => p,
-            Err(TransformVerdict::NoKey) => return Some(Verdict::NoKey),
-            Err(TransformVerdict::Truncated) => return Some(Verdict::Unverifiable),
-            Err(TransformVerdict::BadTag) => {
-                self.tally.note_bad_tag(frame);
-                return Some(Verdict::Forged);
-            }
+        let result = match self.mac_batch.as_mut() {
+            Some(batch) => match v.decryptor(t.session_id, dialect, cipher, to_server) {
+                Ok(d) => {
+                    batch.push_transform(frame, t.session_id, d, pdu.bytes, size);
+                    return Some(Verdict::Deferred);
+                }
+                Err(e) => Err(e),
+            },
+            None => v.decrypt(t.session_id, dialect, cipher, to_server, pdu.bytes, size),
         };
+        Some(match result {
+            Ok(plain) => self.apply_decrypted(frame, Verdict::Valid, &plain),
+            Err(TransformVerdict::NoKey) => Verdict::NoKey,
+            Err(TransformVerdict::Truncated) => Verdict::Unverifiable,
+            Err(TransformVerdict::BadTag) => self.apply_decrypted(frame, Verdict::Forged, &[]),
+        })
+    }
+
+    /// The result of a TRANSFORM message of `frame`, decrypted here or
+    /// elsewhere: `Valid` with its plaintext, which is analysed like
+    /// cleartext; `Forged` for a tag that did not verify. Returns the
+    /// verdict.
+    pub fn apply_decrypted(&mut self, frame: u64, verdict: Verdict, plain: &[u8]) -> Verdict {
+        match verdict {
+            Verdict::Valid => {}
+            Verdict::Forged => {
+                self.tally.note_bad_tag(frame);
+                return verdict;
+            }
+            other => return other,
+        }
         self.tally.decrypted += 1;
         self.decrypting = true;
         let mut offset = 0;
-        for part in wire_smb2::smb2_compound_iter(&plain) {
+        for part in wire_smb2::smb2_compound_iter(plain) {
             let r = part.and_then(|msg| {
                 self.counts.smb2 += 1;
                 let at = offset;
@@ -242,7 +265,7 @@ impl Connection {
             }
         }
         self.decrypting = false;
-        Some(Verdict::Valid)
+        Verdict::Valid
     }
 
     /// Until `return_mac_batch`, append signed SMB2 messages with a known

@@ -6,8 +6,9 @@ use super::macs::{self, MacWorker};
 use crate::capture::{Collect, FlowEnd, FlowKey, FlowSink, FlowStates};
 use crate::conn::{Connection, Direction};
 use crate::posture::{ConnectionReport, Transport};
-use crate::verify::{Credentials, MacBatch};
+use crate::verify::{Credentials, MacBatch, MacJob, Verdict};
 use crate::wire::Pdu;
+use crate::wire::nbss::SmbFamily;
 use std::sync::Arc;
 
 /// One SMB PDU as reassembled from the capture, for callers that feed
@@ -30,21 +31,42 @@ pub struct FlowAnalysis {
     conn: Connection,
     key: FlowKey,
     id: u64,
-    /// MACs of this flow out on the worker thread.
+    /// MACs and decryptions of this flow out on the worker thread…
     macs_out: u32,
+    /// …of which decryptions: their plaintext is analysed when it comes
+    /// back, so the flow's other messages wait for it (below).
+    decrypts_out: u32,
     /// Leaving the table: MACs are computed in line.
     in_line: bool,
 }
+
+/// Emptied batches kept for reuse: as many as may be out, so that large
+/// messages (bulk encrypted READs) do not make every batch a fresh
+/// allocation, each page of it faulted in anew.
+const SPARE_BATCHES: usize = macs::MAX_BATCHES_OUT + 2;
+
+/// Reassembly buffers taken by batches and kept, once done, to give back.
+const RECYCLED_BUFFERS: usize = 4;
 
 /// The sink: connections, the MAC worker, finished reports.
 pub struct Analysis {
     credentials: Option<Arc<Credentials>>,
     /// SMB2 MACs computed on a second thread: the worker, the batch being
     /// filled with the flow of each message, and emptied batches for reuse.
-    macs: Option<MacWorker<Vec<FlowKey>>>,
+    macs: Option<MacWorker<Vec<Option<FlowKey>>>>,
     batch: MacBatch,
-    batch_keys: Vec<FlowKey>,
-    spare: Vec<macs::Answered<Vec<FlowKey>>>,
+    batch_keys: Vec<Option<FlowKey>>,
+    spare: Vec<macs::Answered<Vec<Option<FlowKey>>>>,
+    /// Batches answered while one flow waited for its decryptions: that
+    /// flow's jobs are applied (their keys taken), the rest are applied
+    /// at the next `collect`, before anything newer.
+    held: std::collections::VecDeque<macs::Answered<Vec<Option<FlowKey>>>>,
+    /// The reassembly buffer on offer for the message `pdu` is given
+    /// (`held_pdu`), whether a job took it, and emptied taken buffers to
+    /// hand back to the reassembly in its place.
+    offer: Option<(usize, usize)>,
+    offer_taken: bool,
+    recycled: Vec<Vec<u8>>,
     pub(super) hook: Option<PduHook>,
     pub(super) finished: Vec<ConnectionReport>,
     /// Kerberos tickets learnt from the KDC exchange as the capture is
@@ -64,6 +86,10 @@ impl Analysis {
             batch: MacBatch::default(),
             batch_keys: Vec::new(),
             spare: Vec::new(),
+            held: Default::default(),
+            offer: None,
+            offer_taken: false,
+            recycled: Vec::new(),
             hook: None,
             kdc: credentials
                 .as_ref()
@@ -85,7 +111,7 @@ impl Analysis {
         let (batch, keys, verdicts) = self.spare.pop().unwrap_or_default();
         let batch = std::mem::replace(&mut self.batch, batch);
         let keys = std::mem::replace(&mut self.batch_keys, keys);
-        if let Err((batch, keys, mut verdicts)) = w.send(batch, keys, verdicts) {
+        if let Err((mut batch, keys, mut verdicts)) = w.send(batch, keys, verdicts) {
             // The worker is gone: compute them here.
             verdicts.clear();
             batch.run(&mut Vec::new(), &mut verdicts);
@@ -93,23 +119,96 @@ impl Analysis {
         }
     }
 
-    /// Count the verdicts of an answered batch.
+    /// Count the verdicts of an answered batch (and analyse the plaintext
+    /// of its decryptions), for the flows still in the table.
     fn apply(
         &mut self,
         flows: &mut dyn FlowStates<FlowAnalysis>,
-        (mut batch, mut keys, mut verdicts): macs::Answered<Vec<FlowKey>>,
+        (mut batch, mut keys, mut verdicts): macs::Answered<Vec<Option<FlowKey>>>,
     ) {
         for ((job, key), v) in batch.jobs().iter().zip(&keys).zip(&verdicts) {
-            if let Some(flow) = flows.get(*key) {
-                flow.macs_out -= 1;
-                flow.conn.apply_mac_verdict(job.frame, job.session, *v);
+            if let Some(flow) = key.and_then(|k| flows.get(k)) {
+                flow.apply(&batch, job, *v);
+            }
+        }
+        for mut buf in batch.take_owned() {
+            if self.recycled.len() < RECYCLED_BUFFERS {
+                buf.clear();
+                self.recycled.push(buf);
             }
         }
         batch.clear();
         keys.clear();
         verdicts.clear();
-        if self.spare.len() < 4 {
+        if self.spare.len() < SPARE_BATCHES {
             self.spare.push((batch, keys, verdicts));
+        }
+    }
+
+    /// Before `f` takes a message that must follow its decrypted ones:
+    /// wait for them and analyse them. Other flows' jobs in the same
+    /// batches wait in `held` for the next `collect`.
+    fn drain(&mut self, f: &mut FlowAnalysis) {
+        if self.batch_keys.contains(&Some(f.key)) {
+            // Its jobs may be in the batch being filled: send it.
+            self.flush_without_table();
+        }
+        // Held batches first: they are older than anything still out.
+        for (batch, keys, verdicts) in self.held.iter_mut() {
+            take_jobs_of(f, batch, keys, verdicts);
+        }
+        while f.decrypts_out > 0 {
+            let Some(mut answered) = self.macs.as_mut().and_then(|w| w.next(true)) else {
+                break; // the worker died: its jobs are lost (counted as nothing)
+            };
+            take_jobs_of(f, &answered.0, &mut answered.1, &answered.2);
+            self.held.push_back(answered);
+        }
+        f.decrypts_out = 0;
+    }
+
+    /// `flush` for when the table is not at hand: a batch the worker
+    /// cannot take is run here and held for the next `collect`.
+    fn flush_without_table(&mut self) {
+        let Some(w) = self.macs.as_mut() else {
+            return;
+        };
+        let (batch, keys, verdicts) = self.spare.pop().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.batch, batch);
+        let keys = std::mem::replace(&mut self.batch_keys, keys);
+        if let Err((mut batch, keys, mut verdicts)) = w.send(batch, keys, verdicts) {
+            verdicts.clear();
+            batch.run(&mut Vec::new(), &mut verdicts);
+            self.held.push_back((batch, keys, verdicts));
+        }
+    }
+}
+
+/// Apply `f`'s jobs of an answered batch, taking their keys.
+fn take_jobs_of(
+    f: &mut FlowAnalysis,
+    batch: &MacBatch,
+    keys: &mut [Option<FlowKey>],
+    verdicts: &[Verdict],
+) {
+    for ((job, key), v) in batch.jobs().iter().zip(keys.iter_mut()).zip(verdicts) {
+        if *key == Some(f.key) {
+            *key = None;
+            f.apply(batch, job, *v);
+        }
+    }
+}
+
+impl FlowAnalysis {
+    /// One job's verdict: a MAC's, or a decryption's with its plaintext.
+    fn apply(&mut self, batch: &MacBatch, job: &MacJob, v: Verdict) {
+        self.macs_out -= 1;
+        if job.is_decrypt() {
+            self.decrypts_out = self.decrypts_out.saturating_sub(1);
+            self.conn
+                .apply_decrypted(job.frame, v, batch.plaintext(job));
+        } else {
+            self.conn.apply_mac_verdict(job.frame, job.session, v);
         }
     }
 }
@@ -126,6 +225,7 @@ impl FlowSink for Analysis {
             key,
             id,
             macs_out: 0,
+            decrypts_out: 0,
             in_line: false,
         }
     }
@@ -139,17 +239,59 @@ impl FlowSink for Analysis {
                 pdu: pdu.bytes,
             });
         }
+        // Decrypted messages are analysed in order: only another TRANSFORM
+        // of the flow may go out after them before they are in.
+        if f.decrypts_out > 0 && (pdu.family != SmbFamily::Transform || f.in_line) {
+            self.drain(f);
+        }
         if self.macs.is_none() || f.in_line {
             f.conn.on_message(dir, frame, pdu, None);
             return;
         }
+        let before = self.batch.len();
+        if let Some((at, len)) = self.offer.take() {
+            // `held_pdu`'s buffer: `pdu.bytes` is it.
+            debug_assert_eq!((at, len), (pdu.bytes.as_ptr() as usize, pdu.bytes.len()));
+            self.batch.offer(pdu.bytes);
+        }
         f.conn.lend_mac_batch(std::mem::take(&mut self.batch));
         f.conn.on_message(dir, frame, pdu, None);
-        let batch = f.conn.return_mac_batch();
-        let added = batch.len() - self.batch_keys.len();
-        self.batch_keys.extend(std::iter::repeat_n(f.key, added));
+        let mut batch = f.conn.return_mac_batch();
+        self.offer_taken = batch.take_offer();
+        let added = batch.len() - before;
+        self.batch_keys
+            .extend(std::iter::repeat_n(Some(f.key), added));
         f.macs_out += added as u32;
+        f.decrypts_out += batch.jobs()[before..]
+            .iter()
+            .filter(|j| j.is_decrypt())
+            .count() as u32;
         self.batch = batch;
+    }
+
+    fn held_pdu(
+        &mut self,
+        f: &mut FlowAnalysis,
+        dir: Direction,
+        frame: u64,
+        family: SmbFamily,
+        buf: &mut Vec<u8>,
+        total: usize,
+    ) {
+        // A job may take the whole buffer instead of copying the message.
+        self.offer = Some((buf.as_ptr() as usize, buf.len()));
+        self.offer_taken = false;
+        let pdu = Pdu {
+            family,
+            bytes: buf,
+            total,
+        };
+        self.pdu(f, dir, frame, pdu);
+        self.offer = None;
+        if std::mem::take(&mut self.offer_taken) {
+            let empty = self.recycled.pop().unwrap_or_default();
+            self.batch.adopt(std::mem::replace(buf, empty));
+        }
     }
 
     fn collect(&mut self, flows: &mut dyn FlowStates<FlowAnalysis>, how: Collect) {
@@ -158,6 +300,9 @@ impl FlowSink for Analysis {
         }
         let full =
             self.batch.byte_len() >= macs::BATCH_BYTES || self.batch.len() >= macs::BATCH_MESSAGES;
+        while let Some(answered) = self.held.pop_front() {
+            self.apply(flows, answered);
+        }
         if how != Collect::Poll || full {
             self.flush(flows);
         }

@@ -43,7 +43,7 @@ impl<T: Send + 'static> MacWorker<T> {
             .name("smbsign-mac".into())
             .spawn(move || {
                 let mut scratch = Vec::new();
-                for (batch, tag, mut verdicts) in job_rx {
+                for (mut batch, tag, mut verdicts) in job_rx {
                     verdicts.clear();
                     batch.run(&mut scratch, &mut verdicts);
                     if res_tx.send((batch, tag, verdicts)).is_err() {

@@ -74,15 +74,33 @@ impl Decryptor {
     /// 0xFD 'SMB'), after its tag verified.
     pub fn decrypt(&self, msg: &[u8], original_size: usize) -> Result<Vec<u8>, DecryptError> {
         let h = SMB2_TRANSFORM_HEADER_LEN;
-        let body = msg
-            .get(h..h + original_size)
-            .ok_or(DecryptError::Truncated)?;
-        let tag: [u8; 16] = msg[4..20].try_into().expect("16 bytes");
-        let aad = &msg[20..h];
-        let mut buf = body.to_vec();
-        let n11: &[u8; 11] = msg[20..31].try_into().expect("11 bytes");
-        let n12: &[u8; 12] = msg[20..32].try_into().expect("12 bytes");
-        let out = buf.as_mut_slice().into();
+        let mut copy = msg
+            .get(..h + original_size)
+            .ok_or(DecryptError::Truncated)?
+            .to_vec();
+        self.decrypt_in_place(&mut copy, original_size)?;
+        copy.drain(..h);
+        Ok(copy)
+    }
+
+    /// Decrypt a whole TRANSFORM message where it lies: once its tag
+    /// verified, `msg[52..52 + original_size]` holds the plaintext (on a
+    /// bad tag the body is left as it was).
+    pub fn decrypt_in_place(
+        &self,
+        msg: &mut [u8],
+        original_size: usize,
+    ) -> Result<(), DecryptError> {
+        let h = SMB2_TRANSFORM_HEADER_LEN;
+        if msg.len() < h + original_size {
+            return Err(DecryptError::Truncated);
+        }
+        let (header, rest) = msg.split_at_mut(h);
+        let tag: [u8; 16] = header[4..20].try_into().expect("16 bytes");
+        let aad = &header[20..h];
+        let n11: &[u8; 11] = header[20..31].try_into().expect("11 bytes");
+        let n12: &[u8; 12] = header[20..32].try_into().expect("12 bytes");
+        let out = (&mut rest[..original_size]).into();
         let tag = (&tag).into();
         let ok = match self {
             Decryptor::Aes128Ccm(c) => c.decrypt_inout_detached(n11.into(), aad, out, tag),
@@ -92,7 +110,7 @@ impl Decryptor {
         }
         .is_ok();
         if ok {
-            Ok(buf)
+            Ok(())
         } else {
             Err(DecryptError::BadTag)
         }

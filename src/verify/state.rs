@@ -137,6 +137,15 @@ pub enum TransformVerdict {
     Truncated,
 }
 
+impl From<DecryptError> for TransformVerdict {
+    fn from(e: DecryptError) -> Self {
+        match e {
+            DecryptError::BadTag => TransformVerdict::BadTag,
+            DecryptError::Truncated => TransformVerdict::Truncated,
+        }
+    }
+}
+
 /// Secrets kept per connection are bounded like sessions.
 const MAX_SECRETS: usize = 256;
 const MAX_PENDING: usize = 64;
@@ -170,7 +179,7 @@ pub struct Signing {
     /// Keyed MACs per session, prepared on first use.
     signers: HashMap<u64, Arc<Smb2Signer>>,
     /// Keyed SMB3 ciphers per (session, client-to-server), on first use.
-    decryptors: HashMap<(u64, bool), Decryptor>,
+    decryptors: HashMap<(u64, bool), Arc<Decryptor>>,
     scratch: Vec<u8>,
 }
 
@@ -262,30 +271,40 @@ impl Signing {
         msg: &[u8],
         original_size: usize,
     ) -> Result<Vec<u8>, TransformVerdict> {
-        if !self.decryptors.contains_key(&(session, to_server)) {
-            let s = self.secrets.get(&session).ok_or(TransformVerdict::NoKey)?;
-            if !matches!(s.key, KeyState::Ready { .. }) || s.full_key.is_empty() {
-                return Err(TransformVerdict::NoKey);
-            }
-            let cipher = match dialect {
-                Smb2Dialect::Smb311 => cipher.ok_or(TransformVerdict::NoKey)?,
-                _ => Cipher::Aes128Ccm,
-            };
-            let (c2s, s2c) =
-                kdf::cipher_keys(&s.full_key, dialect, Some(cipher), s.preauth.as_ref())
-                    .ok_or(TransformVerdict::NoKey)?;
-            let key = if to_server { c2s } else { s2c };
-            let d = Decryptor::new(cipher, &key).ok_or(TransformVerdict::NoKey)?;
-            if self.decryptors.len() >= MAX_SECRETS * 2 {
-                self.decryptors.clear();
-            }
-            self.decryptors.insert((session, to_server), d);
+        let d = self.decryptor(session, dialect, cipher, to_server)?;
+        d.decrypt(msg, original_size)
+            .map_err(TransformVerdict::from)
+    }
+
+    /// The keyed cipher for TRANSFORM messages of `session` sent the way
+    /// `to_server` says (made on first use), for decrypting elsewhere.
+    pub fn decryptor(
+        &mut self,
+        session: u64,
+        dialect: Smb2Dialect,
+        cipher: Option<Cipher>,
+        to_server: bool,
+    ) -> Result<Arc<Decryptor>, TransformVerdict> {
+        if let Some(d) = self.decryptors.get(&(session, to_server)) {
+            return Ok(d.clone());
         }
-        let d = &self.decryptors[&(session, to_server)];
-        d.decrypt(msg, original_size).map_err(|e| match e {
-            DecryptError::BadTag => TransformVerdict::BadTag,
-            DecryptError::Truncated => TransformVerdict::Truncated,
-        })
+        let s = self.secrets.get(&session).ok_or(TransformVerdict::NoKey)?;
+        if !matches!(s.key, KeyState::Ready { .. }) || s.full_key.is_empty() {
+            return Err(TransformVerdict::NoKey);
+        }
+        let cipher = match dialect {
+            Smb2Dialect::Smb311 => cipher.ok_or(TransformVerdict::NoKey)?,
+            _ => Cipher::Aes128Ccm,
+        };
+        let (c2s, s2c) = kdf::cipher_keys(&s.full_key, dialect, Some(cipher), s.preauth.as_ref())
+            .ok_or(TransformVerdict::NoKey)?;
+        let key = if to_server { c2s } else { s2c };
+        let d = Arc::new(Decryptor::new(cipher, &key).ok_or(TransformVerdict::NoKey)?);
+        if self.decryptors.len() >= MAX_SECRETS * 2 {
+            self.decryptors.clear();
+        }
+        self.decryptors.insert((session, to_server), d.clone());
+        Ok(d)
     }
 
     /// A keyed session's whole key and its 3.1.1 preauth hash (for the

@@ -106,3 +106,29 @@ pub fn corpus_notes() -> std::collections::BTreeMap<PathBuf, String> {
         })
         .collect()
 }
+
+/// `copies` copies of a lab capture's connection, 16 interleaved at a time,
+/// each with its own client port (as `examples/scale_capture.rs` does).
+pub fn replicated(path: &Path, copies: u32) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut frames = Vec::new();
+    smbsign::capture::read_capture(&bytes[..], |_, d| frames.push(d.to_vec()), |_| {}).unwrap();
+    let mut out = Vec::new();
+    for first in (0..copies).step_by(16) {
+        for f in &frames {
+            for c in first..(first + 16).min(copies) {
+                let mut f = f.clone();
+                let off = 14 + (f[14] & 0x0f) as usize * 4; // Ethernet + IPv4
+                for p in [off, off + 2] {
+                    let port = u16::from_be_bytes([f[p], f[p + 1]]);
+                    if port != 445 {
+                        let np = 1024 + (port as u32 + c * 7) % 64_000;
+                        f[p..p + 2].copy_from_slice(&(np as u16).to_be_bytes());
+                    }
+                }
+                out.push(f);
+            }
+        }
+    }
+    out
+}
