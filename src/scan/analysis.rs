@@ -111,7 +111,8 @@ impl Analysis {
         let (batch, keys, verdicts) = self.spare.pop().unwrap_or_default();
         let batch = std::mem::replace(&mut self.batch, batch);
         let keys = std::mem::replace(&mut self.batch_keys, keys);
-        if let Err((mut batch, keys, mut verdicts)) = w.send(batch, keys, verdicts) {
+        if let Err(back) = w.send(batch, keys, verdicts) {
+            let (mut batch, keys, mut verdicts) = *back;
             // The worker is gone: compute them here.
             verdicts.clear();
             batch.run(&mut Vec::new(), &mut verdicts);
@@ -176,7 +177,8 @@ impl Analysis {
         let (batch, keys, verdicts) = self.spare.pop().unwrap_or_default();
         let batch = std::mem::replace(&mut self.batch, batch);
         let keys = std::mem::replace(&mut self.batch_keys, keys);
-        if let Err((mut batch, keys, mut verdicts)) = w.send(batch, keys, verdicts) {
+        if let Err(back) = w.send(batch, keys, verdicts) {
+            let (mut batch, keys, mut verdicts) = *back;
             verdicts.clear();
             batch.run(&mut Vec::new(), &mut verdicts);
             self.held.push_back((batch, keys, verdicts));

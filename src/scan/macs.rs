@@ -68,9 +68,9 @@ impl<T: Send + 'static> MacWorker<T> {
         batch: MacBatch,
         tag: T,
         verdicts: Vec<Verdict>,
-    ) -> Result<(), (MacBatch, T, Vec<Verdict>)> {
+    ) -> Result<(), Box<Answered<T>>> {
         let Some(tx) = self.jobs.as_ref() else {
-            return Err((batch, tag, verdicts));
+            return Err(Box::new((batch, tag, verdicts)));
         };
         let bytes = batch.byte_len();
         match tx.send((batch, tag, verdicts)) {
@@ -79,7 +79,7 @@ impl<T: Send + 'static> MacWorker<T> {
                 self.bytes_out += bytes;
                 Ok(())
             }
-            Err(mpsc::SendError(back)) => Err(back),
+            Err(mpsc::SendError(back)) => Err(Box::new(back)),
         }
     }
 
