@@ -45,8 +45,10 @@ pub struct FlowAnalysis {
 /// allocation, each page of it faulted in anew.
 const SPARE_BATCHES: usize = macs::MAX_BATCHES_OUT + 2;
 
-/// Reassembly buffers taken by batches and kept, once done, to give back.
-const RECYCLED_BUFFERS: usize = 4;
+/// Reassembly buffers taken by batches and kept, once done, to give back:
+/// as many as may be out, within the bytes that may be out.
+const RECYCLED_BUFFERS: usize = macs::MAX_BATCHES_OUT;
+const RECYCLED_BYTES: usize = macs::MAX_BYTES_OUT;
 
 /// The sink: connections, the MAC worker, finished reports.
 pub struct Analysis {
@@ -133,7 +135,8 @@ impl Analysis {
             }
         }
         for mut buf in batch.take_owned() {
-            if self.recycled.len() < RECYCLED_BUFFERS {
+            let kept: usize = self.recycled.iter().map(Vec::capacity).sum();
+            if self.recycled.len() < RECYCLED_BUFFERS && kept + buf.capacity() <= RECYCLED_BYTES {
                 buf.clear();
                 self.recycled.push(buf);
             }
