@@ -102,23 +102,12 @@ impl Analysis {
         }
     }
 
-    /// Hand the batch being filled to the worker.
+    /// Hand the batch being filled to the worker (when the worker is gone
+    /// it is computed here and applied at once).
     fn flush(&mut self, flows: &mut dyn FlowStates<FlowAnalysis>) {
-        let Some(w) = self.macs.as_mut() else {
-            return;
-        };
-        if self.batch.is_empty() {
-            return;
-        }
-        let (batch, keys, verdicts) = self.spare.pop().unwrap_or_default();
-        let batch = std::mem::replace(&mut self.batch, batch);
-        let keys = std::mem::replace(&mut self.batch_keys, keys);
-        if let Err(back) = w.send(batch, keys, verdicts) {
-            let (mut batch, keys, mut verdicts) = *back;
-            // The worker is gone: compute them here.
-            verdicts.clear();
-            batch.run(&mut Vec::new(), &mut verdicts);
-            self.apply(flows, (batch, keys, verdicts));
+        self.flush_without_table();
+        while let Some(answered) = self.held.pop_front() {
+            self.apply(flows, answered);
         }
     }
 
@@ -172,15 +161,19 @@ impl Analysis {
     }
 
     /// `flush` for when the table is not at hand: a batch the worker
-    /// cannot take is run here and held for the next `collect`.
+    /// cannot take is computed here and held for the next `collect`.
     fn flush_without_table(&mut self) {
         let Some(w) = self.macs.as_mut() else {
             return;
         };
+        if self.batch.is_empty() {
+            return;
+        }
         let (batch, keys, verdicts) = self.spare.pop().unwrap_or_default();
         let batch = std::mem::replace(&mut self.batch, batch);
         let keys = std::mem::replace(&mut self.batch_keys, keys);
         if let Err(back) = w.send(batch, keys, verdicts) {
+            // The worker is gone: compute them here.
             let (mut batch, keys, mut verdicts) = *back;
             verdicts.clear();
             batch.run(&mut Vec::new(), &mut verdicts);
