@@ -63,10 +63,10 @@ pub struct Analysis {
     /// flow's jobs are applied (their keys taken), the rest are applied
     /// at the next `collect`, before anything newer.
     held: std::collections::VecDeque<macs::Answered<Vec<Option<FlowKey>>>>,
-    /// The reassembly buffer on offer for the message `pdu` is given
-    /// (`held_pdu`), whether a job took it, and emptied taken buffers to
+    /// Whether the message `pdu` is given lies in a reassembly buffer on
+    /// offer (`held_pdu`), whether a job took it, and emptied taken buffers to
     /// hand back to the reassembly in its place.
-    offer: Option<(usize, usize)>,
+    offering: bool,
     offer_taken: bool,
     recycled: Vec<Vec<u8>>,
     pub(super) hook: Option<PduHook>,
@@ -89,7 +89,7 @@ impl Analysis {
             batch_keys: Vec::new(),
             spare: Vec::new(),
             held: Default::default(),
-            offer: None,
+            offering: false,
             offer_taken: false,
             recycled: Vec::new(),
             hook: None,
@@ -247,9 +247,8 @@ impl FlowSink for Analysis {
             return;
         }
         let before = self.batch.len();
-        if let Some((at, len)) = self.offer.take() {
+        if std::mem::take(&mut self.offering) {
             // `held_pdu`'s buffer: `pdu.bytes` is it.
-            debug_assert_eq!((at, len), (pdu.bytes.as_ptr() as usize, pdu.bytes.len()));
             self.batch.offer(pdu.bytes);
         }
         f.conn.lend_mac_batch(std::mem::take(&mut self.batch));
@@ -277,7 +276,7 @@ impl FlowSink for Analysis {
         total: usize,
     ) {
         // A job may take the whole buffer instead of copying the message.
-        self.offer = Some((buf.as_ptr() as usize, buf.len()));
+        self.offering = true;
         self.offer_taken = false;
         let pdu = Pdu {
             family,
@@ -285,7 +284,7 @@ impl FlowSink for Analysis {
             total,
         };
         self.pdu(f, dir, frame, pdu);
-        self.offer = None;
+        self.offering = false;
         if std::mem::take(&mut self.offer_taken) {
             let empty = self.recycled.pop().unwrap_or_default();
             self.batch.adopt(std::mem::replace(buf, empty));
