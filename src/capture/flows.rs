@@ -80,6 +80,10 @@ pub trait FlowSink {
     fn pdu(&mut self, state: &mut Self::State, dir: Direction, frame: u64, pdu: Pdu<'_>);
     /// One SMB PDU the reassembly holds in `buf`: as `pdu`, and the sink
     /// may take the buffer, leaving an empty one in its place.
+    /// An empty buffer for a stream's reassembly (`MessageSink::empty_buffer`).
+    fn empty_buffer(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
     fn held_pdu(
         &mut self,
         state: &mut Self::State,
@@ -223,6 +227,10 @@ impl<S: FlowSink> MessageSink for Delivery<'_, S> {
         let dir = self.direction(&pdu);
         self.sink
             .held_pdu(self.state, dir, self.frame, family, buf, total);
+    }
+
+    fn empty_buffer(&mut self) -> Vec<u8> {
+        self.sink.empty_buffer()
     }
 }
 

@@ -57,6 +57,13 @@ pub trait MessageSink {
             total,
         });
     }
+    /// An empty buffer for the framer to assemble a message in when it has
+    /// none of its own (a new stream): the sink may hand back one a batch
+    /// emptied, so that each connection's first large message does not
+    /// fault in fresh pages.
+    fn empty_buffer(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// NBSS framer for one direction.
@@ -240,7 +247,11 @@ impl Framer {
                                 total: len,
                                 seen: 0,
                                 keep: None,
-                                buf: std::mem::take(&mut self.spare),
+                                buf: if self.spare.capacity() > 0 || len <= KEEP_HEADER {
+                                    std::mem::take(&mut self.spare)
+                                } else {
+                                    sink.empty_buffer()
+                                },
                                 family: None,
                             }
                         } else if nbss::looks_like_nbss_control(&hdr[..]) || kind == 0x81 {

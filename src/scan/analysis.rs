@@ -176,7 +176,7 @@ impl Analysis {
             // The worker is gone: compute them here.
             let (mut batch, keys, mut verdicts) = *back;
             verdicts.clear();
-            batch.run(&mut Vec::new(), &mut verdicts);
+            batch.run(&mut verdicts);
             self.held.push_back((batch, keys, verdicts));
         }
     }
@@ -289,6 +289,10 @@ impl FlowSink for Analysis {
             let empty = self.recycled.pop().unwrap_or_default();
             self.batch.adopt(std::mem::replace(buf, empty));
         }
+    }
+
+    fn empty_buffer(&mut self) -> Vec<u8> {
+        self.recycled.pop().unwrap_or_default()
     }
 
     fn collect(&mut self, flows: &mut dyn FlowStates<FlowAnalysis>, how: Collect) {

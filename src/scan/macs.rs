@@ -42,10 +42,9 @@ impl<T: Send + 'static> MacWorker<T> {
         let thread = std::thread::Builder::new()
             .name("smbsign-mac".into())
             .spawn(move || {
-                let mut scratch = Vec::new();
                 for (mut batch, tag, mut verdicts) in job_rx {
                     verdicts.clear();
-                    batch.run(&mut scratch, &mut verdicts);
+                    batch.run(&mut verdicts);
                     if res_tx.send((batch, tag, verdicts)).is_err() {
                         return;
                     }

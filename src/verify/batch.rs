@@ -172,7 +172,7 @@ impl MacBatch {
     /// Compute every verdict, in order, into `out`: a MAC's, or a
     /// TRANSFORM's tag (`Valid` leaves its plaintext in place, `Forged` is
     /// a tag that does not verify, `Unverifiable` a message cut short).
-    pub fn run(&mut self, scratch: &mut Vec<u8>, out: &mut Vec<Verdict>) {
+    pub fn run(&mut self, out: &mut Vec<Verdict>) {
         for j in &self.jobs {
             let buf = match j.source {
                 Source::Copied => Some(&mut self.bytes),
@@ -183,7 +183,7 @@ impl MacBatch {
                 continue;
             };
             out.push(match &j.work {
-                Work::Mac(signer) => super::state::smb2_verdict(signer, msg, scratch).0,
+                Work::Mac(signer) => super::state::smb2_verdict_in_place(signer, msg),
                 Work::Decrypt(cipher, size) => match cipher.decrypt_in_place(msg, *size) {
                     Ok(()) => Verdict::Valid,
                     Err(super::decrypt::DecryptError::BadTag) => Verdict::Forged,

@@ -62,7 +62,7 @@ impl Smb2Signer {
     /// (from the header to NextCommand or the end); its signature bytes are
     /// ignored. `scratch` is reused for GMAC's contiguous AAD.
     pub fn sign(&self, msg: &[u8], scratch: &mut Vec<u8>) -> Option<[u8; 16]> {
-        let h = Smb2Header::peek(msg)?;
+        Smb2Header::peek(msg)?;
         let zero = [0u8; 16];
         let mut out = [0u8; 16];
         match self {
@@ -81,26 +81,49 @@ impl Smb2Signer {
                 out.copy_from_slice(&m.finalize().into_bytes());
             }
             Smb2Signer::AesGmac(cipher) => {
-                // Nonce: MessageId (LE64) || LE32(bit 0 = from the server,
-                // bit 1 = CANCEL request).
-                let mut role = u32::from(h.is_response());
-                if h.command() == Smb2Command::Cancel && !h.is_response() {
-                    role |= 2;
-                }
-                let mut nonce = [0u8; 12];
-                nonce[..8].copy_from_slice(h.message_id_bytes());
-                nonce[8..].copy_from_slice(&role.to_le_bytes());
                 scratch.clear();
                 scratch.extend_from_slice(msg);
                 scratch[SIG].fill(0);
-                let mut empty: [u8; 0] = [];
-                let tag = cipher
-                    .encrypt_inout_detached(&Nonce::from(nonce), scratch, (&mut empty[..]).into())
-                    .ok()?;
-                out.copy_from_slice(&tag);
+                return gmac_zeroed(cipher, scratch);
             }
         }
         Some(out)
+    }
+}
+
+/// SMB2 GMAC over a message whose signature field is already zero: the
+/// AES-GCM tag of an empty plaintext with the message as AAD.
+fn gmac_zeroed(cipher: &Aes128Gcm, msg: &[u8]) -> Option<[u8; 16]> {
+    let h = Smb2Header::peek(msg)?;
+    // Nonce: MessageId (LE64) || LE32(bit 0 = from the server,
+    // bit 1 = CANCEL request).
+    let mut role = u32::from(h.is_response());
+    if h.command() == Smb2Command::Cancel && !h.is_response() {
+        role |= 2;
+    }
+    let mut nonce = [0u8; 12];
+    nonce[..8].copy_from_slice(h.message_id_bytes());
+    nonce[8..].copy_from_slice(&role.to_le_bytes());
+    let mut empty: [u8; 0] = [];
+    let tag = cipher
+        .encrypt_inout_detached(&Nonce::from(nonce), msg, (&mut empty[..]).into())
+        .ok()?;
+    Some(tag.into())
+}
+
+impl Smb2Signer {
+    /// As [`Smb2Signer::sign`], for a message the caller may write to: the
+    /// signature field is zeroed where it lies for the MAC and put back
+    /// after, so GMAC's AAD is the message itself (no copy).
+    pub fn sign_in_place(&self, msg: &mut [u8]) -> Option<[u8; 16]> {
+        let Smb2Signer::AesGmac(cipher) = self else {
+            return self.sign(msg, &mut Vec::new());
+        };
+        let sent: [u8; 16] = msg.get(SIG)?.try_into().ok()?;
+        msg[SIG].fill(0);
+        let out = gmac_zeroed(cipher, msg);
+        msg[SIG].copy_from_slice(&sent);
+        out
     }
 }
 
@@ -193,6 +216,24 @@ mod tests {
         let m = session_setup_response();
         let sig = smb2_signature(MacAlgorithm::AesGmac, &key, &m, &mut Vec::new()).unwrap();
         assert_eq!(sig.to_vec(), hex("3db72f98119bab0790e5096f83b718cb"));
+    }
+
+    #[test]
+    fn in_place_signatures_equal_copied_ones_and_leave_the_message() {
+        let mut m = session_setup_response();
+        let before = m.clone();
+        for alg in [
+            MacAlgorithm::HmacSha256,
+            MacAlgorithm::AesCmac,
+            MacAlgorithm::AesGmac,
+        ] {
+            let signer = Smb2Signer::new(alg, &[7; 16]).unwrap();
+            let copied = signer.sign(&m, &mut Vec::new());
+            assert_eq!(signer.sign_in_place(&mut m), copied, "{alg:?}");
+            assert_eq!(m, before);
+        }
+        let signer = Smb2Signer::new(MacAlgorithm::AesGmac, &[7; 16]).unwrap();
+        assert!(signer.sign_in_place(&mut [0u8; 63]).is_none());
     }
 
     #[test]

@@ -743,6 +743,19 @@ fn derive_session_key(
     })
 }
 
+/// As `smb2_verdict`, for a message the caller may write to (no copy; the
+/// message is as it was after).
+pub fn smb2_verdict_in_place(signer: &Smb2Signer, msg: &mut [u8]) -> Verdict {
+    let Some(expected) = signer.sign_in_place(msg) else {
+        return Verdict::Unverifiable;
+    };
+    if mac_eq(&expected, &msg[Smb2Header::SIGNATURE]) {
+        Verdict::Valid
+    } else {
+        Verdict::Forged
+    }
+}
+
 /// Verdict on a whole signed SMB2 message with its session's signer: a pure
 /// function of the two, so it can run on any thread.
 pub fn smb2_verdict(
