@@ -45,6 +45,11 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    /// The `lo` (true) or `hi` endpoint: address and port.
+    pub fn endpoint(&self, lo: bool) -> (IpAddr, u16) {
+        if lo { self.lo } else { self.hi }
+    }
+
     /// Canonical key and whether `src` is the `lo` side.
     fn of(src: Endpoint, dst: Endpoint) -> (Self, bool) {
         if src <= dst {
@@ -80,6 +85,9 @@ pub trait FlowSink {
     fn pdu(&mut self, state: &mut Self::State, dir: Direction, frame: u64, pdu: Pdu<'_>);
     /// One SMB PDU the reassembly holds in `buf`: as `pdu`, and the sink
     /// may take the buffer, leaving an empty one in its place.
+    /// Where the next PDU starts: which side sent it and the TCP sequence
+    /// number of its NBSS header (`MessageSink::at_seq`).
+    fn message_at(&mut self, _state: &mut Self::State, _sender_is_lo: bool, _seq: Option<u32>) {}
     /// An empty buffer for a stream's reassembly (`MessageSink::empty_buffer`).
     fn empty_buffer(&mut self) -> Vec<u8> {
         Vec::new()
@@ -231,6 +239,10 @@ impl<S: FlowSink> MessageSink for Delivery<'_, S> {
 
     fn empty_buffer(&mut self) -> Vec<u8> {
         self.sink.empty_buffer()
+    }
+
+    fn at_seq(&mut self, seq: Option<u32>) {
+        self.sink.message_at(self.state, self.sender_is_lo, seq);
     }
 }
 

@@ -11,6 +11,7 @@ pub mod flows;
 pub mod kdc;
 pub mod netxray;
 pub mod packet;
+pub mod rewrite;
 pub mod stream;
 
 pub use flows::{
@@ -94,9 +95,87 @@ pub fn read_capture<R: Read + Send>(
     }
 }
 
+/// An interface of a capture (pcap has one): its link type, snap length
+/// and timestamp resolution as pcapng's `if_tsresol` byte (6 = µs, 9 = ns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interface {
+    pub link: LinkType,
+    pub snaplen: u32,
+    pub tsresol: u8,
+    pub tsoffset: i64,
+}
+
+/// One captured frame with what a copy of the capture needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// Index of its interface (in order of `CaptureEvent::Interface`,
+    /// from 0 in each pcapng section).
+    pub interface: u32,
+    /// In the interface's timestamp units.
+    pub timestamp: u64,
+    pub data: &'a [u8],
+    pub orig_len: u32,
+}
+
+/// What a capture file holds, in order.
+#[derive(Debug, Clone, Copy)]
+pub enum CaptureEvent<'a> {
+    /// A new pcapng section: interface indexes start again from 0.
+    Section,
+    Interface(Interface),
+    Frame(Record<'a>),
+}
+
+/// Read a pcap or pcapng capture (gzip-compressed too) as events: the
+/// interfaces and each frame with its timestamp, for writing a copy.
+pub fn read_capture_events<R: Read + Send>(
+    input: R,
+    on_event: impl FnMut(CaptureEvent<'_>),
+) -> Result<u64, CaptureError> {
+    use std::io::BufRead;
+    let mut input = std::io::BufReader::with_capacity(1 << 16, input);
+    let magic = input
+        .fill_buf()
+        .map_err(|e| CaptureError::Io(e.to_string()))?
+        .get(..4)
+        .map(|m| [m[0], m[1], m[2], m[3]]);
+    match magic {
+        Some([0x1f, 0x8b, _, _]) => {
+            read_pcap_events(flate2::read::MultiGzDecoder::new(input), on_event, |_| {})
+        }
+        Some(m) if &m == netxray::NETXRAY_MAGIC => Err(CaptureError::Io(
+            "a NetXRay capture cannot be copied: save it as pcapng first".into(),
+        )),
+        _ => read_pcap_events(input, on_event, |_| {}),
+    }
+}
+
 fn read_pcap<R: Read + Send>(
     input: R,
     mut on_frame: impl FnMut(LinkType, &[u8]),
+    progress: impl FnMut(u64),
+) -> Result<u64, CaptureError> {
+    let mut links: Vec<LinkType> = Vec::new();
+    read_pcap_events(
+        input,
+        |e| match e {
+            CaptureEvent::Section => links.clear(),
+            CaptureEvent::Interface(i) => links.push(i.link),
+            CaptureEvent::Frame(r) => on_frame(
+                links
+                    .get(r.interface as usize)
+                    .copied()
+                    .unwrap_or(LinkType(-1)),
+                r.data,
+            ),
+        },
+        progress,
+    )
+}
+
+fn read_pcap_events<R: Read + Send>(
+    input: R,
+    mut on_event: impl FnMut(CaptureEvent<'_>),
     mut progress: impl FnMut(u64),
 ) -> Result<u64, CaptureError> {
     use pcap_parser::pcapng::Block;
@@ -107,8 +186,7 @@ fn read_pcap<R: Read + Send>(
         Err(PcapError::ReadError) => return Err(CaptureError::Io("read error".into())),
         Err(_) => return Err(CaptureError::NotACapture),
     };
-    let mut legacy_link = LinkType::Ethernet;
-    let mut if_links: Vec<LinkType> = Vec::new();
+    let mut legacy_tsresol = 6u8;
     let mut frames = 0u64;
     let mut consumed_total = 0u64;
     let mut capacity = 1usize << 20;
@@ -116,28 +194,56 @@ fn read_pcap<R: Read + Send>(
         match reader.next() {
             Ok((offset, block)) => {
                 match block {
-                    PcapBlockOwned::LegacyHeader(h) => legacy_link = LinkType(h.network.0),
+                    PcapBlockOwned::LegacyHeader(h) => {
+                        legacy_tsresol = if h.is_nanosecond_precision() { 9 } else { 6 };
+                        on_event(CaptureEvent::Interface(Interface {
+                            link: LinkType(h.network.0),
+                            snaplen: h.snaplen,
+                            tsresol: legacy_tsresol,
+                            tsoffset: 0,
+                        }));
+                    }
                     PcapBlockOwned::Legacy(b) => {
                         frames += 1;
-                        on_frame(legacy_link, b.data);
+                        let per_sec = if legacy_tsresol == 9 {
+                            1_000_000_000
+                        } else {
+                            1_000_000
+                        };
+                        on_event(CaptureEvent::Frame(Record {
+                            interface: 0,
+                            timestamp: u64::from(b.ts_sec) * per_sec + u64::from(b.ts_usec),
+                            data: b.data,
+                            orig_len: b.origlen,
+                        }));
                     }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => if_links.clear(),
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => on_event(CaptureEvent::Section),
                     PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                        if_links.push(LinkType(idb.linktype.0))
+                        on_event(CaptureEvent::Interface(Interface {
+                            link: LinkType(idb.linktype.0),
+                            snaplen: idb.snaplen,
+                            tsresol: idb.if_tsresol,
+                            tsoffset: idb.if_tsoffset,
+                        }))
                     }
                     PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                         frames += 1;
-                        let link = if_links
-                            .get(epb.if_id as usize)
-                            .copied()
-                            .unwrap_or(LinkType(-1));
                         let n = (epb.caplen as usize).min(epb.data.len());
-                        on_frame(link, &epb.data[..n]);
+                        on_event(CaptureEvent::Frame(Record {
+                            interface: epb.if_id,
+                            timestamp: (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low),
+                            data: &epb.data[..n],
+                            orig_len: epb.origlen,
+                        }));
                     }
                     PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                         frames += 1;
-                        let link = if_links.first().copied().unwrap_or(LinkType(-1));
-                        on_frame(link, spb.data);
+                        on_event(CaptureEvent::Frame(Record {
+                            interface: 0,
+                            timestamp: 0,
+                            data: spb.data,
+                            orig_len: spb.origlen,
+                        }));
                     }
                     PcapBlockOwned::NG(_) => {}
                 }

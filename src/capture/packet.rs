@@ -94,6 +94,8 @@ pub struct IpPayload<'a> {
     pub bytes: &'a [u8],
     /// The payload length the IP header claims.
     pub claimed: usize,
+    /// Bytes of IP header before `bytes` (IPv6: with extension headers).
+    pub header_len: usize,
 }
 
 const IPPROTO_TCP: u8 = 6;
@@ -106,6 +108,45 @@ pub fn decode_frame(link: LinkType, frame: &[u8]) -> Result<TcpSegment<'_>, Skip
         return Err(Skip::NotTcp);
     }
     decode_tcp(p.src, p.dst, p.bytes, p.claimed)
+}
+
+/// Where a TCP segment's parts lie in its frame (byte offsets), for
+/// rewriting it (`capture::rewrite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpLayout {
+    pub ip_at: usize,
+    pub ipv6: bool,
+    pub tcp_at: usize,
+    pub payload_at: usize,
+    /// End of the payload present (Ethernet padding and cut bytes not in).
+    pub payload_end: usize,
+    /// Payload bytes the IP header claims (more than present when the
+    /// snaplen cut the frame).
+    pub payload_len: usize,
+}
+
+/// Decode a frame down to TCP, with where each part lies in it.
+pub fn tcp_layout(link: LinkType, frame: &[u8]) -> Result<(TcpSegment<'_>, TcpLayout), Skip> {
+    let p = decode_ip(link, frame)?;
+    if p.protocol != IPPROTO_TCP {
+        return Err(Skip::NotTcp);
+    }
+    let at = |sub: &[u8]| sub.as_ptr() as usize - frame.as_ptr() as usize;
+    let tcp_at = at(p.bytes);
+    let seg = decode_tcp(p.src, p.dst, p.bytes, p.claimed)?;
+    let data_off = (p.bytes[12] >> 4) as usize * 4; // decode_tcp checked 20 bytes
+    let payload_at = (tcp_at + data_off).min(frame.len());
+    Ok((
+        seg,
+        TcpLayout {
+            ip_at: tcp_at - p.header_len,
+            ipv6: p.src.is_ipv6(),
+            tcp_at,
+            payload_at,
+            payload_end: payload_at + seg.payload.len(),
+            payload_len: seg.payload_len,
+        },
+    ))
 }
 
 /// A decoded UDP datagram, payload borrowed from the frame.
@@ -227,6 +268,7 @@ fn decode_ipv4(b: &[u8]) -> Result<IpPayload<'_>, Skip> {
         protocol: b[9],
         bytes: b.get(ihl..).ok_or(Skip::Truncated)?,
         claimed,
+        header_len: ihl,
     })
 }
 
@@ -269,6 +311,7 @@ fn decode_ipv6(b: &[u8]) -> Result<IpPayload<'_>, Skip> {
         protocol: next,
         bytes: ip_payload,
         claimed,
+        header_len: off,
     })
 }
 

@@ -64,6 +64,10 @@ pub trait MessageSink {
     fn empty_buffer(&mut self) -> Vec<u8> {
         Vec::new()
     }
+    /// The TCP sequence number of the next message's NBSS header, told
+    /// just before the message (None where the framer lost count: after a
+    /// resynchronisation inside the data it was fed).
+    fn at_seq(&mut self, _seq: Option<u32>) {}
 }
 
 /// NBSS framer for one direction.
@@ -78,6 +82,10 @@ pub struct Framer {
     pub keep_all: bool,
     /// A cleared buffer kept from the last message.
     spare: Vec<u8>,
+    /// Sequence number of the first byte of the data being fed (set by
+    /// the stream before each feed), and of the message in progress.
+    pub(crate) cursor: Option<u32>,
+    msg_start: Option<u32>,
 }
 
 /// Most buffer reserved for a message before its bytes arrive.
@@ -131,6 +139,8 @@ impl Framer {
             non_smb: 0,
             keep_all: false,
             spare: Vec::new(),
+            cursor: None,
+            msg_start: None,
         }
     }
     /// A framer that must first find a message boundary (mid-stream start).
@@ -142,6 +152,8 @@ impl Framer {
             non_smb: 0,
             keep_all: false,
             spare: Vec::new(),
+            cursor: None,
+            msg_start: None,
         }
     }
 
@@ -180,6 +192,7 @@ impl Framer {
         } = &self.state
         {
             self.messages += 1;
+            sink.at_seq(self.msg_start);
             sink.message(Pdu {
                 family: *family,
                 bytes: buf,
@@ -214,9 +227,14 @@ impl Framer {
 
     /// Feed in-order stream bytes.
     pub fn feed(&mut self, mut data: &[u8], sink: &mut dyn MessageSink) {
+        let (base, len0) = (self.cursor.take(), data.len());
+        let seq_of = |rest: &[u8]| base.map(|b| b.wrapping_add((len0 - rest.len()) as u32));
         while !data.is_empty() {
             match &mut self.state {
                 Frame::Header { hdr, have } => {
+                    if *have == 0 {
+                        self.msg_start = seq_of(data);
+                    }
                     // Fast path: a whole message inside `data`, no copy.
                     if *have == 0 && data.len() >= NBSS_HEADER_LEN {
                         let kind = data[0];
@@ -229,6 +247,7 @@ impl Framer {
                             }
                             if let Some(pdu) = Pdu::classify(msg, len) {
                                 self.messages += 1;
+                                sink.at_seq(self.msg_start);
                                 sink.message(pdu);
                                 data = &data[NBSS_HEADER_LEN + len..];
                                 continue;
@@ -348,6 +367,7 @@ impl Framer {
                     if *seen == *total {
                         if let Some(family) = *family {
                             self.messages += 1;
+                            sink.at_seq(self.msg_start);
                             sink.held_message(family, buf, *total);
                             buf.clear();
                         }
@@ -529,6 +549,7 @@ impl Stream {
     }
 
     fn deliver(&mut self, present: &[u8], claimed: usize, sink: &mut dyn MessageSink) {
+        self.framer.cursor = self.next_seq;
         self.framer.feed(present, sink);
         let missing = claimed - present.len();
         if missing > 0 {

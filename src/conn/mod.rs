@@ -142,6 +142,14 @@ impl Connection {
             SmbFamily::Transform => {
                 self.counts.encrypted += 1;
                 let r = self.on_transform(frame, dir, pdu);
+                let settled = !matches!(
+                    &r,
+                    Ok(a) if matches!(a.verdict, Verdict::Deferred | Verdict::Valid | Verdict::Forged)
+                );
+                if settled {
+                    // No decryption was tried (or it was cut short).
+                    self.note_outcome(None, None);
+                }
                 emit(r, self);
             }
             SmbFamily::Compression => {
@@ -217,6 +225,10 @@ impl Connection {
             Some(batch) => match v.decryptor(t.session_id, dialect, cipher, to_server) {
                 Ok(d) => {
                     batch.push_transform(frame, t.session_id, d, pdu.bytes, size);
+                    let ordinal = self.counts.encrypted.saturating_sub(1);
+                    if let Some(o) = self.outcomes.as_mut() {
+                        o.deferred.push_back(ordinal);
+                    }
                     return Some(Verdict::Deferred);
                 }
                 Err(e) => Err(e),
@@ -224,11 +236,42 @@ impl Connection {
             None => v.decrypt(t.session_id, dialect, cipher, to_server, pdu.bytes, size),
         };
         Some(match result {
-            Ok(plain) => self.apply_decrypted(frame, Verdict::Valid, &plain),
+            Ok(plain) => self.apply_decrypted_now(frame, Verdict::Valid, &plain),
             Err(TransformVerdict::NoKey) => Verdict::NoKey,
             Err(TransformVerdict::Truncated) => Verdict::Unverifiable,
-            Err(TransformVerdict::BadTag) => self.apply_decrypted(frame, Verdict::Forged, &[]),
+            Err(TransformVerdict::BadTag) => self.apply_decrypted_now(frame, Verdict::Forged, &[]),
         })
+    }
+
+    /// Keep what became of each TRANSFORM message from now on, plaintext
+    /// included, until taken (`take_outcomes`).
+    pub fn keep_plaintexts(&mut self) {
+        self.outcomes.get_or_insert_default();
+    }
+
+    /// The TRANSFORM outcomes settled since the last call: (ordinal,
+    /// plaintext when it decrypted).
+    pub fn take_outcomes(&mut self) -> Vec<(u64, Option<Vec<u8>>)> {
+        self.outcomes
+            .as_mut()
+            .map(|o| std::mem::take(&mut o.done))
+            .unwrap_or_default()
+    }
+
+    /// Record the outcome of a TRANSFORM message: the current one (`None`
+    /// ordinal) or a deferred one.
+    fn note_outcome(&mut self, ordinal: Option<u64>, plain: Option<&[u8]>) {
+        let current = self.counts.encrypted.saturating_sub(1);
+        if let Some(o) = self.outcomes.as_mut() {
+            o.done
+                .push((ordinal.unwrap_or(current), plain.map(<[u8]>::to_vec)));
+        }
+    }
+
+    /// `apply_decrypted` for the TRANSFORM message being analysed.
+    fn apply_decrypted_now(&mut self, frame: u64, verdict: Verdict, plain: &[u8]) -> Verdict {
+        self.note_outcome(None, (verdict == Verdict::Valid).then_some(plain));
+        self.analyse_decrypted(frame, verdict, plain)
     }
 
     /// The result of a TRANSFORM message of `frame`, decrypted here or
@@ -236,6 +279,14 @@ impl Connection {
     /// cleartext; `Forged` for a tag that did not verify. Returns the
     /// verdict.
     pub fn apply_decrypted(&mut self, frame: u64, verdict: Verdict, plain: &[u8]) -> Verdict {
+        if let Some(o) = self.outcomes.as_mut() {
+            let ordinal = o.deferred.pop_front();
+            self.note_outcome(ordinal, (verdict == Verdict::Valid).then_some(plain));
+        }
+        self.analyse_decrypted(frame, verdict, plain)
+    }
+
+    fn analyse_decrypted(&mut self, frame: u64, verdict: Verdict, plain: &[u8]) -> Verdict {
         match verdict {
             Verdict::Valid => {}
             Verdict::Forged => {

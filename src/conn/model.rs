@@ -311,6 +311,21 @@ pub struct Connection {
     pub(super) pending: Vec<super::setup::PendingSetup>,
     /// Where SMB2 MACs go instead of being computed here.
     pub(super) mac_batch: Option<MacBatch>,
+    /// What became of each TRANSFORM message, kept when asked for
+    /// (`keep_plaintexts`): for writing a decrypted copy of the capture.
+    pub(super) outcomes: Option<Box<TransformOutcomes>>,
+}
+
+/// The outcome of each TRANSFORM message of a connection, by its ordinal
+/// (0 for the connection's first): its plaintext when it decrypted, None
+/// when it did not (no key, a bad tag, cut short). Taken as they come
+/// (`Connection::take_outcomes`); deferred ones come in when their job is
+/// applied, so not always in ordinal order.
+#[derive(Debug, Clone, Default)]
+pub struct TransformOutcomes {
+    pub(super) done: Vec<(u64, Option<Vec<u8>>)>,
+    /// Ordinals of the TRANSFORM messages whose job is out, oldest first.
+    pub(super) deferred: std::collections::VecDeque<u64>,
 }
 
 impl Connection {

@@ -38,6 +38,11 @@ pub struct FlowAnalysis {
     decrypts_out: u32,
     /// Leaving the table: MACs are computed in line.
     in_line: bool,
+    /// With `--decrypt-to`: where each TRANSFORM message of the flow lay
+    /// (sender is the `lo` side, sequence number of its NBSS header, its
+    /// length), by ordinal from `transforms_base`, until its outcome is in.
+    transforms: std::collections::VecDeque<Option<(bool, Option<u32>, u64)>>,
+    transforms_base: u64,
 }
 
 /// Emptied batches kept for reuse: as many as may be out, so that large
@@ -71,6 +76,10 @@ pub struct Analysis {
     recycled: Vec<Vec<u8>>,
     pub(super) hook: Option<PduHook>,
     pub(super) finished: Vec<ConnectionReport>,
+    /// With `--decrypt-to`: the plaintexts kept, and where the next PDU
+    /// starts (`message_at`).
+    pub(super) plaintexts: Option<super::decrypt_to::PlaintextLog>,
+    next_at: (bool, Option<u32>),
     /// Kerberos tickets learnt from the KDC exchange as the capture is
     /// read, when a password is given (the exchange comes before the
     /// logon that uses its ticket).
@@ -99,6 +108,8 @@ impl Analysis {
                 .map(|_| Default::default()),
             credentials,
             finished: Vec::new(),
+            plaintexts: None,
+            next_at: (false, None),
         }
     }
 
@@ -121,6 +132,7 @@ impl Analysis {
         for ((job, key), v) in batch.jobs().iter().zip(&keys).zip(&verdicts) {
             if let Some(flow) = key.and_then(|k| flows.get(k)) {
                 flow.apply(&batch, job, *v);
+                keep_plaintexts(&mut self.plaintexts, flow);
             }
         }
         for mut buf in batch.take_owned() {
@@ -150,11 +162,13 @@ impl Analysis {
         for (batch, keys, verdicts) in self.held.iter_mut() {
             take_jobs_of(f, batch, keys, verdicts);
         }
+        keep_plaintexts(&mut self.plaintexts, f);
         while f.decrypts_out > 0 {
             let Some(mut answered) = self.macs.as_mut().and_then(|w| w.next(true)) else {
                 break; // the worker died: its jobs are lost (counted as nothing)
             };
             take_jobs_of(f, &answered.0, &mut answered.1, &answered.2);
+            keep_plaintexts(&mut self.plaintexts, f);
             self.held.push_back(answered);
         }
         f.decrypts_out = 0;
@@ -179,6 +193,28 @@ impl Analysis {
             batch.run(&mut verdicts);
             self.held.push_back((batch, keys, verdicts));
         }
+    }
+}
+
+/// With `--decrypt-to`: spill the plaintexts of `f`'s TRANSFORM messages
+/// whose outcome came in, with where each lay.
+fn keep_plaintexts(log: &mut Option<super::decrypt_to::PlaintextLog>, f: &mut FlowAnalysis) {
+    let Some(log) = log.as_mut() else {
+        return;
+    };
+    for (ordinal, plain) in f.conn.take_outcomes() {
+        let slot = ordinal
+            .checked_sub(f.transforms_base)
+            .and_then(|i| f.transforms.get_mut(i as usize))
+            .and_then(Option::take);
+        if let (Some((from_lo, Some(seq), len)), Some(plain)) = (slot, plain) {
+            let (from, to) = (f.key.endpoint(from_lo), f.key.endpoint(!from_lo));
+            log.add(from, to, seq, len, &plain);
+        }
+    }
+    while f.transforms.front().is_some_and(Option::is_none) {
+        f.transforms.pop_front();
+        f.transforms_base += 1;
     }
 }
 
@@ -215,17 +251,27 @@ impl FlowSink for Analysis {
     type State = FlowAnalysis;
 
     fn open(&mut self, id: u64, key: FlowKey) -> FlowAnalysis {
+        let mut conn = match &self.credentials {
+            Some(c) => Connection::with_credentials(c.clone()),
+            None => Connection::new(),
+        };
+        if self.plaintexts.is_some() {
+            conn.keep_plaintexts();
+        }
         FlowAnalysis {
-            conn: match &self.credentials {
-                Some(c) => Connection::with_credentials(c.clone()),
-                None => Connection::new(),
-            },
+            conn,
             key,
             id,
             macs_out: 0,
             decrypts_out: 0,
             in_line: false,
+            transforms: Default::default(),
+            transforms_base: 0,
         }
+    }
+
+    fn message_at(&mut self, _f: &mut FlowAnalysis, sender_is_lo: bool, seq: Option<u32>) {
+        self.next_at = (sender_is_lo, seq);
     }
 
     fn pdu(&mut self, f: &mut FlowAnalysis, dir: Direction, frame: u64, pdu: Pdu<'_>) {
@@ -242,8 +288,14 @@ impl FlowSink for Analysis {
         if f.decrypts_out > 0 && (pdu.family != SmbFamily::Transform || f.in_line) {
             self.drain(f);
         }
+        if self.plaintexts.is_some() && pdu.family == SmbFamily::Transform {
+            let (from_lo, seq) = std::mem::take(&mut self.next_at);
+            f.transforms
+                .push_back(Some((from_lo, seq, pdu.total as u64)));
+        }
         if self.macs.is_none() || f.in_line {
             f.conn.on_message(dir, frame, pdu, None);
+            keep_plaintexts(&mut self.plaintexts, f);
             return;
         }
         let before = self.batch.len();
@@ -253,6 +305,7 @@ impl FlowSink for Analysis {
         }
         f.conn.lend_mac_batch(std::mem::take(&mut self.batch));
         f.conn.on_message(dir, frame, pdu, None);
+        keep_plaintexts(&mut self.plaintexts, f);
         let mut batch = f.conn.return_mac_batch();
         self.offer_taken = batch.take_offer();
         let added = batch.len() - before;

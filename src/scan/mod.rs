@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod analysis;
+pub mod decrypt_to;
 mod macs;
 
 pub use analysis::{PduEvent, PduHook};
@@ -132,6 +133,47 @@ impl Scanner {
     pub fn scan_each<'a>(
         &self,
         input: impl Into<Input<'a>>,
+        progress: impl FnMut(u64),
+        on_report: impl FnMut(ConnectionReport),
+    ) -> Result<(ScanStats, Option<CaptureError>), CaptureError> {
+        self.run(&mut self.engine(), input, progress, on_report)
+    }
+
+    /// Scan the capture at `input` (with credentials: only what decrypts
+    /// changes) and write to `out` a pcapng copy of it in which every
+    /// TRANSFORM message that decrypted is replaced by its plaintext
+    /// (`decrypt_to`). The plaintexts wait in `out` + `.plaintext.tmp`,
+    /// removed after. Returns the scan's report and what the copy came to.
+    pub fn decrypt_to(
+        &self,
+        input: &Path,
+        out: &Path,
+    ) -> Result<(Report, decrypt_to::CopyStats), CaptureError> {
+        let mut spill = out.as_os_str().to_owned();
+        spill.push(".plaintext.tmp");
+        let spill = std::path::PathBuf::from(spill);
+        let log = decrypt_to::PlaintextLog::create(&spill)
+            .map_err(|e| CaptureError::Io(format!("{}: {e}", spill.display())))?;
+        let _ = std::fs::remove_file(&spill); // the open file stays ours
+        let mut engine = self.engine();
+        engine.table.sink.plaintexts = Some(log);
+        let mut connections = Vec::new();
+        let (stats, error) = self.run(&mut engine, input, |_| {}, |r| connections.push(r))?;
+        let log = engine.table.sink.plaintexts.take();
+        let log = log.ok_or_else(|| CaptureError::Io("the plaintext log was lost".into()))?;
+        let copy = decrypt_to::write_copy(input, log, out)?;
+        let report = Report {
+            connections: crate::correlate::correlate_all(connections),
+            stats,
+            error,
+        };
+        Ok((report, copy))
+    }
+
+    fn run<'a>(
+        &self,
+        engine: &mut Engine,
+        input: impl Into<Input<'a>>,
         mut progress: impl FnMut(u64),
         mut on_report: impl FnMut(ConnectionReport),
     ) -> Result<(ScanStats, Option<CaptureError>), CaptureError> {
@@ -145,7 +187,6 @@ impl Scanner {
             }
             Input::Reader(r) => (r, None),
         };
-        let mut engine = self.engine();
         let mut emit = |mut r: ConnectionReport| {
             r.file.clone_from(&file);
             on_report(r);

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod decompress;
 pub mod decrypt;
 pub mod kdf;
 pub mod kerberos;

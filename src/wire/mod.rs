@@ -15,6 +15,7 @@ pub mod ntlmssp;
 pub mod security;
 pub mod smb1;
 pub mod smb2;
+pub mod smb2_compression;
 pub mod smb2_ioctl;
 pub mod spnego;
 

@@ -89,6 +89,12 @@ pub struct ScanArgs {
     /// lines leave the session key empty for Wireshark 4.0's sake).
     #[arg(long, value_name = "FILE")]
     pub export_keys: Option<PathBuf>,
+    /// Write a pcapng copy of the capture (one input file) in which every
+    /// SMB3 TRANSFORM message that decrypted is replaced by the messages
+    /// inside, with TCP sequence numbers, lengths and checksums fixed, so
+    /// that any tool reads them. Needs credentials.
+    #[arg(long, value_name = "OUT.pcapng")]
+    pub decrypt_to: Option<PathBuf>,
 }
 
 impl ScanArgs {

@@ -55,6 +55,12 @@ pub fn scan(args: ScanArgs) -> i32 {
         );
         return 2;
     }
+    if args.decrypt_to.is_some() && (credentials.is_none() || args.files.len() != 1) {
+        eprintln!(
+            "smbsign: --decrypt-to needs one capture file and credentials (--password, --nt-hash, --session-key, --keytab or --credentials)"
+        );
+        return 2;
+    }
     let mut exported: Vec<String> = Vec::new();
     let scanner = Scanner::new(ScanOptions {
         credentials: credentials.clone(),
@@ -130,7 +136,10 @@ pub fn scan(args: ScanArgs) -> i32 {
                 last = n;
             }
         };
-        let result = scanner.scan_each(path, progress, |r| correlator.push(r, &mut sink));
+        let result = match &args.decrypt_to {
+            Some(copy) => decrypt_to(&scanner, path, copy, &mut sink),
+            None => scanner.scan_each(path, progress, |r| correlator.push(r, &mut sink)),
+        };
         if let Some(pb) = pb {
             pb.finish_and_clear();
         }
@@ -186,6 +195,26 @@ pub fn scan(args: ScanArgs) -> i32 {
         }
     }
     if read_error { 2 } else { i32::from(fail) }
+}
+
+/// `--decrypt-to`: scan `path`, write the decrypted copy to `copy`, and
+/// hand the (correlated) reports to `sink`.
+fn decrypt_to(
+    scanner: &Scanner,
+    path: &std::path::Path,
+    copy: &std::path::Path,
+    sink: &mut impl FnMut(ConnectionReport),
+) -> Result<(ScanStats, Option<CaptureError>), CaptureError> {
+    let (report, stats) = scanner.decrypt_to(path, copy)?;
+    eprintln!(
+        "smbsign: {}: {} frames, {} rewritten, {} encrypted messages replaced by their plaintext",
+        copy.display(),
+        stats.frames,
+        stats.frames_rewritten,
+        stats.messages_replaced
+    );
+    report.connections.into_iter().for_each(sink);
+    Ok((report.stats, report.error))
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
