@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod annotation;
+mod compression;
 mod model;
 mod ntlm;
 mod setup;
@@ -25,7 +26,7 @@ pub use crate::verify::{KeyState, MacBatch, MacJob, Verdict};
 pub use crate::wire::{Dialect, SigningSetting};
 pub use annotation::MessageAnnotation;
 pub use model::{
-    AuthMechanism, ClientOffer, Connection, Counts, MAX_FRAMES_LISTED, MAX_SESSIONS,
+    AuthMechanism, ClientOffer, Connection, Counts, Decompression, MAX_FRAMES_LISTED, MAX_SESSIONS,
     MAX_TREE_CONNECTS, ServerAnswer, Session, Tally, TreeConnect,
 };
 pub use ntlm::{LegacyFacts, MAX_NTLM_LOGONS, MicField, NtlmAuth, NtlmChallenge, NtlmLogon};
@@ -154,8 +155,13 @@ impl Connection {
             }
             SmbFamily::Compression => {
                 self.counts.compressed += 1;
-                if let Err(e) = wire_smb2::parse_smb2_compression_header(pdu.bytes) {
+                if pdu.is_complete() {
+                    self.on_compressed(frame, pdu.bytes);
+                } else if let Err(e) = wire_smb2::parse_smb2_compression_header(pdu.bytes) {
                     self.note_decode_error(frame, flatten(e));
+                } else {
+                    self.decompression
+                        .note_failure("cut short in the capture".into());
                 }
             }
         }
@@ -297,6 +303,21 @@ impl Connection {
         }
         self.tally.decrypted += 1;
         self.decrypting = true;
+        if plain.starts_with(b"\xfcSMB") {
+            // Compressed, then encrypted (MS-SMB2 3.1.4.4 compresses first).
+            self.counts.compressed += 1;
+            self.on_compressed(frame, plain);
+        } else {
+            self.analyse_smb2(frame, plain);
+        }
+        self.decrypting = false;
+        Verdict::Valid
+    }
+
+    /// SMB2 messages of a whole PDU that was decrypted or decompressed
+    /// (a compound chain): analysed like cleartext, and counted per
+    /// command when they came out of the tunnel.
+    fn analyse_smb2(&mut self, frame: u64, plain: &[u8]) {
         let mut offset = 0;
         for part in wire_smb2::smb2_compound_iter(plain) {
             let r = part.and_then(|msg| {
@@ -306,7 +327,7 @@ impl Connection {
                 let ann = self.on_smb2(frame, msg, at, true)?;
                 // Bounded: a few dozen codes exist.
                 let known = self.decrypted_commands.contains_key(&ann.command);
-                if known || self.decrypted_commands.len() < 64 {
+                if self.decrypting && (known || self.decrypted_commands.len() < 64) {
                     *self.decrypted_commands.entry(ann.command).or_default() += 1;
                 }
                 Ok(ann)
@@ -315,8 +336,6 @@ impl Connection {
                 self.note_decode_error(frame, e);
             }
         }
-        self.decrypting = false;
-        Verdict::Valid
     }
 
     /// Until `return_mac_batch`, append signed SMB2 messages with a known

@@ -303,6 +303,8 @@ pub struct Connection {
     /// in clear are checked against the trees, which most connections
     /// never need).
     pub(super) encrypting_trees: bool,
+    /// COMPRESSION_TRANSFORM messages: decompressed, and why not.
+    pub decompression: Decompression,
     /// Decrypted messages per SMB2 command (what ran inside the tunnel),
     /// by command code.
     pub decrypted_commands: std::collections::BTreeMap<u16, u64>,
@@ -314,6 +316,24 @@ pub struct Connection {
     /// What became of each TRANSFORM message, kept when asked for
     /// (`keep_plaintexts`): for writing a decrypted copy of the capture.
     pub(super) outcomes: Option<Box<TransformOutcomes>>,
+}
+
+/// What became of a connection's COMPRESSION_TRANSFORM messages.
+#[derive(Debug, Clone, Default)]
+pub struct Decompression {
+    pub decompressed: u64,
+    /// Payloads per algorithm (code) among those decompressed.
+    pub algorithms: std::collections::BTreeMap<u16, u64>,
+    /// Messages not decompressed, per reason (bounded: a few kinds).
+    pub failures: std::collections::BTreeMap<String, u64>,
+}
+
+impl Decompression {
+    pub fn note_failure(&mut self, why: String) {
+        if self.failures.len() < 16 || self.failures.contains_key(&why) {
+            *self.failures.entry(why).or_default() += 1;
+        }
+    }
 }
 
 /// The outcome of each TRANSFORM message of a connection, by its ordinal

@@ -10,6 +10,7 @@ use crate::conn::{
 };
 use crate::wire::kerberos::Etype;
 use crate::wire::smb2::Cipher;
+use crate::wire::smb2_compression::CompressionAlgorithm;
 use crate::wire::{Dialect, MacAlgorithm, SecurityMode, SigningSetting};
 use serde::{Serialize, Serializer};
 use std::net::{IpAddr, SocketAddr};
@@ -311,6 +312,14 @@ pub struct ConnectionReport {
     pub tree_connects: Vec<TreeConnectReport>,
     /// Messages decrypted per SMB2 command (what ran inside the tunnel).
     pub decrypted_commands: std::collections::BTreeMap<String, u64>,
+    /// COMPRESSION_TRANSFORM messages decompressed and analysed…
+    pub decompressed_messages: u64,
+    /// …their payloads per algorithm (LZNT1, LZ77+Huffman, LZ4,
+    /// Pattern_V1, NONE)…
+    pub compression_algorithms: std::collections::BTreeMap<String, u64>,
+    /// …and those that were not, per reason (plain LZ77 is not
+    /// decompressed).
+    pub decompression_failures: std::collections::BTreeMap<String, u64>,
     /// What cross-connection checks compare (never in the JSON): each
     /// NTLM exchange and both sides' NEGOTIATE.
     #[serde(skip)]
@@ -474,6 +483,14 @@ impl ConnectionReport {
                 .iter()
                 .map(|(code, n)| (command_name(*code), *n))
                 .collect(),
+            decompressed_messages: c.decompression.decompressed,
+            compression_algorithms: c
+                .decompression
+                .algorithms
+                .iter()
+                .map(|(a, n)| (CompressionAlgorithm(*a).name(), *n))
+                .collect(),
+            decompression_failures: c.decompression.failures.clone(),
             facts: LinkFacts::default(),
             client_ip: t.client_ip,
             server_ip: t.server_ip,

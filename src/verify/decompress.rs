@@ -133,6 +133,7 @@ fn decompress_into(
                 xpress_huffman::decompress(data, size).map_err(|e| wrong(format!("{e:?}")))?;
             out.extend_from_slice(&buf);
         }
+        CompressionAlgorithm::None => out.extend_from_slice(&data[..data.len().min(size)]),
         CompressionAlgorithm::Lz4 => {
             out.resize(start + size, 0);
             let n = lz4_flex::block::decompress_into(data, &mut out[start..])
