@@ -18,6 +18,10 @@ use crate::wire::{MacAlgorithm, Smb1Header, Smb2Header};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Per-connection tables keyed by session ids the capture chose: ahash,
+/// because SipHash showed in the profile of many short connections.
+type Map<K, V> = HashMap<K, V, ahash::RandomState>;
+
 /// Signature verdict of one message (docs/signing.md, verdicts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -161,7 +165,7 @@ pub struct Signing {
     connection_hash: Option<[u8; 64]>,
     pending_hash: Vec<(u64, [u8; 64])>,
     pending_negotiate: Vec<(u64, Vec<u8>)>,
-    secrets: HashMap<u64, Secrets>,
+    secrets: Map<u64, Secrets>,
     /// SMB1: MAC key once signing is active, next request sequence number,
     /// and expected response sequence number per (PID, MID).
     smb1_key: Option<Vec<u8>>,
@@ -174,12 +178,12 @@ pub struct Signing {
     /// message id, until the response names the session.
     pending_krb: Vec<(u64, Vec<u8>)>,
     smb1_next_seq: u32,
-    smb1_responses: HashMap<(u32, u16), u32>,
+    smb1_responses: Map<(u32, u16), u32>,
     pub smb1_seq_adjusted: u64,
     /// Keyed MACs per session, prepared on first use.
-    signers: HashMap<u64, Arc<Smb2Signer>>,
+    signers: Map<u64, Arc<Smb2Signer>>,
     /// Keyed SMB3 ciphers per (session, client-to-server), on first use.
-    decryptors: HashMap<(u64, bool), Arc<Decryptor>>,
+    decryptors: Map<(u64, bool), Arc<Decryptor>>,
     scratch: Vec<u8>,
 }
 
@@ -204,16 +208,16 @@ impl Signing {
             connection_hash: None,
             pending_hash: Vec::new(),
             pending_negotiate: Vec::new(),
-            secrets: HashMap::new(),
+            secrets: Map::default(),
             smb1_key: None,
             smb1_challenge: None,
             pending_legacy: Vec::new(),
             pending_krb: Vec::new(),
             smb1_next_seq: 0,
-            smb1_responses: HashMap::new(),
+            smb1_responses: Map::default(),
             smb1_seq_adjusted: 0,
-            signers: HashMap::new(),
-            decryptors: HashMap::new(),
+            signers: Map::default(),
+            decryptors: Map::default(),
             scratch: Vec::new(),
         }
     }
