@@ -71,6 +71,30 @@ pub fn read_capture<R: Read + Send>(
     on_frame: impl FnMut(LinkType, &[u8]),
     progress: impl FnMut(u64),
 ) -> Result<u64, CaptureError> {
+    match sniff(input)? {
+        Sniffed::Gzip(input) => read_pcap(input, on_frame, progress),
+        Sniffed::NetXray(mut input) => {
+            // NetXRay files are small (16-bit lengths); read whole, bounded.
+            let mut data = Vec::new();
+            (&mut input)
+                .take(1 << 30)
+                .read_to_end(&mut data)
+                .map_err(|e| CaptureError::Io(e.to_string()))?;
+            netxray::read_netxray(&data, on_frame)
+        }
+        Sniffed::Pcap(input) => read_pcap(input, on_frame, progress),
+    }
+}
+
+/// A capture's container, told by its first bytes.
+enum Sniffed<R: Read> {
+    Gzip(flate2::read::MultiGzDecoder<std::io::BufReader<R>>),
+    NetXray(std::io::BufReader<R>),
+    /// pcap or pcapng (or not a capture: pcap-parser says which).
+    Pcap(std::io::BufReader<R>),
+}
+
+fn sniff<R: Read>(input: R) -> Result<Sniffed<R>, CaptureError> {
     use std::io::BufRead;
     let mut input = std::io::BufReader::with_capacity(1 << 16, input);
     let magic = input
@@ -78,21 +102,11 @@ pub fn read_capture<R: Read + Send>(
         .map_err(|e| CaptureError::Io(e.to_string()))?
         .get(..4)
         .map(|m| [m[0], m[1], m[2], m[3]]);
-    match magic {
-        Some([0x1f, 0x8b, _, _]) => {
-            read_pcap(flate2::read::MultiGzDecoder::new(input), on_frame, progress)
-        }
-        Some(m) if &m == netxray::NETXRAY_MAGIC => {
-            // NetXRay files are small (16-bit lengths); read whole, bounded.
-            let mut data = Vec::new();
-            input
-                .take(1 << 30)
-                .read_to_end(&mut data)
-                .map_err(|e| CaptureError::Io(e.to_string()))?;
-            netxray::read_netxray(&data, on_frame)
-        }
-        _ => read_pcap(input, on_frame, progress),
-    }
+    Ok(match magic {
+        Some([0x1f, 0x8b, _, _]) => Sniffed::Gzip(flate2::read::MultiGzDecoder::new(input)),
+        Some(m) if &m == netxray::NETXRAY_MAGIC => Sniffed::NetXray(input),
+        _ => Sniffed::Pcap(input),
+    })
 }
 
 /// An interface of a capture (pcap has one): its link type, snap length
@@ -132,21 +146,12 @@ pub fn read_capture_events<R: Read + Send>(
     input: R,
     on_event: impl FnMut(CaptureEvent<'_>),
 ) -> Result<u64, CaptureError> {
-    use std::io::BufRead;
-    let mut input = std::io::BufReader::with_capacity(1 << 16, input);
-    let magic = input
-        .fill_buf()
-        .map_err(|e| CaptureError::Io(e.to_string()))?
-        .get(..4)
-        .map(|m| [m[0], m[1], m[2], m[3]]);
-    match magic {
-        Some([0x1f, 0x8b, _, _]) => {
-            read_pcap_events(flate2::read::MultiGzDecoder::new(input), on_event, |_| {})
-        }
-        Some(m) if &m == netxray::NETXRAY_MAGIC => Err(CaptureError::Io(
+    match sniff(input)? {
+        Sniffed::Gzip(input) => read_pcap_events(input, on_event, |_| {}),
+        Sniffed::NetXray(_) => Err(CaptureError::Io(
             "a NetXRay capture cannot be copied: save it as pcapng first".into(),
         )),
-        _ => read_pcap_events(input, on_event, |_| {}),
+        Sniffed::Pcap(input) => read_pcap_events(input, on_event, |_| {}),
     }
 }
 
