@@ -203,38 +203,6 @@ fn tree_connects_are_reported_cleartext_and_decrypted() {
     );
 }
 
-/// Against tshark: the TREE_CONNECT paths of every cleartext SMB2 lab
-/// capture are the ones tshark decodes (`smb2.tree` of the requests).
-#[test]
-fn tree_connect_paths_agree_with_tshark() {
-    if !common::have_tool("tshark") {
-        return;
-    }
-    for path in common::lab_captures() {
-        let reports = Scanner::default().scan(&path).unwrap().connections;
-        let mut mine: Vec<String> = reports
-            .iter()
-            .flat_map(|r| r.tree_connects.iter().map(|t| t.path.clone()))
-            .collect();
-        let out = std::process::Command::new("tshark")
-            .args(["-n", "-d", "tcp.port==4455,nbss", "-r"])
-            .arg(&path)
-            .args(["-Y", "smb2.cmd == 3 && smb2.flags.response == 0"])
-            .args(["-T", "fields", "-e", "smb2.tree"])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let mut theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| l.replace("\\\\", "\\").replacen('\\', "\\\\", 1))
-            .collect();
-        mine.sort();
-        theirs.sort();
-        assert_eq!(mine, theirs, "{}", path.display());
-    }
-}
-
 /// Frames of `path` that carry a TRANSFORM header, and of those the ones
 /// in which tshark decoded an SMB2 header inside (it decrypted them), with
 /// `keys` as Wireshark's `smb2_seskey_list` table (None: no keys).

@@ -20,6 +20,7 @@ mod smb1;
 mod smb2;
 #[cfg(test)]
 mod tests;
+mod trees;
 mod validate;
 
 pub use crate::verify::{KeyState, MacBatch, MacJob, Verdict};

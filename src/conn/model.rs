@@ -58,7 +58,8 @@ impl AuthMechanism {
     }
 }
 
-/// One SMB2 TREE_CONNECT: the request's path, the response's share.
+/// One TREE_CONNECT (SMB2) or TREE_CONNECT_ANDX (SMB1): the request's
+/// path, the response's share.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TreeConnect {
     pub request_frame: u64,
@@ -71,6 +72,8 @@ pub struct TreeConnect {
     pub tree_id: Option<u32>,
     pub share_type: Option<crate::wire::smb2::ShareType>,
     pub share_flags: Option<u32>,
+    /// SMB1: the service the response named ("A:", "IPC", "LPT1:", "COMM").
+    pub service: Option<String>,
     /// Sent inside a TRANSFORM message (seen once decrypted).
     pub decrypted: bool,
 }
@@ -294,7 +297,7 @@ pub struct Connection {
     pub validate: super::validate::ValidateNegotiate,
     /// Server names from TREE_CONNECT paths (`\\name\share`).
     pub tree_hosts: Vec<String>,
-    /// SMB2 TREE_CONNECTs, cleartext or decrypted (at most
+    /// TREE_CONNECTs (SMB1 and SMB2), cleartext or decrypted (at most
     /// `MAX_TREE_CONNECTS`).
     pub tree_connects: Vec<TreeConnect>,
     /// The messages being analysed came out of a TRANSFORM message.

@@ -76,8 +76,8 @@ impl Connection {
                     self.on_smb1_setup_request(frame, &h, body);
                 }
             }
-            Smb1Command::TreeConnectAndx if h.is_response() => {
-                self.on_tree_connect_response(frame, h.status)
+            Smb1Command::TreeConnectAndx => {
+                self.on_smb1_tree_connect(frame, &h, body, smb1::SMB1_HEADER_LEN)
             }
             _ => {}
         }
@@ -124,8 +124,8 @@ impl Connection {
         }
         let chain = smb1::parse_smb1_andx_chain(pdu.bytes, pdu.total);
         for link in chain.links.iter().skip(1) {
-            if link.command == Smb1Command::TreeConnectAndx && h.is_response() {
-                self.on_tree_connect_response(frame, h.status);
+            if link.command == Smb1Command::TreeConnectAndx {
+                self.on_smb1_tree_connect(frame, h, link.block, link.offset);
             }
         }
         if let Some(e) = chain.error {

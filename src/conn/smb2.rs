@@ -53,7 +53,6 @@ impl Connection {
                 }
             }
             Smb2Command::TreeConnect if h.is_response() => {
-                self.on_tree_connect_response(frame, h.status);
                 self.on_smb2_tree_connect_response(frame, &h, msg);
             }
             Smb2Command::TreeConnect => self.on_smb2_tree_connect_request(frame, &h, msg),
@@ -272,16 +271,6 @@ impl Connection {
                 signing_negotiated,
             },
         );
-    }
-
-    /// TREE_CONNECT response (SMB1 or SMB2): STATUS_ACCESS_DENIED is the
-    /// KB's "server requires, client disabled" symptom.
-    pub(super) fn on_tree_connect_response(&mut self, frame: u64, status: NtStatus) {
-        if status == NtStatus::AccessDenied {
-            self.tree_connect_denied_frame.get_or_insert(frame);
-        } else if !status.is_error() {
-            self.counts.tree_connects_ok += 1;
-        }
     }
 }
 

@@ -20,9 +20,16 @@ pub const STRIPPED_FLAGS: [(u32, &str); 3] = [
     (NTLMSSP_NEGOTIATE_KEY_EXCH, "NEGOTIATE_KEY_EXCH"),
 ];
 
-pub(super) fn attacks(c: &Connection, server: Option<IpAddr>, f: &mut Vec<Finding>) {
+/// The connection's two addresses, where the capture gives them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Peers {
+    pub client: Option<IpAddr>,
+    pub server: Option<IpAddr>,
+}
+
+pub(super) fn attacks(c: &Connection, peers: Peers, f: &mut Vec<Finding>) {
     for logon in &c.ntlm {
-        target_mismatch(c, logon, server, f);
+        target_mismatch(c, logon, peers, f);
         mic_removed(logon, f);
     }
     mic_invalid(c, f);
@@ -56,7 +63,8 @@ fn same_name(a: &str, b: &str) -> bool {
             && b.parse::<IpAddr>().is_err())
 }
 
-fn target_mismatch(c: &Connection, l: &NtlmLogon, server: Option<IpAddr>, f: &mut Vec<Finding>) {
+fn target_mismatch(c: &Connection, l: &NtlmLogon, peers: Peers, f: &mut Vec<Finding>) {
+    let server = peers.server;
     let Some(auth) = &l.auth else { return };
     let Some(spn) = auth.target_name.as_deref().filter(|s| !s.is_empty()) else {
         return;
@@ -67,11 +75,17 @@ fn target_mismatch(c: &Connection, l: &NtlmLogon, server: Option<IpAddr>, f: &mu
     }
     // Compared by reference: this runs for every AUTHENTICATE; the
     // names are copied only for a finding's text.
+    // A tree path naming the client's own address was written for a
+    // forwarder on the client's side (a proxy or relay that passed the
+    // client's messages on): it says nothing of this server's names.
+    let forwarded = |n: &&str| peers.client.is_some() && n.parse::<IpAddr>().ok() == peers.client;
     let names = || {
-        l.challenge
-            .iter()
-            .flat_map(|ch| ch.names())
-            .chain(c.tree_hosts.iter().map(String::as_str))
+        l.challenge.iter().flat_map(|ch| ch.names()).chain(
+            c.tree_hosts
+                .iter()
+                .map(String::as_str)
+                .filter(move |n| !forwarded(n)),
+        )
     };
     let as_ip = host.parse::<IpAddr>().ok();
     let matches = (as_ip.is_some() && server == as_ip) || names().any(|n| same_name(n, host));

@@ -35,7 +35,7 @@ pub use report::{
     ConnectionReport, ExportedKey, KerberosReport, KeyReport, LinkFacts, SessionReport, Transport,
     TreeConnectReport, endpoint_ip, session_id_string,
 };
-pub use rules::{findings, findings_at, sort_findings};
+pub use rules::{findings, findings_at, findings_between, sort_findings};
 
 use crate::conn::{Connection, MessageAnnotation};
 use crate::wire::nbss::SmbFamily;

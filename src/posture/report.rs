@@ -4,7 +4,7 @@
 //! contract and stay.
 
 use super::finding::Finding;
-use super::rules::findings_at;
+use super::rules::findings_between;
 use crate::conn::{
     AuthMechanism, ClientOffer, Connection, KeyState, NtlmLogon, ServerAnswer, Session,
 };
@@ -137,6 +137,9 @@ pub struct TreeConnectReport {
     /// "disk", "pipe", "print" (null without a response).
     pub share_type: Option<String>,
     pub share_flags: Option<u32>,
+    /// SMB1: the service the TREE_CONNECT_ANDX response named ("A:",
+    /// "IPC", "LPT1:", "COMM"); null for SMB2.
+    pub service: Option<String>,
     /// SHARE_FLAG_ENCRYPT_DATA: the share requires encryption.
     pub encrypt_data: bool,
     pub status: Option<String>,
@@ -152,6 +155,7 @@ impl TreeConnectReport {
             response_frame: t.response_frame,
             share_type: t.share_type.map(|s| s.name()),
             share_flags: t.share_flags,
+            service: t.service.clone(),
             encrypt_data: t
                 .share_flags
                 .is_some_and(|f| f & crate::wire::smb2::SHARE_FLAG_ENCRYPT_DATA != 0),
@@ -437,7 +441,7 @@ impl ConnectionReport {
     fn build_without_facts(c: &Connection, t: Transport) -> Self {
         let verifying = c.verifies();
         let n = &c.counts;
-        let findings = findings_at(c, t.server_ip);
+        let findings = findings_between(c, t.client_ip, t.server_ip);
         ConnectionReport {
             kind: "connection",
             file: None,

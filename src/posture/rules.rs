@@ -16,8 +16,19 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
 /// Findings for one connection whose server address is known (the
 /// target-name check compares with it), most severe first.
 pub fn findings_at(c: &Connection, server: Option<std::net::IpAddr>) -> Vec<Finding> {
+    findings_between(c, None, server)
+}
+
+/// As [`findings_at`], with the client's address known too: a tree
+/// connect path that names the client's own address says the messages
+/// were forwarded, so it is no evidence of the server's name.
+pub fn findings_between(
+    c: &Connection,
+    client: Option<std::net::IpAddr>,
+    server: Option<std::net::IpAddr>,
+) -> Vec<Finding> {
     let mut f = Vec::new();
-    super::attacks::attacks(c, server, &mut f);
+    super::attacks::attacks(c, super::attacks::Peers { client, server }, &mut f);
     protocol(c, &mut f);
     server_posture(c, &mut f);
     mismatch(c, &mut f);

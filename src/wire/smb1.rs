@@ -479,6 +479,129 @@ pub fn parse_smb1_response_session_setup(
     ))
 }
 
+/// TREE_CONNECT_ANDX request (MS-CIFS 2.2.4.55.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smb1TreeConnectRequestRecord<'a> {
+    pub andx_command: u8,
+    /// TREE_CONNECT_ANDX_* bits (disconnect TID, extended signatures,
+    /// extended response).
+    pub flags: u16,
+    /// Share-level password (usually one NUL byte).
+    pub password: &'a [u8],
+    /// `\\server\share`, as the client sent it.
+    pub path: String,
+    /// The service asked for: "A:", "LPT1:", "IPC", "COMM" or "?????" (any).
+    pub service: String,
+}
+
+/// Parse a TREE_CONNECT_ANDX request. `block` starts at its WordCount,
+/// `offset` bytes after the header's magic (the path is aligned to an
+/// even offset from there when `unicode`).
+pub fn parse_smb1_request_tree_connect(
+    block: &[u8],
+    offset: usize,
+    unicode: bool,
+) -> WireResult<'_, Smb1TreeConnectRequestRecord<'_>> {
+    let (rest, b) = parse_smb1_block(block)?;
+    if b.word_count != 4 {
+        return Err(nom::Err::Error(WireError::Malformed(
+            "SMB1 TREE_CONNECT_ANDX request WordCount",
+        )));
+    }
+    let (w, andx_command) = le_u8.parse(b.words)?;
+    let (w, _andx_reserved) = le_u8.parse(w)?;
+    let (w, _andx_offset) = le_u16.parse(w)?;
+    let (w, flags) = le_u16.parse(w)?;
+    let (_, password_len) = le_u16.parse(w)?;
+    let (after, password) = take(password_len as usize).parse(b.bytes)?;
+    let base = offset + 1 + 8 + 2;
+    let abs = |rest: &[u8]| base + b.bytes.len() - rest.len();
+    let (path, after_path) = smb1_string(after, unicode, abs(after));
+    // The service is always OEM, whatever Flags2 says.
+    let (service, _) = smb1_string(after_path, false, abs(after_path));
+    Ok((
+        rest,
+        Smb1TreeConnectRequestRecord {
+            andx_command,
+            flags,
+            password,
+            path,
+            service,
+        },
+    ))
+}
+
+/// TREE_CONNECT_ANDX response (MS-CIFS 2.2.4.55.2, WordCount 3, or 7 with
+/// the extended response's access masks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smb1TreeConnectResponseRecord {
+    pub andx_command: u8,
+    /// SMB_SUPPORT_SEARCH_BITS, SMB_SHARE_IS_IN_DFS, caching bits, and
+    /// SMB_EXTENDED_SIGNATURES.
+    pub optional_support: u16,
+    pub maximal_share_access: Option<u32>,
+    pub guest_maximal_share_access: Option<u32>,
+    /// The share's service: "A:" (disk), "LPT1:" (printer), "IPC" (named
+    /// pipes) or "COMM" (serial device).
+    pub service: String,
+    /// NativeFileSystem ("NTFS", "FAT"…; empty for IPC).
+    pub native_file_system: String,
+}
+
+/// Parse a successful TREE_CONNECT_ANDX response (an error response has
+/// WordCount 0 and yields `Malformed`). `block`/`offset` as for the
+/// request.
+pub fn parse_smb1_response_tree_connect(
+    block: &[u8],
+    offset: usize,
+    unicode: bool,
+) -> WireResult<'_, Smb1TreeConnectResponseRecord> {
+    let (rest, b) = parse_smb1_block(block)?;
+    if b.word_count != 3 && b.word_count != 7 {
+        return Err(nom::Err::Error(WireError::Malformed(
+            "SMB1 TREE_CONNECT_ANDX response WordCount",
+        )));
+    }
+    let (w, andx_command) = le_u8.parse(b.words)?;
+    let (w, _andx_reserved) = le_u8.parse(w)?;
+    let (w, _andx_offset) = le_u16.parse(w)?;
+    let (w, optional_support) = le_u16.parse(w)?;
+    let (maximal_share_access, guest_maximal_share_access) = if b.word_count == 7 {
+        let (w, max) = le_u32.parse(w)?;
+        let (_, guest) = le_u32.parse(w)?;
+        (Some(max), Some(guest))
+    } else {
+        (None, None)
+    };
+    let base = offset + 1 + b.word_count as usize * 2 + 2;
+    let abs = |rest: &[u8]| base + b.bytes.len() - rest.len();
+    let (service, after) = smb1_string(b.bytes, false, 0);
+    let (native_file_system, _) = smb1_string(after, unicode, abs(after));
+    Ok((
+        rest,
+        Smb1TreeConnectResponseRecord {
+            andx_command,
+            optional_support,
+            maximal_share_access,
+            guest_maximal_share_access,
+            service,
+            native_file_system,
+        },
+    ))
+}
+
+/// The SMB2 share type an SMB1 service string names (None for "COMM" and
+/// for the request's "?????").
+pub fn smb1_service_share_type(service: &str) -> Option<super::smb2::ShareType> {
+    use super::smb2::ShareType;
+    match service {
+        "A:" => Some(ShareType::Disk),
+        "IPC" => Some(ShareType::Pipe),
+        s if s.starts_with("LPT") => Some(ShareType::Print),
+        _ => None,
+    }
+}
+
 impl Smb1Command {
     /// Commands whose parameter words begin with AndXCommand, AndXReserved
     /// and AndXOffset (MS-CIFS 2.2.3.4), so another command can follow.
@@ -707,5 +830,69 @@ mod tests {
         for cut in 0..body.len() {
             let _ = parse_smb1_request_session_setup(&body[..cut], true);
         }
+    }
+
+    // tests/captures/smb1-mode15.pcap frames 18 and 19 (NBSS payload):
+    // smbclient's Unicode TREE_CONNECT_ANDX for \\127.0.0.1\SHARE, and
+    // Samba's extended response (WordCount 7, "A:", NTFS).
+    #[test]
+    fn tree_connect_unicode_request_and_extended_response() {
+        let req = unhex(
+            "ff534d4275000000001843c800004e4cf6635ac003920000ffff6f2d5cb7060004ff00\
+             00000c0001002b00005c005c003100320037002e0030002e0030002e0031005c0053\
+             00480041005200450000003f3f3f3f3f00",
+        );
+        let (_, r) =
+            parse_smb1_request_tree_connect(&req[SMB1_HEADER_LEN..], SMB1_HEADER_LEN, true)
+                .expect("request");
+        assert_eq!(r.path, "\\\\127.0.0.1\\SHARE");
+        assert_eq!(r.service, "?????");
+        assert_eq!(r.password, [0]);
+        assert_eq!(r.flags, 0x000c);
+        let resp = unhex(
+            "ff534d4275000000008803c80000b4fd535ad843db1e0000bbfd6f2d5cb7060007ff00\
+             00000100ff011f00000000000d00413a004e005400460053000000",
+        );
+        let (_, r) =
+            parse_smb1_response_tree_connect(&resp[SMB1_HEADER_LEN..], SMB1_HEADER_LEN, true)
+                .expect("response");
+        assert_eq!(r.service, "A:");
+        assert_eq!(r.native_file_system, "NTFS");
+        assert_eq!(r.optional_support, 0x0001);
+        assert_eq!(r.maximal_share_access, Some(0x001f01ff));
+        assert_eq!(
+            smb1_service_share_type(&r.service),
+            Some(super::super::smb2::ShareType::Disk)
+        );
+    }
+
+    // arkime tests/pcap/smb-smb1-ascii.pcap frames 15 and 16: an ASCII
+    // client (Flags2 without UNICODE) connecting to IPC$, and the basic
+    // response (WordCount 3).
+    #[test]
+    fn tree_connect_ascii_request_and_basic_response() {
+        let req = unhex(
+            "ff534d427500000000180728000090f0a3c7257ce18700000000727c0020a54404ff00\
+             0000000001001800005c5c31302e31302e302e325c49504324003f3f3f3f3f00",
+        );
+        let (_, r) =
+            parse_smb1_request_tree_connect(&req[SMB1_HEADER_LEN..], SMB1_HEADER_LEN, false)
+                .expect("request");
+        assert_eq!(r.path, "\\\\10.10.0.2\\IPC$");
+        let resp = unhex(
+            "ff534d4275000000009807280000bae66c1816f6367000000018727c0020a54403ff00\
+             2e00010005004950430000",
+        );
+        let (_, r) =
+            parse_smb1_response_tree_connect(&resp[SMB1_HEADER_LEN..], SMB1_HEADER_LEN, false)
+                .expect("response");
+        assert_eq!((r.service.as_str(), r.maximal_share_access), ("IPC", None));
+        assert_eq!(
+            smb1_service_share_type("IPC"),
+            Some(super::super::smb2::ShareType::Pipe)
+        );
+        // An error response (WordCount 0) is refused by name.
+        let err = parse_smb1_response_tree_connect(&[0, 0, 0], SMB1_HEADER_LEN, false);
+        assert!(format!("{err:?}").contains("TREE_CONNECT_ANDX response WordCount"));
     }
 }
