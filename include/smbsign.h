@@ -549,6 +549,65 @@ typedef struct smbsign_finding_evidence {
   const char *expected;
 } smbsign_finding_evidence;
 
+// Encryption and compression totals of one connection (added after 0.3.0). Plain
+// data.
+typedef struct smbsign_tunnel_info {
+  // Credentials were given, so decryption was tried; the decryption
+  // counts below are 0 otherwise.
+  bool decrypting;
+  // TRANSFORM messages seen (the same as the info's `encrypted_messages`).
+  uint64_t encrypted_messages;
+  // TRANSFORM messages whose AEAD tag verified and that were decrypted.
+  uint64_t decrypted_messages;
+  // TRANSFORM messages whose tag did not verify (forged or altered).
+  uint64_t bad_tag_messages;
+  // Frames of those listed by `smbsign_connection_bad_tag_frames`.
+  size_t bad_tag_frame_count;
+  // COMPRESSION_TRANSFORM messages seen, decompressed, and not
+  // decompressed (all reasons together).
+  uint64_t compressed_messages;
+  uint64_t decompressed_messages;
+  uint64_t decompression_failures;
+  // Entries for `smbsign_connection_get_tree_connect` and
+  // `smbsign_connection_get_decrypted_command`.
+  size_t tree_connect_count;
+  size_t decrypted_command_count;
+} smbsign_tunnel_info;
+
+// One TREE_CONNECT (SMB2) or TREE_CONNECT_ANDX (SMB1) (added after 0.3.0). Strings
+// are owned by the `smbsign_connection`. Plain data.
+typedef struct smbsign_tree_connect {
+  // `\\server\share` as the client sent it (UTF-8).
+  const char *path;
+  uint64_t request_frame;
+  // The fields below are set only when the response was seen.
+  bool has_response;
+  uint64_t response_frame;
+  // NTSTATUS of the response (name: `smbsign_status_name`).
+  uint32_t status;
+  uint32_t tree_id;
+  // 1 disk, 2 named pipe, 3 printer (MS-SMB2 ShareType; SMB1 services
+  // mapped), 0 when not known.
+  uint8_t share_type;
+  // SMB2 ShareFlags; SMB1 has none (`has_share_flags` false).
+  bool has_share_flags;
+  uint32_t share_flags;
+  // SHARE_FLAG_ENCRYPT_DATA: the share requires encryption.
+  bool encrypt_data;
+  // SMB1: the response's service ("A:", "IPC", "LPT1:", "COMM"), else
+  // NULL.
+  const char *service;
+  // Sent inside a TRANSFORM message and seen once decrypted.
+  bool decrypted;
+} smbsign_tree_connect;
+
+// Messages of one SMB2 command seen inside the tunnel (added after 0.3.0).
+typedef struct smbsign_command_count {
+  // SMB2 command code (name: `smbsign_command_name(false, command)`).
+  uint16_t command;
+  uint64_t count;
+} smbsign_command_count;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -963,6 +1022,37 @@ const struct smbsign_connection *smbsign_scan_connection(const struct smbsign_sc
 // the whole file was read, and NULL for a NULL scan. Owned by the scan:
 // valid until `smbsign_scan_free`.
 const char *smbsign_scan_error(const struct smbsign_scan *scan);
+
+// Copy the connection's encryption and compression totals into `*out`
+// (added after 0.3.0). Thread-safety: a connection is immutable; any thread may read
+// it.
+smbsign_result smbsign_connection_get_tunnel(const struct smbsign_connection *conn,
+                                             struct smbsign_tunnel_info *out);
+
+// Copy tree connect `index` (0 ≤ index < tree_connect_count) into `*out`
+// (added after 0.3.0). Strings are owned by `conn` and live as long as it. Returns
+// SMBSIGN_OUT_OF_RANGE past the end. At most 64 per connection are kept.
+// Thread-safety: any thread may read a connection.
+smbsign_result smbsign_connection_get_tree_connect(const struct smbsign_connection *conn,
+                                                   size_t index,
+                                                   struct smbsign_tree_connect *out);
+
+// Copy entry `index` (0 ≤ index < decrypted_command_count) of the
+// per-command counts of decrypted messages into `*out`, in increasing
+// command order (added after 0.3.0). Returns SMBSIGN_OUT_OF_RANGE past the end.
+// Thread-safety: any thread may read a connection.
+smbsign_result smbsign_connection_get_decrypted_command(const struct smbsign_connection *conn,
+                                                        size_t index,
+                                                        struct smbsign_command_count *out);
+
+// Copy the first frames of TRANSFORM messages whose tag did not verify
+// (up to 16) into `out[0 .. cap]` and their number into `*out_count`
+// (added after 0.3.0). `out` may be NULL when `cap` is 0. Thread-safety: any thread
+// may read a connection.
+smbsign_result smbsign_connection_bad_tag_frames(const struct smbsign_connection *conn,
+                                                 uint64_t *out,
+                                                 size_t cap,
+                                                 size_t *out_count);
 
 #ifdef __cplusplus
 }  // extern "C"

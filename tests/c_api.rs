@@ -462,6 +462,108 @@ fn report_lines_from_json(j: &serde_json::Value) -> Vec<String> {
         let sev = Severity::parse(f["severity"].as_str().unwrap()).unwrap() as u32;
         out.push(format!("finding {code} {sev}"));
     }
+    out.extend(tunnel_lines_from_json(j));
+    out
+}
+
+/// An NT status as the JSON names it ("Success", or
+/// "NtStatus(N / 0xHEX)" for one with no name).
+fn status_code(s: &str) -> u32 {
+    use smbsign::wire::NtStatus;
+    let named = [0, 0x103, 0xC000_0016, 0xC000_0022, 0xC000_006D, 0xC000_00BB];
+    let named = named
+        .into_iter()
+        .chain([0xC000_035C, 0xC000_0203, 0xC000_000D]);
+    if let Some(code) = named.into_iter().find(|&c| NtStatus(c).to_string() == s) {
+        return code;
+    }
+    let hex = s.rsplit("0x").next().unwrap().trim_end_matches(')');
+    u32::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("status {s}"))
+}
+
+/// The tunnel, tree connect and decrypted-command lines of smbsign-report,
+/// from the JSON.
+fn tunnel_lines_from_json(j: &serde_json::Value) -> Vec<String> {
+    let n = |v: &serde_json::Value| v.as_u64().map_or("-".to_string(), |x| x.to_string());
+    let b = |v: &serde_json::Value| u8::from(v.as_bool().unwrap_or(false));
+    let list = |v: &serde_json::Value| {
+        let f: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        if f.is_empty() {
+            "-".into()
+        } else {
+            f.join(",")
+        }
+    };
+    let fails: u64 = j["decompression_failures"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let mut out = vec![format!(
+        "tunnel enc={} comp={} decomp={} decomp_fail={fails} dec={} badtag={} badtag_frames={}",
+        j["encrypted_messages"],
+        j["compressed_messages"],
+        j["decompressed_messages"],
+        n(&j["decrypted_messages"]),
+        n(&j["bad_tag_messages"]),
+        list(&j["bad_tag_frames"]),
+    )];
+    for t in j["tree_connects"].as_array().unwrap() {
+        let response = match t["response_frame"].as_u64() {
+            Some(f) => format!(
+                "resp={f} status=0x{:08x} tid={}",
+                status_code(t["status"].as_str().unwrap()),
+                t["tree_id"]
+            ),
+            None => "resp=- status=- tid=-".into(),
+        };
+        let share_type = match t["share_type"].as_str() {
+            None => 0,
+            Some("disk") => 1,
+            Some("pipe") => 2,
+            Some("print") => 3,
+            Some(x) => u8::from_str_radix(x.trim_start_matches("0x"), 16).unwrap(),
+        };
+        out.push(format!(
+            "tree {} frame={} {response} type={share_type} flags={} encrypt={} service={} decrypted={}",
+            t["path"].as_str().filter(|p| !p.is_empty()).unwrap_or("-"),
+            t["frame"],
+            n(&t["share_flags"]),
+            b(&t["encrypt_data"]),
+            t["service"].as_str().filter(|p| !p.is_empty()).unwrap_or("-"),
+            b(&t["decrypted"]),
+        ));
+    }
+    // The C list is in command-code order; the JSON's keys are names.
+    let code_of = |name: &str| -> u16 {
+        (0..=0x13)
+            .find(|&c| {
+                smbsign::wire::names::smb2_command_name(smbsign::wire::smb2::Smb2Command(c))
+                    == Some(name)
+            })
+            .unwrap_or_else(|| u16::from_str_radix(name.trim_start_matches("0x"), 16).unwrap())
+    };
+    let mut commands: Vec<(u16, String)> = j["decrypted_commands"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, count)| {
+            let shown = if name.starts_with("0x") {
+                "-"
+            } else {
+                name.as_str()
+            };
+            (code_of(name), format!("command {shown} {count}"))
+        })
+        .collect();
+    commands.sort();
+    out.extend(commands.into_iter().map(|(_, line)| line));
     out
 }
 

@@ -5,7 +5,8 @@
  *
  * CREDENTIALS: entries as `smbsign scan --credentials` reads them
  * ("password USER:PASS", "nt-hash USER:HEX32", "session-key ID:HEX",
- * separated by ';'). One line per connection, session and finding; enum
+ * separated by ';'). One line per connection, session, finding, tree
+ * connect and command seen decrypted, and one of tunnel totals; enum
  * values print as their numbers, so a test can compare them with the
  * CLI's JSON value for value.
  *
@@ -34,6 +35,54 @@ static void print_frames(const smbsign_connection *c, size_t session_index)
         printf("%s%" PRIu64, k ? "," : "", frames[k]);
     if (n == 0)
         printf("-");
+}
+
+/* Encryption, compression and tree connects: one "tunnel" line, then a
+ * line per tree connect and per command seen decrypted. */
+static void print_tunnel(const smbsign_connection *c)
+{
+    smbsign_tunnel_info t;
+    if (smbsign_connection_get_tunnel(c, &t) != SMBSIGN_OK)
+        return;
+    printf("tunnel enc=%" PRIu64 " comp=%" PRIu64 " decomp=%" PRIu64 " decomp_fail=%" PRIu64,
+           t.encrypted_messages, t.compressed_messages, t.decompressed_messages,
+           t.decompression_failures);
+    if (t.decrypting)
+        printf(" dec=%" PRIu64 " badtag=%" PRIu64, t.decrypted_messages, t.bad_tag_messages);
+    else
+        printf(" dec=- badtag=-");
+    uint64_t frames[16];
+    size_t n = 0;
+    if (smbsign_connection_bad_tag_frames(c, frames, 16, &n) != SMBSIGN_OK)
+        n = 0;
+    printf(" badtag_frames=");
+    for (size_t k = 0; k < n && k < 16; k++)
+        printf("%s%" PRIu64, k ? "," : "", frames[k]);
+    printf("%s\n", n == 0 ? "-" : "");
+    for (size_t k = 0; k < t.tree_connect_count; k++) {
+        smbsign_tree_connect tc;
+        if (smbsign_connection_get_tree_connect(c, k, &tc) != SMBSIGN_OK)
+            continue;
+        printf("tree %s frame=%" PRIu64, or_dash(tc.path), tc.request_frame);
+        if (tc.has_response)
+            printf(" resp=%" PRIu64 " status=0x%08x tid=%u", tc.response_frame,
+                   (unsigned)tc.status, (unsigned)tc.tree_id);
+        else
+            printf(" resp=- status=- tid=-");
+        printf(" type=%u", (unsigned)tc.share_type);
+        if (tc.has_share_flags)
+            printf(" flags=%u", (unsigned)tc.share_flags);
+        else
+            printf(" flags=-");
+        printf(" encrypt=%d service=%s decrypted=%d\n", tc.encrypt_data ? 1 : 0,
+               or_dash(tc.service), tc.decrypted ? 1 : 0);
+    }
+    for (size_t k = 0; k < t.decrypted_command_count; k++) {
+        smbsign_command_count cc;
+        if (smbsign_connection_get_decrypted_command(c, k, &cc) == SMBSIGN_OK)
+            printf("command %s %" PRIu64 "\n", or_dash(smbsign_command_name(false, cc.command)),
+                   cc.count);
+    }
 }
 
 static void print_connection(const smbsign_connection *c)
@@ -95,6 +144,7 @@ static void print_connection(const smbsign_connection *c)
         if (smbsign_connection_get_finding(c, k, &f) == SMBSIGN_OK)
             printf("finding %u %u\n", (unsigned)f.code, (unsigned)f.severity);
     }
+    print_tunnel(c);
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,7 @@ pub struct smbsign_connection {
     details: Vec<smbsign_session_detail>,
     pub(super) peers: Vec<super::evidence::smbsign_finding_peer>,
     pub(super) evidence: Vec<Vec<super::evidence::smbsign_finding_evidence>>,
+    pub(super) tunnel: super::tunnel::Tunnel,
 }
 
 impl smbsign_connection {
@@ -136,6 +137,7 @@ impl smbsign_connection {
             })
             .collect();
         let (peers, evidence) = super::evidence::finding_links(&report.findings, &mut keep);
+        let tunnel = super::tunnel::Tunnel::of(&report, &mut keep);
         smbsign_connection {
             report,
             info,
@@ -145,6 +147,7 @@ impl smbsign_connection {
             details,
             peers,
             evidence,
+            tunnel,
         }
     }
 }

@@ -31,6 +31,7 @@ mod links;
 mod names;
 mod options;
 mod scan;
+mod tunnel;
 mod types;
 
 pub use analyzer::*;
@@ -40,6 +41,7 @@ pub use links::smbsign_analyzer_relay_peer;
 pub use names::*;
 pub use options::*;
 pub use scan::*;
+pub use tunnel::*;
 pub use types::*;
 
 use std::ffi::{CString, c_char};

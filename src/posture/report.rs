@@ -145,6 +145,13 @@ pub struct TreeConnectReport {
     pub status: Option<String>,
     /// Seen inside a TRANSFORM message, once decrypted.
     pub decrypted: bool,
+    /// The tree id the response gave (null without a response).
+    pub tree_id: Option<u32>,
+    /// Typed forms of `status` and `share_type`, for front ends.
+    #[serde(skip)]
+    pub status_code: Option<crate::wire::NtStatus>,
+    #[serde(skip)]
+    pub share_type_code: Option<crate::wire::smb2::ShareType>,
 }
 
 impl TreeConnectReport {
@@ -161,6 +168,9 @@ impl TreeConnectReport {
                 .is_some_and(|f| f & crate::wire::smb2::SHARE_FLAG_ENCRYPT_DATA != 0),
             status: t.status.map(|s| s.to_string()),
             decrypted: t.decrypted,
+            tree_id: t.tree_id,
+            status_code: t.status,
+            share_type_code: t.share_type,
         }
     }
 }
@@ -316,6 +326,9 @@ pub struct ConnectionReport {
     pub tree_connects: Vec<TreeConnectReport>,
     /// Messages decrypted per SMB2 command (what ran inside the tunnel).
     pub decrypted_commands: std::collections::BTreeMap<String, u64>,
+    /// The same by SMB2 command code, for front ends.
+    #[serde(skip)]
+    pub decrypted_command_codes: std::collections::BTreeMap<u16, u64>,
     /// COMPRESSION_TRANSFORM messages decompressed and analysed…
     pub decompressed_messages: u64,
     /// …their payloads per algorithm (LZNT1, LZ77+Huffman, LZ4,
@@ -487,6 +500,7 @@ impl ConnectionReport {
                 .iter()
                 .map(|(code, n)| (command_name(*code), *n))
                 .collect(),
+            decrypted_command_codes: c.decrypted_commands.clone(),
             decompressed_messages: c.decompression.decompressed,
             compression_algorithms: c
                 .decompression

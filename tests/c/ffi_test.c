@@ -109,6 +109,20 @@ int main(void)
         CHECK(smbsign_connection_get_finding_evidence(NULL, 0, 0, &fe) == SMBSIGN_NULL_PARAMETER,
               "finding_evidence NULL");
     }
+    {
+        smbsign_tunnel_info ti;
+        smbsign_tree_connect tc;
+        smbsign_command_count cc;
+        uint64_t frames[2];
+        size_t frame_count = 7;
+        CHECK(smbsign_connection_get_tunnel(NULL, &ti) == SMBSIGN_NULL_PARAMETER, "tunnel NULL");
+        CHECK(smbsign_connection_get_tree_connect(NULL, 0, &tc) == SMBSIGN_NULL_PARAMETER,
+              "tree_connect NULL");
+        CHECK(smbsign_connection_get_decrypted_command(NULL, 0, &cc) == SMBSIGN_NULL_PARAMETER,
+              "decrypted_command NULL");
+        CHECK(smbsign_connection_bad_tag_frames(NULL, frames, 2, &frame_count) == SMBSIGN_NULL_PARAMETER,
+              "bad_tag_frames NULL");
+    }
     CHECK(smbsign_decode_message(buf, 5, NULL, 4, &n) == SMBSIGN_NULL_PARAMETER, "decode NULL out");
     /* Name functions: every value in range has a name, garbage has none. */
     for (uint32_t c = 1; c <= SMBSIGN_FINDING_COUNT; c++) {
@@ -281,6 +295,22 @@ int main(void)
           "finding past the end");
     CHECK(smbsign_connection_get_session(conn, info.session_count, &session) == SMBSIGN_OUT_OF_RANGE,
           "session past the end");
+    {
+        smbsign_tunnel_info ti;
+        smbsign_tree_connect tc;
+        size_t frame_count = 7;
+        CHECK(smbsign_connection_get_tunnel(conn, NULL) == SMBSIGN_NULL_PARAMETER, "tunnel NULL out");
+        CHECK(smbsign_connection_get_tunnel(conn, &ti) == SMBSIGN_OK && ti.tree_connect_count == 0
+                  && ti.encrypted_messages == info.encrypted_messages,
+              "tunnel of a negotiate-only connection");
+        CHECK(smbsign_connection_get_tree_connect(conn, ti.tree_connect_count, &tc)
+                  == SMBSIGN_OUT_OF_RANGE,
+              "tree connect past the end");
+        CHECK(smbsign_connection_bad_tag_frames(conn, NULL, 1, &frame_count) == SMBSIGN_NULL_PARAMETER,
+              "bad_tag_frames NULL out with room");
+        CHECK(smbsign_connection_bad_tag_frames(conn, NULL, 0, &frame_count) == SMBSIGN_OK && frame_count == 0,
+              "bad_tag_frames count only");
+    }
     CHECK(smbsign_connection_to_json(conn, &json) == SMBSIGN_OK && json && json[0] == '{', "json");
     smbsign_string_free(json);
     smbsign_connection_free(conn);
