@@ -61,7 +61,7 @@
 #define MAX_LINKED_PROOFS 65536
 
 // Number of finding codes: they run from 1 to SMBSIGN_FINDING_COUNT.
-#define SMBSIGN_FINDING_COUNT 26
+#define SMBSIGN_FINDING_COUNT 27
 
 // Number of severities (0 .. SMBSIGN_SEVERITY_COUNT - 1).
 #define SMBSIGN_SEVERITY_COUNT 3
@@ -237,6 +237,10 @@ enum smbsign_finding_code
   SMBSIGN_FINDING_UNENCRYPTED_IN_ENCRYPTED_SESSION = 25,
   // Both sides could encrypt; nothing was encrypted.
   SMBSIGN_FINDING_ENCRYPTION_NOT_USED = 26,
+  // A side does not require signing although its system (named by the
+  // NTLMSSP VERSION, or a domain controller by its SYSVOL/NETLOGON
+  // shares) requires it by default (added after 0.3.0).
+  SMBSIGN_FINDING_SIGNING_WEAKENED_FROM_DEFAULT = 27,
 };
 #ifndef __cplusplus
 typedef uint32_t smbsign_finding_code;

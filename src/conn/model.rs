@@ -147,6 +147,8 @@ pub struct Session {
     /// The SPNEGO mechanism OID in dotted form, for `AuthMechanism::Other`
     /// (and the named ones when seen).
     pub mechanism_oid: Option<String>,
+    /// Kerberos: the service principal its ticket was for.
+    pub service_principal: Option<String>,
     pub guest: bool,
     /// A null logon was attempted (no user, no password).
     pub anonymous: bool,
@@ -180,6 +182,7 @@ impl Session {
             user: None,
             mechanism: AuthMechanism::Unknown,
             mechanism_oid: None,
+            service_principal: None,
             guest: false,
             anonymous: false,
             encrypted: false,

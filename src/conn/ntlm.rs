@@ -5,8 +5,9 @@
 use super::model::Connection;
 use crate::wire::NtStatus;
 use crate::wire::ntlmssp::{
-    AvId, AvPairRecord, MSV_AV_FLAG_MIC_PRESENT, NtlmsspAuthenticateRecord, NtlmsspRecord,
-    ResponseKinds, av_value, find_ntlmssp, parse_av_pairs, parse_ntlmv2_response, response_kinds,
+    AvId, AvPairRecord, MSV_AV_FLAG_MIC_PRESENT, NtlmVersion, NtlmsspAuthenticateRecord,
+    NtlmsspRecord, ResponseKinds, av_value, find_ntlmssp, parse_av_pairs, parse_ntlmv2_response,
+    response_kinds,
 };
 use crate::wire::utf16le_lossy;
 
@@ -24,6 +25,11 @@ pub struct NtlmChallenge {
     /// names from its AV pairs, one per line (one allocation: this is kept
     /// for every exchange); `names()` lists them.
     pub names: String,
+    /// Its own computer names alone (NetBIOS, then DNS), as the hosts view
+    /// shows them.
+    pub computer_names: Vec<String>,
+    /// The VERSION it sent: the server's Windows version and build.
+    pub version: Option<NtlmVersion>,
 }
 
 /// How the AUTHENTICATE's MIC field looks.
@@ -51,6 +57,8 @@ pub struct NtlmAuth {
     pub av_flags: Option<u32>,
     pub mic: MicField,
     pub version_present: bool,
+    /// The VERSION it sent: the client's Windows version and build.
+    pub version: Option<NtlmVersion>,
     /// NTLMv1, a real LM response (weak-authentication findings).
     pub responses: ResponseKinds,
     pub anonymous: bool,
@@ -143,6 +151,7 @@ fn auth_of(frame: u64, a: &NtlmsspAuthenticateRecord<'_>) -> NtlmAuth {
             Some(_) => MicField::Present,
         },
         version_present: a.version.is_some(),
+        version: a.version.and_then(NtlmVersion::parse),
         responses: response_kinds(a.lm_response, a.nt_response),
         anonymous: a.is_anonymous(),
         has_user: !a.user.is_empty(),
@@ -249,11 +258,18 @@ impl Connection {
             let Ok(server_challenge) = c.server_challenge.try_into() else {
                 return;
             };
+            let pairs = parse_av_pairs(c.target_info);
             let challenge = NtlmChallenge {
                 frame,
                 server_challenge,
                 flags: c.flags,
-                names: names(&parse_av_pairs(c.target_info)),
+                names: names(&pairs),
+                computer_names: [AvId::NbComputerName, AvId::DnsComputerName]
+                    .into_iter()
+                    .filter_map(|id| av_value(&pairs, id).map(text))
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+                version: c.version,
             };
             if let Some(l) = self.open_logon(0, |l| l.challenge.is_none() && l.auth.is_none()) {
                 l.session_id = session_id;

@@ -4,8 +4,9 @@
 
 use super::model::{AuthMechanism, Connection};
 use crate::wire::NtStatus;
+use crate::wire::kerberos::ap_req_service;
 use crate::wire::smb2::Smb2Dialect;
-use crate::wire::spnego::{Mechanism, blob_mechanism};
+use crate::wire::spnego::{Krb5TokenKind, Mechanism, blob_mechanism, krb5_message};
 
 /// Outstanding session-setup requests remembered per connection.
 const MAX_PENDING: usize = 64;
@@ -18,6 +19,8 @@ pub(crate) struct PendingSetup {
     pub user: Option<String>,
     pub mechanism: Option<(AuthMechanism, Option<String>)>,
     pub anonymous: bool,
+    /// Kerberos: the service its AP-REQ's ticket is for.
+    pub service_principal: Option<String>,
     /// SMB2: the request's SecurityMode.
     pub smb2_security_mode: Option<crate::wire::Smb2SecurityMode>,
 }
@@ -35,6 +38,11 @@ impl PendingSetup {
     /// `ntlm_on_request`).
     pub fn describe_blob(&mut self, blob: &[u8], auth: Option<&super::ntlm::NtlmAuth>) {
         if let Some(m) = blob_mechanism(blob) {
+            if m == Mechanism::Kerberos
+                && let Some((Krb5TokenKind::ApReq, der)) = krb5_message(blob)
+            {
+                self.service_principal = ap_req_service(der);
+            }
             self.mechanism = Some(mechanism_of(&m));
         }
         if let Some(a) = auth {
@@ -176,5 +184,8 @@ fn apply_pending(s: &mut super::model::Session, p: &PendingSetup) {
     }
     if p.anonymous {
         s.anonymous = true;
+    }
+    if p.service_principal.is_some() {
+        s.service_principal.clone_from(&p.service_principal);
     }
 }

@@ -101,6 +101,10 @@ pub enum smbsign_finding_code {
     SMBSIGN_FINDING_UNENCRYPTED_IN_ENCRYPTED_SESSION = 25,
     /// Both sides could encrypt; nothing was encrypted.
     SMBSIGN_FINDING_ENCRYPTION_NOT_USED = 26,
+    /// A side does not require signing although its system (named by the
+    /// NTLMSSP VERSION, or a domain controller by its SYSVOL/NETLOGON
+    /// shares) requires it by default (added after 0.3.0).
+    SMBSIGN_FINDING_SIGNING_WEAKENED_FROM_DEFAULT = 27,
 }
 
 /// Finding severities.
@@ -473,6 +477,7 @@ pub fn finding_code(c: FindingCode) -> smbsign_finding_code {
             SMBSIGN_FINDING_UNENCRYPTED_IN_ENCRYPTED_SESSION
         }
         FindingCode::EncryptionNotUsed => SMBSIGN_FINDING_ENCRYPTION_NOT_USED,
+        FindingCode::SigningWeakenedFromDefault => SMBSIGN_FINDING_SIGNING_WEAKENED_FROM_DEFAULT,
     }
 }
 

@@ -59,10 +59,11 @@ pub enum FindingCode {
     BadEncryptionTag = 24,
     UnencryptedInEncryptedSession = 25,
     EncryptionNotUsed = 26,
+    SigningWeakenedFromDefault = 27,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 26] = [
+    pub const ALL: [FindingCode; 27] = [
         FindingCode::SigningNotRequired,
         FindingCode::SigningDisabled,
         FindingCode::SigningMismatch,
@@ -89,6 +90,7 @@ impl FindingCode {
         FindingCode::BadEncryptionTag,
         FindingCode::UnencryptedInEncryptedSession,
         FindingCode::EncryptionNotUsed,
+        FindingCode::SigningWeakenedFromDefault,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +121,7 @@ impl FindingCode {
             FindingCode::BadEncryptionTag => "bad-encryption-tag",
             FindingCode::UnencryptedInEncryptedSession => "unencrypted-in-encrypted-session",
             FindingCode::EncryptionNotUsed => "encryption-not-used",
+            FindingCode::SigningWeakenedFromDefault => "signing-weakened-from-default",
         }
     }
 
@@ -142,9 +145,17 @@ impl FindingCode {
             | PlaintextPassword
             | BadEncryptionTag
             | UnencryptedInEncryptedSession => Severity::Error,
-            SigningNotRequired | SigningDisabled | GuestSession | Smb1InUse | DecodeError
-            | NtlmTargetMismatch | DowngradedToSmb1 | Ntlmv1InUse | LmResponseSent
-            | KerberosRc4 => Severity::Warning,
+            SigningNotRequired
+            | SigningDisabled
+            | GuestSession
+            | Smb1InUse
+            | DecodeError
+            | NtlmTargetMismatch
+            | DowngradedToSmb1
+            | Ntlmv1InUse
+            | LmResponseSent
+            | KerberosRc4
+            | SigningWeakenedFromDefault => Severity::Warning,
             AnonymousSession | EncryptionInUse | EncryptionNotUsed => Severity::Info,
         }
     }
@@ -179,6 +190,7 @@ impl FindingCode {
             BadEncryptionTag => "Encrypted message whose tag does not verify",
             UnencryptedInEncryptedSession => "Request in clear on an encrypted session",
             EncryptionNotUsed => "Encryption negotiated but not used",
+            SigningWeakenedFromDefault => "Signing weaker than the system's default",
         }
     }
 }

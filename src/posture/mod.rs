@@ -8,11 +8,13 @@
 //! - `attacks.rs`: the attack rules one connection answers alone (target
 //!   name, MIC removal, validate-negotiate, 3.1.1 preauth);
 //! - `weak_auth.rs`: NTLMv1, LM and clear-text logons;
+//! - `weakened.rs`: a side weaker than its system's default;
 //! - `encryption.rs`: requests in clear on encrypting sessions, encryption
 //!   negotiated and not used;
 //! - `report.rs`: the report of a connection and its JSON;
 //! - `modes.rs`: the KB's reading of SecurityMode values;
-//! - `kb.rs`: the article's configuration knowledge as data.
+//! - `kb.rs`: the article's configuration knowledge as data;
+//! - `os.rs`: the systems an NTLMSSP VERSION names and today's defaults.
 #![forbid(unsafe_code)]
 
 mod attacks;
@@ -20,11 +22,13 @@ mod encryption;
 mod finding;
 pub mod kb;
 mod modes;
+pub mod os;
 mod report;
 mod rules;
 #[cfg(test)]
 mod tests;
 mod weak_auth;
+mod weakened;
 
 pub use attacks::{STRIPPED_FLAGS, spn_host};
 pub use finding::{Evidence, Finding, FindingCode, Fix, Peer, Severity, side_name};

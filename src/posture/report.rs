@@ -104,6 +104,9 @@ pub struct SessionReport {
     pub mechanism: AuthMechanism,
     /// The SPNEGO mechanism's OID, when one named it.
     pub mechanism_oid: Option<String>,
+    /// Kerberos: the service principal the ticket was for
+    /// (`cifs/fs1.corp.example@CORP.EXAMPLE`).
+    pub service_principal: Option<String>,
     /// SMB1 SESSION_SETUP_ANDX without extended security: LM/NTLM
     /// challenge-response (or plaintext) passwords, no NTLMSSP.
     pub legacy_auth: bool,
@@ -202,6 +205,7 @@ impl SessionReport {
             user: s.user.clone().or_else(|| kerberos.map(|k| k.user.clone())),
             mechanism: s.mechanism,
             mechanism_oid: s.mechanism_oid.clone(),
+            service_principal: s.service_principal.clone(),
             legacy_auth: s.mechanism == AuthMechanism::Legacy,
             guest: s.guest,
             anonymous: s.anonymous,
@@ -337,6 +341,14 @@ pub struct ConnectionReport {
     /// …and those that were not, per reason (plain LZ77 is not
     /// decompressed).
     pub decompression_failures: std::collections::BTreeMap<String, u64>,
+    /// The names the server went by: the computer names its NTLM
+    /// CHALLENGEs gave (NetBIOS, DNS), the server part of tree-connect
+    /// paths, the host of Kerberos service principals. First seen first.
+    pub server_names: Vec<String>,
+    /// The systems the NTLMSSP VERSION fields name: the server's from its
+    /// CHALLENGE, the client's from its AUTHENTICATE (null when none had one).
+    pub server_os: Option<super::os::OsReport>,
+    pub client_os: Option<super::os::OsReport>,
     /// What cross-connection checks compare (never in the JSON): each
     /// NTLM exchange and both sides' NEGOTIATE.
     #[serde(skip)]
@@ -419,6 +431,35 @@ pub fn endpoint_ip(endpoint: &str) -> Option<IpAddr> {
         .map(|a| a.ip())
         .ok()
         .or_else(|| endpoint.parse().ok())
+}
+
+/// Names a server went by, at most this many per connection.
+pub const MAX_SERVER_NAMES: usize = 8;
+
+fn server_names(c: &Connection) -> Vec<String> {
+    let challenged = c
+        .ntlm
+        .iter()
+        .filter_map(|l| l.challenge.as_ref())
+        .flat_map(|ch| ch.computer_names.iter().map(String::as_str));
+    let spns = c
+        .sessions
+        .iter()
+        .filter_map(|s| s.service_principal.as_deref())
+        .map(|p| super::spn_host(p.split('@').next().unwrap_or(p)));
+    let mut out: Vec<String> = Vec::new();
+    for n in challenged
+        .chain(c.tree_hosts.iter().map(String::as_str))
+        .chain(spns)
+    {
+        if out.len() >= MAX_SERVER_NAMES {
+            break;
+        }
+        if !n.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(n)) {
+            out.push(n.to_owned());
+        }
+    }
+    out
 }
 
 impl LinkFacts {
@@ -509,6 +550,19 @@ impl ConnectionReport {
                 .map(|(a, n)| (CompressionAlgorithm(*a).name(), *n))
                 .collect(),
             decompression_failures: c.decompression.failures.clone(),
+            server_names: server_names(c),
+            server_os: c
+                .ntlm
+                .iter()
+                .rev()
+                .find_map(|l| l.challenge.as_ref()?.version)
+                .map(super::os::OsReport::of),
+            client_os: c
+                .ntlm
+                .iter()
+                .rev()
+                .find_map(|l| l.auth.as_ref()?.version)
+                .map(super::os::OsReport::of),
             facts: LinkFacts::default(),
             client_ip: t.client_ip,
             server_ip: t.server_ip,

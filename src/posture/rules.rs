@@ -38,6 +38,7 @@ pub fn findings_between(
     super::weak_auth::weak_auth(c, &mut f);
     super::weak_auth::kerberos_rc4(c, &mut f);
     super::encryption::encryption(c, &mut f);
+    super::weakened::weakened_defaults(c, &mut f);
     verification(c, &mut f);
     if c.decode_errors > 0
         && let Some((frame, e)) = c.first_decode_error

@@ -180,6 +180,8 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
             server_challenge: [1; 8],
             flags: 0,
             names: "FS2\nfs2.corp.example".into(),
+            computer_names: vec!["FS2".into(), "fs2.corp.example".into()],
+            version: None,
         }),
         auth: Some(crate::conn::NtlmAuth {
             frame: 6,
@@ -191,6 +193,7 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
             av_flags: Some(2),
             mic: crate::conn::MicField::Absent,
             version_present: false,
+            version: None,
             responses: Default::default(),
             anonymous: false,
             has_user: true,
@@ -249,6 +252,7 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
             av_flags: None,
             mic: crate::conn::MicField::Absent,
             version_present: false,
+            version: None,
             responses: crate::wire::ntlmssp::response_kinds(&[7; 24], &[3; 24]),
             anonymous: false,
             has_user: true,
@@ -312,6 +316,74 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
         !findings(&c)
             .iter()
             .any(|f| f.code == FindingCode::EncryptionNotUsed)
+    );
+
+    // A domain controller (it serves SYSVOL) that does not require signing.
+    let mut c = smb2(0x01);
+    c.server.negotiate_frame = Some(2);
+    c.tree_connects.push(crate::conn::TreeConnect {
+        request_frame: 11,
+        message_id: 4,
+        session_id: 0x12,
+        path: r"\\dc1.corp.example\SYSVOL".into(),
+        response_frame: Some(12),
+        status: Some(crate::wire::NtStatus::Success),
+        tree_id: Some(1),
+        share_type: None,
+        share_flags: None,
+        service: None,
+        decrypted: false,
+    });
+    check(
+        &c,
+        FindingCode::SigningWeakenedFromDefault,
+        &[(Side::Server, kb::require_signing_fix(Side::Server))],
+    );
+    assert_eq!(
+        finding(&c, FindingCode::SigningWeakenedFromDefault).frames,
+        vec![2, 11]
+    );
+    // …and a Windows 11 24H2 client that did not require it, to a server
+    // that requires it: only the client side is named.
+    let mut c = smb2(0x03);
+    c.client.security_mode = Some(Smb2SecurityMode(0x01));
+    let v = crate::wire::ntlmssp::NtlmVersion {
+        major: 10,
+        minor: 0,
+        build: 26100,
+        revision: 15,
+    };
+    c.ntlm.push(crate::conn::NtlmLogon {
+        auth: Some(crate::conn::NtlmAuth {
+            frame: 6,
+            flags: 0,
+            user: "CORP\\alice".into(),
+            proof: vec![2; 16],
+            v2: true,
+            target_name: None,
+            av_flags: None,
+            mic: crate::conn::MicField::Present,
+            version_present: true,
+            version: Some(v),
+            responses: Default::default(),
+            anonymous: false,
+            has_user: true,
+        }),
+        ..Default::default()
+    });
+    check(
+        &c,
+        FindingCode::SigningWeakenedFromDefault,
+        &[(Side::Client, kb::require_signing_fix(Side::Client))],
+    );
+    // The same client as Windows 11 23H2: its default did not require it.
+    if let Some(a) = c.ntlm[0].auth.as_mut() {
+        a.version = Some(crate::wire::ntlmssp::NtlmVersion { build: 22631, ..v });
+    }
+    assert!(
+        !findings(&c)
+            .iter()
+            .any(|f| f.code == FindingCode::SigningWeakenedFromDefault)
     );
 
     // Cross-connection codes and the MIC check need two legs or keys:

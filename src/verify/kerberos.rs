@@ -19,10 +19,11 @@
 //! and md5.
 
 use super::keytab::KeytabKey;
+pub use crate::wire::kerberos::{principal_text, text};
 use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 use picky_krb::crypto::CipherSuite;
-use picky_krb::data_types::{EncryptedData, EncryptionKey, PrincipalName};
+use picky_krb::data_types::{EncryptedData, EncryptionKey};
 use picky_krb::messages::{ApRep, ApReq};
 use rc4::{Rc4, StreamCipher};
 
@@ -118,22 +119,6 @@ pub(crate) fn int(i: &picky_asn1::wrapper::IntegerAsn1) -> i64 {
         v = (v << 8) | *x as i64;
     }
     v
-}
-
-/// `comp1/comp2` of a principal name.
-pub fn principal_text(p: &PrincipalName) -> String {
-    p.name_string
-        .0
-        .0
-        .iter()
-        .map(text)
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// A KerberosString (IA5 characters).
-pub fn text(s: &picky_asn1::wrapper::GeneralStringAsn1) -> String {
-    s.0.to_string()
 }
 
 fn key_of(k: &EncryptionKey) -> (i32, Vec<u8>) {

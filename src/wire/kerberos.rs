@@ -3,7 +3,38 @@
 //! picky-krb where they are used (`verify/kerberos.rs`); the GSS-API
 //! framing that finds them in a security blob is in `spnego.rs`.
 
+use picky_krb::data_types::PrincipalName;
 use rusticata_macros::newtype_enum;
+
+/// `comp1/comp2` of a principal name.
+pub fn principal_text(p: &PrincipalName) -> String {
+    p.name_string
+        .0
+        .0
+        .iter()
+        .map(text)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A KerberosString (IA5 characters).
+pub fn text(s: &picky_asn1::wrapper::GeneralStringAsn1) -> String {
+    s.0.to_string()
+}
+
+/// The service an AP-REQ's ticket is for, `sname@realm` (e.g.
+/// `cifs/fs1.corp.example@CORP.EXAMPLE`): the ticket's realm and sname are
+/// outside its encrypted part, so no key is needed. None when the DER does
+/// not parse as an AP-REQ.
+pub fn ap_req_service(ap_req: &[u8]) -> Option<String> {
+    let req: picky_krb::messages::ApReq = picky_asn1_der::from_bytes(ap_req).ok()?;
+    let ticket = &req.0.ticket.0.0;
+    Some(format!(
+        "{}@{}",
+        principal_text(&ticket.sname.0),
+        text(&ticket.realm.0)
+    ))
+}
 
 /// A Kerberos encryption type number; unknown ones survive and print.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -193,7 +193,43 @@ pub struct NtlmsspChallengeRecord<'a> {
     pub flags: u32,
     pub server_challenge: &'a [u8],
     pub target_info: &'a [u8],
+    /// The VERSION at offset 48, when NEGOTIATE_VERSION is set and the
+    /// payload starts after it.
+    pub version: Option<NtlmVersion>,
 }
+
+/// The VERSION structure (MS-NLMP 2.2.2.10): the sender's Windows version
+/// (`ProductMajorVersion`, `ProductMinorVersion`, `ProductBuild`) and its
+/// NTLM revision. Eight bytes; the three reserved ones are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NtlmVersion {
+    pub major: u8,
+    pub minor: u8,
+    pub build: u16,
+    pub revision: u8,
+}
+
+impl NtlmVersion {
+    pub fn parse(b: &[u8]) -> Option<Self> {
+        let b: &[u8; 8] = b.get(..8)?.try_into().ok()?;
+        Some(NtlmVersion {
+            major: b[0],
+            minor: b[1],
+            build: u16::from_le_bytes([b[2], b[3]]),
+            // b[4..7]: Reserved.
+            revision: b[7],
+        })
+    }
+}
+
+impl std::fmt::Display for NtlmVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{} build {}", self.major, self.minor, self.build)
+    }
+}
+
+/// VERSION position in CHALLENGE (after TargetInfoFields).
+pub const NTLMSSP_CHALLENGE_VERSION_OFFSET: usize = 48;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NtlmsspAuthenticateRecord<'a> {
@@ -286,6 +322,19 @@ pub fn parse_ntlmssp(msg: &[u8]) -> WireResult<'_, NtlmsspRecord<'_>> {
             } else {
                 (i, &[][..])
             };
+            // Version follows only when the flag says so and the payload
+            // (target name, target info) starts after it.
+            let payload_start = [target_name, target_info]
+                .iter()
+                .filter(|b| !b.is_empty())
+                .map(|b| b.as_ptr() as usize - msg.as_ptr() as usize)
+                .min()
+                .unwrap_or(msg.len());
+            let version = (flags & NTLMSSP_NEGOTIATE_VERSION != 0
+                && payload_start >= NTLMSSP_CHALLENGE_VERSION_OFFSET + 8)
+                .then(|| msg.get(NTLMSSP_CHALLENGE_VERSION_OFFSET..))
+                .flatten()
+                .and_then(NtlmVersion::parse);
             Ok((
                 i,
                 NtlmsspRecord::Challenge(NtlmsspChallengeRecord {
@@ -293,6 +342,7 @@ pub fn parse_ntlmssp(msg: &[u8]) -> WireResult<'_, NtlmsspRecord<'_>> {
                     flags,
                     server_challenge,
                     target_info,
+                    version,
                 }),
             ))
         }
@@ -475,6 +525,35 @@ mod tests {
         assert_eq!(flags, 2u32.to_le_bytes(), "MsvAvFlags: MIC present");
         let nb = av_value(&v2.av_pairs, AvId::NbComputerName).unwrap();
         assert_eq!(crate::wire::utf16le_lossy(nb), "TGTAUTO");
+    }
+
+    /// The corpus's wireshark-wiki/SampleCaptures/smb-on-windows-10.pcapng
+    /// frame 708: a Windows 10 1511 server's CHALLENGE (SPNEGO-wrapped).
+    #[test]
+    fn challenge_version_from_real_bytes() {
+        let blob = crate::wire::unhex(concat!(
+            "a182010b30820107a0030a0101a10c060a2b06010401823702020aa281f10481ee4e544c4d5353500002",
+            "0000001e001e003800000015828ae20e71b47da48a95b9000000000000000098009800560000000a005a",
+            "290000000f4400450053004b0054004f0050002d00560031004600410030005500510002001e00440045",
+            "0053004b0054004f0050002d00560031004600410030005500510001001e004400450053004b0054004f",
+            "0050002d00560031004600410030005500510004001e004400450053004b0054004f0050002d00560031",
+            "004600410030005500510003001e004400450053004b0054004f0050002d005600310046004100300055",
+            "0051000700080078a7ed218527d20100000000"
+        ));
+        let Some(Ok(NtlmsspRecord::Challenge(c))) = find_ntlmssp(&blob) else {
+            panic!("no CHALLENGE")
+        };
+        let v = c.version.expect("VERSION");
+        assert_eq!((v.major, v.minor, v.build, v.revision), (10, 0, 10586, 15));
+        assert_eq!(v.to_string(), "10.0 build 10586");
+        // Without NEGOTIATE_VERSION the same bytes are not a VERSION.
+        let mut m = blob.clone();
+        let at = signature_at(&m).unwrap() + 20 + 3;
+        m[at] &= !0x02; // flags byte 3 holds 0x02000000
+        let Some(Ok(NtlmsspRecord::Challenge(c))) = find_ntlmssp(&m) else {
+            panic!("no CHALLENGE")
+        };
+        assert_eq!(c.version, None);
     }
 
     #[test]
