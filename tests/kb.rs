@@ -150,7 +150,26 @@ fn explain_defaults_with_policy_and_registry() {
             .unwrap()
             .ends_with("VxD\\VNetsup")
     );
-    let (code, _) = explain(&["--os", "Windows 10"]);
+    // Today's systems, each with its source.
+    let (code, text) = explain(&["--os", "2025"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("Windows Server 2025 defaults"), "{text}");
+    assert!(
+        text.contains("outbound (client) signing required: yes"),
+        "{text}"
+    );
+    assert!(text.contains("source: "), "{text}");
+    let (code, text) = explain(&["--os", "samba", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert!(
+        v["inbound_required"]
+            .as_str()
+            .unwrap()
+            .contains("domain controller")
+    );
+    assert!(v["source"].as_str().unwrap().contains("smb.conf"));
+    let (code, _) = explain(&["--os", "OS/2 Warp"]);
     assert_eq!(code, 2);
 }
 

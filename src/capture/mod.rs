@@ -86,6 +86,32 @@ pub fn read_capture<R: Read + Send>(
     }
 }
 
+/// The first bytes of the containers `read_capture` reads: pcap (both byte
+/// orders, microsecond and nanosecond), pcapng's Section Header Block.
+const PCAP_MAGICS: [[u8; 4]; 5] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+    [0x0a, 0x0d, 0x0d, 0x0a],
+];
+
+/// Whether a file starting with `head` is a capture `read_capture` reads,
+/// told by its magic alone (a gzip file by the magic of what it holds), so
+/// that a directory walk can skip other files without reading them whole.
+pub fn is_capture(mut head: impl Read) -> bool {
+    let mut magic = [0u8; 4];
+    if head.read_exact(&mut magic).is_err() {
+        return false;
+    }
+    if magic[..2] == [0x1f, 0x8b] {
+        let mut inner = flate2::read::MultiGzDecoder::new(std::io::Cursor::new(magic).chain(head));
+        let mut m = [0u8; 4];
+        return inner.read_exact(&mut m).is_ok() && PCAP_MAGICS.contains(&m);
+    }
+    &magic == netxray::NETXRAY_MAGIC || PCAP_MAGICS.contains(&magic)
+}
+
 /// A capture's container, told by its first bytes.
 enum Sniffed<R: Read> {
     Gzip(flate2::read::MultiGzDecoder<std::io::BufReader<R>>),

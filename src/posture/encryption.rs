@@ -35,18 +35,7 @@ pub(super) fn encryption(c: &Connection, f: &mut Vec<Finding>) {
             .fix(Side::Server, kb::reject_unencrypted_fix()),
         );
     }
-    // SMB 3.x only: the capability (3.0, 3.0.2) or a cipher (3.1.1). The
-    // SMB1 capabilities share the field, and 0x40 means another thing there.
-    let smb3 = c
-        .dialect
-        .as_ref()
-        .and_then(|d| d.smb2())
-        .is_some_and(|d| d.0 >= 0x0300);
-    let negotiated = smb3
-        && (c.server.cipher.is_some()
-            || c.server
-                .capabilities
-                .is_some_and(|x| x & SMB2_GLOBAL_CAP_ENCRYPTION != 0));
+    let negotiated = encryption_offered(c);
     let logged_on = c
         .sessions
         .iter()
@@ -69,4 +58,19 @@ pub(super) fn encryption(c: &Connection, f: &mut Vec<Finding>) {
             ),
         ));
     }
+}
+
+/// The server offered SMB3 encryption: the capability (3.0, 3.0.2) or a
+/// cipher (3.1.1), on an SMB 3.x connection only (the SMB1 capabilities
+/// share the field, and 0x40 means another thing there).
+pub fn encryption_offered(c: &Connection) -> bool {
+    let smb3 = c
+        .dialect
+        .as_ref()
+        .and_then(|d| d.smb2())
+        .is_some_and(|d| d.0 >= 0x0300);
+    smb3 && (c.server.cipher.is_some()
+        || c.server
+            .capabilities
+            .is_some_and(|x| x & SMB2_GLOBAL_CAP_ENCRYPTION != 0))
 }

@@ -86,10 +86,7 @@ const RELEASES: &[(u8, u8, u16, &str)] = &[
 /// The release a VERSION names.
 pub fn windows_name(v: NtlmVersion) -> String {
     if !is_windows(v) {
-        return format!(
-            "not Windows (VERSION {}.{} build 0, the fixed value Samba sends)",
-            v.major, v.minor
-        );
+        return "not Windows (build 0: Samba's fixed VERSION)".into();
     }
     if let Some((.., name)) = RELEASES
         .iter()
@@ -147,12 +144,13 @@ pub const MODERN_DEFAULTS: [ModernDefaults; 6] = [
         source: PYLE_2023,
     },
     ModernDefaults {
-        os: "Windows domain controller (any version since Windows 2000)",
+        os: "Windows domain controller",
         outbound_required: "only to SYSVOL and NETLOGON",
         inbound_required: "yes (Default Domain Controllers Policy)",
         related: "",
-        source: "KB 887429 (this article) and Microsoft's \"Microsoft network server: Digitally \
-                 sign communications (always)\" policy reference",
+        source: "every version since Windows 2000: KB 887429 (this article) and Microsoft's \
+                 \"Microsoft network server: Digitally sign communications (always)\" policy \
+                 reference",
     },
     ModernDefaults {
         os: "Windows 11 24H2 (Pro, Enterprise, Education)",

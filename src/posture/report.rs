@@ -291,6 +291,10 @@ pub struct ConnectionReport {
     #[serde(serialize_with = "ser_mode")]
     pub server_security_mode: Option<SecurityMode>,
     pub client_security_mode: Option<u16>,
+    /// The dialects the client's NEGOTIATE offered (SMB1 dialect strings,
+    /// SMB2 dialects by name), and whether any was SMB1.
+    pub offered_dialects: Vec<String>,
+    pub offered_smb1: bool,
     #[serde(serialize_with = "ser_setting")]
     pub server_signing: Option<SigningSetting>,
     #[serde(serialize_with = "ser_setting")]
@@ -305,6 +309,9 @@ pub struct ConnectionReport {
     pub requests: u64,
     pub responses: u64,
     pub encrypted_messages: u64,
+    /// The server offered SMB3 encryption (the capability, or a 3.1.1
+    /// cipher), used or not.
+    pub encryption_offered: bool,
     pub compressed_messages: u64,
     pub unsigned_while_required: u64,
     pub sessions: Vec<SessionReport>,
@@ -506,6 +513,19 @@ impl ConnectionReport {
             dialect: c.dialect.clone(),
             server_security_mode: c.server.security_mode,
             client_security_mode: c.client.security_mode.map(|m| m.0),
+            offered_dialects: c
+                .client
+                .smb1_dialects
+                .iter()
+                .cloned()
+                .chain(
+                    c.client
+                        .smb2_dialects
+                        .iter()
+                        .map(|d| Dialect::Smb2(*d).name()),
+                )
+                .collect(),
+            offered_smb1: !c.client.smb1_dialects.is_empty(),
             server_signing: c.server_signing(),
             client_signing: c.client_signing(),
             signing_algorithm: c.mac_algorithm(),
@@ -515,6 +535,7 @@ impl ConnectionReport {
             requests: n.requests,
             responses: n.responses,
             encrypted_messages: n.encrypted,
+            encryption_offered: super::encryption::encryption_offered(c),
             compressed_messages: n.compressed,
             unsigned_while_required: c.tally.unsigned_while_required,
             sessions: c

@@ -20,8 +20,10 @@ pub struct ExplainArgs {
     /// Server signing setting: disabled, enabled or required.
     #[arg(long, value_name = "SETTING", value_parser = parse_setting, requires = "client")]
     pub server: Option<smbsign::conn::SigningSetting>,
-    /// A system from the KB: "Windows 98", "Windows NT 4.0", "Windows 2000",
-    /// "Windows XP", "Windows Server 2003" (short forms like "2003" work).
+    /// A system: from the KB "Windows 98", "Windows NT 4.0", "Windows 2000",
+    /// "Windows XP", "Windows Server 2003"; today's "Windows 10", "Windows
+    /// 11" (before and from 24H2), "2016"/"2019"/"2022", "2025", "domain
+    /// controller", "Samba" (short forms like "2003" work).
     #[arg(long, value_name = "SYSTEM")]
     pub os: Option<String>,
     /// With --os: dc (domain controller) or member.
@@ -45,21 +47,31 @@ fn parse_setting(s: &str) -> Result<smbsign::conn::SigningSetting, String> {
         .ok_or_else(|| format!("'{s}' is not one of disabled, enabled, required"))
 }
 
+/// What every reading command takes: the captures, the secrets to verify
+/// with, how many files at once, and the relay-target list.
 #[derive(clap::Args, Debug)]
-pub struct ScanArgs {
-    /// pcap or pcapng files.
-    #[arg(required = true, value_name = "FILE")]
+pub struct InputArgs {
+    /// pcap or pcapng files (gzip-compressed or not), directories (walked
+    /// recursively; files recognised by their magic), or - for standard
+    /// input.
+    #[arg(required = true, value_name = "FILE|DIR|-")]
     pub files: Vec<PathBuf>,
-    /// Print JSON lines (one object per connection) instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Exit 1 when a finding of this severity or worse (info, warning,
-    /// error), or with this code (e.g. signing-not-required), is present.
-    #[arg(long, value_name = "LEVEL|CODE", value_parser = parse_fail_on)]
-    pub fail_on: Vec<FailOn>,
+    /// Scan this many files at once (default: the number of cores). The
+    /// output is the same whatever N is.
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// No progress bar (as --no-progress).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Write the servers that do not require signing to FILE, one address
+    /// per line (as NetExec's --gen-relay-list writes and ntlmrelayx.py -tf
+    /// reads): servers seen answering NEGOTIATE without SIGNING_REQUIRED and
+    /// never with it. Servers seen both ways are named on stderr instead.
+    #[arg(long, value_name = "FILE")]
+    pub relay_list: Option<PathBuf>,
     /// Verify signatures of sessions of USER (DOMAIN\user or user) with
     /// this password: NTLM logons, and Kerberos logons whose KDC exchange
     /// (port 88) is in one of the files. Repeatable.
@@ -82,6 +94,19 @@ pub struct ScanArgs {
     /// "keytab PATH".
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Print JSON lines (one object per connection) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when a finding of this severity or worse (info, warning,
+    /// error), or with this code (e.g. signing-not-required), is present.
+    #[arg(long, value_name = "LEVEL|CODE", value_parser = parse_fail_on)]
+    pub fail_on: Vec<FailOn>,
     /// Write the SMB2/3 keys derived while verifying (NTLM and Kerberos)
     /// to FILE, one line per session in Wireshark's "SMB2 session keys"
     /// table format: session id as on the wire, session key, server-to-
@@ -97,12 +122,25 @@ pub struct ScanArgs {
     pub decrypt_to: Option<PathBuf>,
 }
 
-impl ScanArgs {
+#[derive(clap::Args, Debug)]
+pub struct HostsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// One JSON object per host (servers, then clients) instead of a table.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV (one header line, then one row per host) instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+impl InputArgs {
     /// The credentials given, or None when there are none. With a
     /// password and several files, the Kerberos tickets of every file's KDC
     /// exchanges are learnt first (the exchange may be in another file).
     pub fn credentials(
         &self,
+        sources: &[crate::inputs::Source],
     ) -> Result<Option<std::sync::Arc<smbsign::verify::Credentials>>, String> {
         let mut c = smbsign::verify::Credentials::default();
         for p in &self.password {
@@ -125,14 +163,21 @@ impl ScanArgs {
         }
         // A scan learns the tickets of the KDC exchanges it reads; across
         // files the exchange may come in a later file, so every file is
-        // read for them first.
-        if self.files.len() > 1 && c.learns_from_kdc() {
-            for path in &self.files {
+        // read for them first (standard input cannot be read twice).
+        if sources.len() > 1 && c.learns_from_kdc() {
+            for path in sources.iter().filter_map(crate::inputs::Source::path) {
                 // A file that cannot be read is reported by the scan.
                 let _ = smbsign::scan::learn_kdc(&c, path);
             }
         }
         Ok((!c.is_empty()).then(|| std::sync::Arc::new(c)))
+    }
+
+    /// Workers for `-j` (default: the cores this process may use).
+    pub fn jobs(&self) -> usize {
+        self.jobs.map(usize::from).unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        })
     }
 }
 

@@ -195,17 +195,35 @@ fn defaults(
     text: &mut String,
     out: &mut Vec<serde_json::Value>,
 ) -> Result<(), i32> {
-    use smbsign::posture::kb;
+    use smbsign::posture::{kb, os as modern};
     let rows = kb::defaults_for(os, role);
-    if rows.is_empty() {
+    let newer = modern::modern_defaults_for(os);
+    if rows.is_empty() && newer.is_empty() {
         let mut known: Vec<&str> = kb::DEFAULTS.iter().map(|d| d.os).collect();
         known.dedup();
+        known.extend(modern::MODERN_DEFAULTS.iter().map(|d| d.os));
         eprintln!(
-            "smbsign: '{os}' is not a system the KB describes (it covers: {}); for newer Windows see \
-             the README's notes on modern Windows",
-            known.join(", ")
+            "smbsign: '{os}' is not a system smbsign knows the defaults of (it knows: {})",
+            known.join("; ")
         );
         return Err(2);
+    }
+    for d in &newer {
+        text.push_str(&format!(
+            "{} defaults:\n  outbound (client) signing required: {}\n  inbound (server) signing required: {}\n",
+            d.os, d.outbound_required, d.inbound_required
+        ));
+        if !d.related.is_empty() {
+            text.push_str(&format!("  related: {}\n", d.related));
+        }
+        text.push_str(&format!("  source: {}\n", d.source));
+        out.push(serde_json::json!({
+            "type": "defaults", "os": d.os, "outbound_required": d.outbound_required,
+            "inbound_required": d.inbound_required, "related": d.related, "source": d.source,
+        }));
+    }
+    if rows.is_empty() {
+        return Ok(());
     }
     for d in rows {
         let yn = |v: Option<bool>| match v {

@@ -5,9 +5,12 @@
 
 mod args;
 mod explain;
+mod hosts;
+mod inputs;
+mod run;
 mod scan;
 
-use args::{ExplainArgs, ScanArgs};
+use args::{ExplainArgs, HostsArgs, ScanArgs};
 use clap::{Parser, Subcommand};
 
 const SCAN_EXAMPLES: &str = "\
@@ -49,11 +52,26 @@ pub enum Command {
     /// Report the signing posture of every SMB connection in capture files.
     #[command(after_help = SCAN_EXAMPLES)]
     Scan(ScanArgs),
+    /// One row per server and per client over every capture given, most
+    /// exposed first (not requiring signing, SMB1, NTLMv1, no encryption).
+    #[command(after_help = HOSTS_EXAMPLES)]
+    Hosts(HostsArgs),
     /// Explain a Security Mode value, predict a client/server combination,
     /// or list a Windows version's defaults (KB 887429).
     #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
 }
+
+const HOSTS_EXAMPLES: &str = "\
+Examples:
+  smbsign hosts captures/
+      every capture under captures/ (recursively), one row per host
+  smbsign hosts --relay-list targets.txt captures/ && ntlmrelayx.py -tf targets.txt
+      the servers that do not require signing, for an active check
+  smbsign hosts --csv -j 2 a.pcap b.pcapng.gz > hosts.csv
+  tcpdump -i eth0 -w - port 445 | smbsign hosts -
+
+A host whose NEGOTIATE response was never seen shows \"unknown\": nothing is guessed.";
 
 const EXPLAIN_EXAMPLES: &str = "\
 Examples:
@@ -67,6 +85,7 @@ fn main() {
     let cli = Cli::parse();
     std::process::exit(match cli.command {
         Command::Scan(args) => scan::scan(args),
+        Command::Hosts(args) => hosts::hosts(args),
         Command::Explain(args) => explain::explain(args),
     });
 }

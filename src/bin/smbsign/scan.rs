@@ -1,11 +1,12 @@
 //! `smbsign scan`: reports per connection, as a table or JSON lines.
 
 use crate::args::{FailOn, ScanArgs};
-use smbsign::capture::{self, CaptureError, ScanStats};
-use smbsign::correlate::Correlator;
+use crate::inputs::Source;
+use crate::run::{FileOutcome, Prepared};
+use smbsign::capture::{CaptureError, ScanStats};
 use smbsign::posture::ConnectionReport;
-use smbsign::scan::{ScanOptions, Scanner};
-use std::io::{IsTerminal, Write};
+use smbsign::scan::Scanner;
+use std::io::Write;
 
 fn matches_fail_on(r: &ConnectionReport, rules: &[FailOn]) -> bool {
     r.findings.iter().any(|f| {
@@ -16,38 +17,15 @@ fn matches_fail_on(r: &ConnectionReport, rules: &[FailOn]) -> bool {
     })
 }
 
-fn progress_bar(path: &std::path::Path, no_progress: bool) -> Option<indicatif::ProgressBar> {
-    const MIN_SIZE: u64 = 64 * 1024 * 1024;
-    if no_progress || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let size = std::fs::metadata(path).ok()?.len();
-    if size < MIN_SIZE {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new(size);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .ok()?
-        .progress_chars("=> "),
-    );
-    pb.set_message(path.display().to_string());
-    Some(pb)
-}
-
 pub fn scan(args: ScanArgs) -> i32 {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut read_error = false;
-    let mut fail = false;
-    let credentials = match args.credentials() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("smbsign: {e}");
-            return 2;
-        }
+    let Ok(Prepared {
+        sources,
+        scanner,
+        credentials,
+        mut read_error,
+    }) = crate::run::prepare(&args.input)
+    else {
+        return 2;
     };
     if args.export_keys.is_some() && credentials.is_none() {
         eprintln!(
@@ -55,64 +33,31 @@ pub fn scan(args: ScanArgs) -> i32 {
         );
         return 2;
     }
-    if args.decrypt_to.is_some() && (credentials.is_none() || args.files.len() != 1) {
+    if args.decrypt_to.is_some()
+        && (credentials.is_none() || !matches!(sources.as_slice(), [Source::File(_)]))
+    {
         eprintln!(
             "smbsign: --decrypt-to needs one capture file and credentials (--password, --nt-hash, --session-key, --keytab or --credentials)"
         );
         return 2;
     }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut fail = false;
     let mut exported: Vec<String> = Vec::new();
-    let scanner = Scanner::new(ScanOptions {
-        credentials: credentials.clone(),
-        ..ScanOptions::default()
-    });
-    // Reports pass through one correlator for the whole run (relays and
-    // MITM legs may be split over files), then to `sink`: JSON lines as
-    // they come, the table per file at the end.
-    // Across files every report waits for a partner (up to MAX_HELD); in
-    // one capture the legs end close together and a window is enough.
-    let mut correlator = if args.files.len() > 1 {
-        Correlator::new()
-    } else {
-        Correlator::with_hold(smbsign::correlate::ONE_CAPTURE_HOLD)
-    };
-    let mut files: Vec<FileSummary> = Vec::new();
+    let mut hosts = smbsign::audit::Hosts::new();
+    let relay_list = args.input.relay_list.is_some();
     let mut table_reports: Vec<ConnectionReport> = Vec::new();
     let mut stream_error: Option<std::io::Error> = None;
     let mut sink = |r: ConnectionReport| {
         if matches_fail_on(&r, &args.fail_on) {
             fail = true;
         }
+        if relay_list {
+            hosts.add(&r);
+        }
         if r.is_smb2() && args.export_keys.is_some() {
-            for k in &r.session_keys {
-                // Wireshark's smb2_seskey_list: session id bytes as on the
-                // wire (little-endian), the session key, then the
-                // server-to-client and client-to-server cipher keys.
-                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-                let keys = k.cipher_keys();
-                let (c2s, s2c) = keys
-                    .as_ref()
-                    .map(|(c, s)| (hex(c), hex(s)))
-                    .unwrap_or_default();
-                let quoted = |h: String| if h.is_empty() { "\"\"".to_owned() } else { h };
-                // An AES-256 session: Wireshark 4.0 takes no session key
-                // longer than 16 bytes and, given the 16-byte one, derives
-                // wrong cipher keys from it instead of using the ones given
-                // (its decryption then fails); without it, it uses them.
-                let wide = keys.as_ref().is_some_and(|(c, _)| c.len() == 32);
-                let session = if wide {
-                    String::new()
-                } else {
-                    hex(&k.session_key)
-                };
-                exported.push(format!(
-                    "{},{},{},{}",
-                    hex(&k.session_id.to_le_bytes()),
-                    quoted(session),
-                    quoted(s2c),
-                    quoted(c2s)
-                ));
-            }
+            exported.extend(r.session_keys.iter().map(key_line));
         }
         if !args.json {
             table_reports.push(r);
@@ -125,52 +70,36 @@ pub fn scan(args: ScanArgs) -> i32 {
             }
         }
     };
-    for path in &args.files {
-        let pb = progress_bar(path, args.no_progress);
-        let mut last = 0u64;
-        let progress = |n: u64| {
-            if let Some(pb) = &pb
-                && n - last > 4 << 20
-            {
-                pb.set_position(n);
-                last = n;
+    let files = match (&args.decrypt_to, sources.as_slice()) {
+        (Some(copy), [Source::File(path)]) => match decrypt_to(&scanner, path, copy, &mut sink) {
+            Ok((stats, error)) => {
+                read_error |= error.is_some();
+                vec![FileOutcome {
+                    name: path.display().to_string(),
+                    stats,
+                    error,
+                }]
             }
-        };
-        let result = match &args.decrypt_to {
-            Some(copy) => decrypt_to(&scanner, path, copy, &mut sink),
-            None => scanner.scan_each(path, progress, |r| correlator.push(r, &mut sink)),
-        };
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
-        }
-        let (stats, error) = match result {
-            Ok(o) => o,
             Err(e) => {
                 eprintln!("smbsign: {}: {e}", path.display());
-                read_error = true;
-                continue;
+                return 2;
             }
-        };
-        if let Some(e) = &error {
-            eprintln!("smbsign: {}: {e}", path.display());
-            read_error = true;
+        },
+        _ => {
+            let bar = crate::run::Bar::new(&sources, args.input.quiet || args.input.no_progress);
+            let o = crate::run::run(&scanner, &sources, args.input.jobs(), &bar, &mut sink);
+            bar.finish();
+            read_error |= o.read_error;
+            o.files
         }
-        warn_limits(path, &stats);
-        files.push(FileSummary {
-            path: path.clone(),
-            stats,
-            error,
-        });
-    }
-    correlator.finish(&mut sink);
+    };
     let written = match stream_error {
         Some(e) => Err(e),
         None if args.json => Ok(()),
         None => files.iter().try_for_each(|f| {
-            let name = f.path.display().to_string();
             let mut mine: Vec<&ConnectionReport> = table_reports
                 .iter()
-                .filter(|r| r.file.as_deref() == Some(name.as_str()))
+                .filter(|r| r.file.as_deref() == Some(f.name.as_str()))
                 .collect();
             mine.sort_by_key(|r| r.first_frame.unwrap_or(u64::MAX));
             write_table(&mut out, f, &mine)
@@ -194,7 +123,42 @@ pub fn scan(args: ScanArgs) -> i32 {
             return 2;
         }
     }
+    if let Some(path) = &args.input.relay_list
+        && crate::hosts::write_relay_list(&hosts, path).is_err()
+    {
+        return 2;
+    }
     if read_error { 2 } else { i32::from(fail) }
+}
+
+/// One line of Wireshark's smb2_seskey_list: the session id bytes as on
+/// the wire (little-endian), the session key, then the server-to-client
+/// and client-to-server cipher keys.
+fn key_line(k: &smbsign::posture::ExportedKey) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let keys = k.cipher_keys();
+    let (c2s, s2c) = keys
+        .as_ref()
+        .map(|(c, s)| (hex(c), hex(s)))
+        .unwrap_or_default();
+    let quoted = |h: String| if h.is_empty() { "\"\"".to_owned() } else { h };
+    // An AES-256 session: Wireshark 4.0 takes no session key longer than
+    // 16 bytes and, given the 16-byte one, derives wrong cipher keys from it
+    // instead of using the ones given (its decryption then fails); without
+    // it, it uses them.
+    let wide = keys.as_ref().is_some_and(|(c, _)| c.len() == 32);
+    let session = if wide {
+        String::new()
+    } else {
+        hex(&k.session_key)
+    };
+    format!(
+        "{},{},{},{}",
+        hex(&k.session_id.to_le_bytes()),
+        quoted(session),
+        quoted(s2c),
+        quoted(c2s)
+    )
 }
 
 /// `--decrypt-to`: scan `path`, write the decrypted copy to `copy`, and
@@ -221,42 +185,16 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
 }
 
-/// One file of the run: its counters and why reading stopped early.
-struct FileSummary {
-    path: std::path::PathBuf,
-    stats: ScanStats,
-    error: Option<CaptureError>,
-}
-
-fn warn_limits(path: &std::path::Path, stats: &ScanStats) {
-    if stats.flows_evicted > 0 {
-        eprintln!(
-            "smbsign: {}: {} connection(s) reported before their end: more than {} were open at once",
-            path.display(),
-            stats.flows_evicted,
-            capture::MAX_FLOWS
-        );
-    }
-    if stats.memory_sheds > 0 {
-        eprintln!(
-            "smbsign: {}: reassembly memory reached {} MiB {} time(s): those connections stopped waiting for lost segments (counted in gap_bytes) and kept message headers only",
-            path.display(),
-            capture::MAX_HELD_BYTES >> 20,
-            stats.memory_sheds
-        );
-    }
-}
-
 fn write_table(
     out: &mut impl Write,
-    file: &FileSummary,
+    file: &FileOutcome,
     reports: &[&ConnectionReport],
 ) -> std::io::Result<()> {
-    let (path, stats, error) = (&file.path, &file.stats, file.error.as_ref());
+    let (name, stats, error) = (&file.name, &file.stats, file.error.as_ref());
     writeln!(
         out,
         "{}: {} frames, {} SMB connection(s){}",
-        path.display(),
+        name,
         stats.frames,
         reports.len(),
         match error {
