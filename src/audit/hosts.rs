@@ -177,6 +177,8 @@ pub struct ServerHost {
     pub os: Option<String>,
     pub os_version: Option<String>,
     pub dialects: BTreeSet<String>,
+    /// Connections per negotiated dialect.
+    pub dialect_connections: BTreeMap<String, u64>,
     /// A client offered it SMB1 dialects; an SMB1 dialect was negotiated.
     pub smb1_offered: bool,
     pub smb1_accepted: bool,
@@ -274,6 +276,7 @@ impl Hosts {
         }
         if let Some(d) = &r.dialect {
             h.dialects.insert(d.name());
+            *h.dialect_connections.entry(d.name()).or_default() += 1;
             h.smb1_accepted |= d.is_smb1();
         }
         h.smb1_offered |= r.offered_smb1;

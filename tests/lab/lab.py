@@ -242,6 +242,22 @@ CASES = [
 ]
 
 
+# Names a report must show as text, never as markup (the HTML report's
+# test): a user and a share name holding tags, quotes and ampersands.
+HOSTILE_USER = '<svg onload=alert("user")>&amp;x'
+HOSTILE_SHARE = "<img src=x onerror=alert(1)>&\"q'"
+
+CASES += [
+    dict(name="hostile-names", server={**proto("SMB3_11"), "server signing": "auto"},
+         clients=[("smbclient-raw", [f"//127.0.0.1/{HOSTILE_SHARE}", f"--user={HOSTILE_USER}%x",
+                                     "-m", "SMB3_11", "-c", "ls"])],
+         expect=dict(dialect="3.1.1", server_signing="enabled", guest=True,
+                     user=HOSTILE_USER, tree_path=f"\\\\127.0.0.1\\{HOSTILE_SHARE}"),
+         about="a user and a share name made of HTML markup, quotes and ampersands (an "
+               "unknown user maps to guest; the share does not exist)"),
+]
+
+
 def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
@@ -327,6 +343,8 @@ def run_client(lab, client, host, port):
         # A --user in arg overrides the default one (guest case).
         if any(a.startswith("--user=") for a in arg):
             cmd.remove(f"--user={DOMAIN}/{USER}%{PASSWORD}")
+    elif kind == "smbclient-raw":
+        cmd = ["smbclient", "-s", str(cconf), "-p", str(port), *arg]
     elif kind == "smbclient-list-anonymous":
         cmd = ["smbclient", "-s", str(cconf), "--user=%", "-N", "-L", f"//{target}", *address, "-p", str(port),
                *arg]

@@ -134,6 +134,17 @@ pub struct HostsArgs {
     pub csv: bool,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write one self-contained HTML file (inline CSS and SVG, no script,
+    /// nothing fetched): summary, hosts, findings with evidence and fixes,
+    /// connections, charts.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: PathBuf,
+}
+
 impl InputArgs {
     /// The credentials given, or None when there are none. With a
     /// password and several files, the Kerberos tickets of every file's KDC

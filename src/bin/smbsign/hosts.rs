@@ -1,7 +1,8 @@
 //! `smbsign hosts`: one row per server and per client over every capture
-//! given, most exposed first; and the relay-target list.
+//! given, most exposed first; the relay-target list; and `smbsign report
+//! --html`, the same view as one HTML file.
 
-use crate::args::HostsArgs;
+use crate::args::{HostsArgs, ReportArgs};
 use smbsign::audit::{ClientHost, Hosts, Listed, ServerHost};
 use std::io::Write;
 
@@ -32,6 +33,36 @@ pub fn hosts(args: HostsArgs) -> i32 {
             eprintln!("smbsign: writing output: {e}");
             return 2;
         }
+    }
+    if let Some(path) = &args.input.relay_list
+        && write_relay_list(&hosts, path).is_err()
+    {
+        return 2;
+    }
+    i32::from(p.read_error || outcome.read_error) * 2
+}
+
+pub fn report(args: ReportArgs) -> i32 {
+    let Ok(p) = crate::run::prepare(&args.input) else {
+        return 2;
+    };
+    let mut hosts = Hosts::new();
+    let mut collected = smbsign::audit::html::Collected::default();
+    let bar = crate::run::Bar::new(&p.sources, args.input.quiet || args.input.no_progress);
+    let outcome = crate::run::run(&p.scanner, &p.sources, args.input.jobs(), &bar, &mut |r| {
+        hosts.add(&r);
+        collected.add(r);
+    });
+    bar.finish();
+    let run = smbsign::audit::html::RunSummary {
+        files: outcome.files.len(),
+        frames: outcome.files.iter().map(|f| f.stats.frames).sum(),
+        connections: collected.total,
+    };
+    let page = smbsign::audit::html::render(&hosts, &collected, &run);
+    if let Err(e) = std::fs::write(&args.html, page) {
+        eprintln!("smbsign: {}: {e}", args.html.display());
+        return 2;
     }
     if let Some(path) = &args.input.relay_list
         && write_relay_list(&hosts, path).is_err()

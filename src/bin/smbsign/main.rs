@@ -10,7 +10,7 @@ mod inputs;
 mod run;
 mod scan;
 
-use args::{ExplainArgs, HostsArgs, ScanArgs};
+use args::{ExplainArgs, HostsArgs, ReportArgs, ScanArgs};
 use clap::{Parser, Subcommand};
 
 const SCAN_EXAMPLES: &str = "\
@@ -56,6 +56,9 @@ pub enum Command {
     /// exposed first (not requiring signing, SMB1, NTLMv1, no encryption).
     #[command(after_help = HOSTS_EXAMPLES)]
     Hosts(HostsArgs),
+    /// Write the auditor's report of every capture given as one
+    /// self-contained HTML file (`--html OUT.html`).
+    Report(ReportArgs),
     /// Explain a Security Mode value, predict a client/server combination,
     /// or list a Windows version's defaults (KB 887429).
     #[command(after_help = EXPLAIN_EXAMPLES)]
@@ -86,6 +89,7 @@ fn main() {
     std::process::exit(match cli.command {
         Command::Scan(args) => scan::scan(args),
         Command::Hosts(args) => hosts::hosts(args),
+        Command::Report(args) => hosts::report(args),
         Command::Explain(args) => explain::explain(args),
     });
 }
