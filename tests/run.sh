@@ -5,14 +5,15 @@
 # differential tests; libpcap, pkg-config, valgrind and gcc's ASan/UBSan
 # runtimes for the C API tests;
 # libclang for the bindgen round-trip; libwireshark-dev for the plugin;
-# chromium for the HTML report), then runs formatting and lint checks
+# chromium for the HTML report; samba, smbclient, tcpdump and iproute2 for
+# the live watch test in a network namespace), then runs formatting and lint checks
 # and the whole test suite, then runs each fuzz target briefly
 # (SMBSIGN_FUZZ_SECONDS, default 10). The lab that made tests/captures
 # (tests/lab/lab.py) is not rerun: its captures are committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev chromium)
+packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev chromium samba smbclient tcpdump iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

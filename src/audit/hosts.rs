@@ -217,11 +217,17 @@ pub struct ClientHost {
     pub worst_finding: Option<WorstFinding>,
 }
 
+/// Servers (and clients) kept: past it, new hosts are counted, not kept,
+/// so that a live watch over hours stays bounded.
+pub const MAX_HOSTS: usize = 65_536;
+
 /// Every host of a run.
 #[derive(Debug, Default)]
 pub struct Hosts {
     servers: BTreeMap<String, ServerHost>,
     clients: BTreeMap<String, ClientHost>,
+    /// Connections whose server or client was past `MAX_HOSTS`.
+    pub not_kept: u64,
 }
 
 /// A report's endpoint as a host: the address without the port.
@@ -265,6 +271,10 @@ impl Hosts {
 
     fn add_server(&mut self, r: &ConnectionReport) {
         let address = host_of(r.server_ip, &r.server);
+        if self.servers.len() >= MAX_HOSTS && !self.servers.contains_key(&address) {
+            self.not_kept += 1;
+            return;
+        }
         let h = self.servers.entry(address.clone()).or_default();
         h.address = address;
         for n in &r.server_names {
@@ -275,8 +285,11 @@ impl Hosts {
             h.os_version = Some(os.version.clone());
         }
         if let Some(d) = &r.dialect {
-            h.dialects.insert(d.name());
-            *h.dialect_connections.entry(d.name()).or_default() += 1;
+            let name = d.name();
+            if h.dialects.len() < MAX_LISTED || h.dialects.contains(&name) {
+                *h.dialect_connections.entry(name.clone()).or_default() += 1;
+                h.dialects.insert(name);
+            }
             h.smb1_accepted |= d.is_smb1();
         }
         h.smb1_offered |= r.offered_smb1;
@@ -302,13 +315,21 @@ impl Hosts {
 
     fn add_client(&mut self, r: &ConnectionReport) {
         let address = host_of(r.client_ip, &r.client);
+        if self.clients.len() >= MAX_HOSTS && !self.clients.contains_key(&address) {
+            self.not_kept += 1;
+            return;
+        }
         let h = self.clients.entry(address.clone()).or_default();
         h.address = address;
         if let Some(os) = &r.client_os {
             h.os = Some(os.name.clone());
             h.os_version = Some(os.version.clone());
         }
-        h.offered.extend(r.offered_dialects.iter().cloned());
+        for d in &r.offered_dialects {
+            if h.offered.len() < MAX_LISTED {
+                h.offered.insert(d.clone());
+            }
+        }
         h.smb1_offered |= r.offered_smb1;
         h.signing_observed.add(r.client_signing);
         h.signing = Some(h.signing_observed.posture());

@@ -8,5 +8,6 @@ mod hosts;
 pub mod html;
 
 pub use hosts::{
-    ClientHost, Hosts, Listed, MAX_LISTED, Observed, Posture, ServerHost, Tallies, WorstFinding,
+    ClientHost, Hosts, Listed, MAX_HOSTS, MAX_LISTED, Observed, Posture, ServerHost, Tallies,
+    WorstFinding,
 };

@@ -389,11 +389,10 @@ def run_case(lab, case):
     return entry
 
 
-def main():
-    if os.geteuid() != 0:
-        raise SystemExit("the lab needs root (useradd, port 445, capturing on lo)")
-    names = set(sys.argv[1:])
-    lab = tempfile.mkdtemp(prefix="smbsign-lab-")
+def prepare_lab(prefix="smbsign-lab-"):
+    """A lab directory: Samba's state directories, a share with a file, the
+    Unix user and its Samba account. Returns its path."""
+    lab = tempfile.mkdtemp(prefix=prefix)
     os.chmod(lab, 0o755)
     for sub in ["private", "lock", "state", "cache", "run", "ncalrpc", "bind-dns", "share"]:
         os.makedirs(f"{lab}/{sub}", exist_ok=True)
@@ -405,6 +404,14 @@ def main():
     base = write_conf(lab, dict(name="base", server={}), 445)
     sh(["pdbedit", "-s", str(base), "-a", "-u", USER, "-t"], input=f"{PASSWORD}\n{PASSWORD}\n",
        text=True, stdout=subprocess.DEVNULL)
+    return lab
+
+
+def main():
+    if os.geteuid() != 0:
+        raise SystemExit("the lab needs root (useradd, port 445, capturing on lo)")
+    names = set(sys.argv[1:])
+    lab = prepare_lab()
     manifest_path = OUT / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest.setdefault("credentials", {"user": f"{DOMAIN}\\{USER}", "password": PASSWORD})

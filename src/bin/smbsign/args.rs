@@ -72,6 +72,13 @@ pub struct InputArgs {
     /// never with it. Servers seen both ways are named on stderr instead.
     #[arg(long, value_name = "FILE")]
     pub relay_list: Option<PathBuf>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// The secrets to verify with.
+#[derive(clap::Args, Debug)]
+pub struct SecretArgs {
     /// Verify signatures of sessions of USER (DOMAIN\user or user) with
     /// this password: NTLM logons, and Kerberos logons whose KDC exchange
     /// (port 88) is in one of the files. Repeatable.
@@ -135,6 +142,37 @@ pub struct HostsArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    /// The interface to capture on (as tcpdump -i names it).
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: String,
+    /// A capture filter (BPF, as tcpdump takes it) instead of
+    /// "tcp port 445 or tcp port 139".
+    #[arg(short, long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// One JSON object per finding (and per host in the summary), for a
+    /// SIEM.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Stop after this many packets.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+impl WatchArgs {
+    pub fn credentials(
+        &self,
+    ) -> Result<Option<std::sync::Arc<smbsign::verify::Credentials>>, String> {
+        self.secrets.credentials(&[])
+    }
+}
+
+#[derive(clap::Args, Debug)]
 pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -145,7 +183,7 @@ pub struct ReportArgs {
     pub html: PathBuf,
 }
 
-impl InputArgs {
+impl SecretArgs {
     /// The credentials given, or None when there are none. With a
     /// password and several files, the Kerberos tickets of every file's KDC
     /// exchanges are learnt first (the exchange may be in another file).
@@ -182,6 +220,15 @@ impl InputArgs {
             }
         }
         Ok((!c.is_empty()).then(|| std::sync::Arc::new(c)))
+    }
+}
+
+impl InputArgs {
+    pub fn credentials(
+        &self,
+        sources: &[crate::inputs::Source],
+    ) -> Result<Option<std::sync::Arc<smbsign::verify::Credentials>>, String> {
+        self.secrets.credentials(sources)
     }
 
     /// Workers for `-j` (default: the cores this process may use).

@@ -18,12 +18,10 @@ pub fn hosts(args: HostsArgs) -> i32 {
     bar.finish();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = if args.json {
-        write_json(&mut out, &hosts)
-    } else if args.csv {
+    let written = if args.csv {
         write_csv(&mut out, &hosts)
     } else {
-        write_table(&mut out, &hosts)
+        write_summary(&mut out, &hosts, args.json)
     }
     .and_then(|_| out.flush());
     match written {
@@ -87,6 +85,15 @@ pub fn write_relay_list(hosts: &Hosts, path: &std::path::Path) -> Result<(), ()>
     }
     let text: String = targets.iter().map(|h| format!("{}\n", h.address)).collect();
     std::fs::write(path, text).map_err(|e| eprintln!("smbsign: {}: {e}", path.display()))
+}
+
+/// The host rows: JSON lines or the aligned table.
+pub fn write_summary(out: &mut impl Write, hosts: &Hosts, json: bool) -> std::io::Result<()> {
+    if json {
+        write_json(out, hosts)
+    } else {
+        write_table(out, hosts)
+    }
 }
 
 #[derive(serde::Serialize)]

@@ -9,7 +9,11 @@ mod hosts;
 mod inputs;
 mod run;
 mod scan;
+#[cfg(feature = "live")]
+mod watch;
 
+#[cfg(feature = "live")]
+use args::WatchArgs;
 use args::{ExplainArgs, HostsArgs, ReportArgs, ScanArgs};
 use clap::{Parser, Subcommand};
 
@@ -59,6 +63,11 @@ pub enum Command {
     /// Write the auditor's report of every capture given as one
     /// self-contained HTML file (`--html OUT.html`).
     Report(ReportArgs),
+    /// Capture live on an interface (libpcap) and print findings as each
+    /// connection ends; a host summary on SIGINT/SIGTERM.
+    #[cfg(feature = "live")]
+    #[command(after_help = WATCH_EXAMPLES)]
+    Watch(WatchArgs),
     /// Explain a Security Mode value, predict a client/server combination,
     /// or list a Windows version's defaults (KB 887429).
     #[command(after_help = EXPLAIN_EXAMPLES)]
@@ -76,6 +85,16 @@ Examples:
 
 A host whose NEGOTIATE response was never seen shows \"unknown\": nothing is guessed.";
 
+#[cfg(feature = "live")]
+const WATCH_EXAMPLES: &str = "\
+Examples:
+  sudo smbsign watch -i eth0
+      findings as connections end; Ctrl-C prints the hosts seen
+  sudo smbsign watch -i eth0 --json | tee findings.jsonl
+  smbsign watch -i eth0 -f 'tcp port 445 or tcp port 4455' --duration 3600
+
+Capturing needs CAP_NET_RAW (root, or: sudo setcap cap_net_raw,cap_net_admin=eip $(command -v smbsign)).";
+
 const EXPLAIN_EXAMPLES: &str = "\
 Examples:
   smbsign explain --security-mode 7          SMB1 NEGOTIATE SecurityMode, bit by bit
@@ -90,6 +109,8 @@ fn main() {
         Command::Scan(args) => scan::scan(args),
         Command::Hosts(args) => hosts::hosts(args),
         Command::Report(args) => hosts::report(args),
+        #[cfg(feature = "live")]
+        Command::Watch(args) => watch::watch(args),
         Command::Explain(args) => explain::explain(args),
     });
 }
