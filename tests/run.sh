@@ -26,6 +26,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+echo "== cargo fetch (every platform's crates: the licence test reads them offline)"
+cargo fetch
 echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy --workspace --all-targets -- -D warnings"

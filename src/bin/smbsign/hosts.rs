@@ -12,9 +12,14 @@ pub fn hosts(args: HostsArgs) -> i32 {
     };
     let mut hosts = Hosts::new();
     let bar = crate::run::Bar::new(&p.sources, args.input.quiet || args.input.no_progress);
-    let outcome = crate::run::run(&p.scanner, &p.sources, args.input.jobs(), &bar, &mut |r| {
-        hosts.add(&r)
-    });
+    let outcome = crate::run::run(
+        &p.scanner,
+        &p.sources,
+        args.input.jobs(),
+        &bar,
+        None,
+        &mut |r, _| hosts.add(&r),
+    );
     bar.finish();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -47,10 +52,17 @@ pub fn report(args: ReportArgs) -> i32 {
     let mut hosts = Hosts::new();
     let mut collected = smbsign::audit::html::Collected::default();
     let bar = crate::run::Bar::new(&p.sources, args.input.quiet || args.input.no_progress);
-    let outcome = crate::run::run(&p.scanner, &p.sources, args.input.jobs(), &bar, &mut |r| {
-        hosts.add(&r);
-        collected.add(r);
-    });
+    let outcome = crate::run::run(
+        &p.scanner,
+        &p.sources,
+        args.input.jobs(),
+        &bar,
+        None,
+        &mut |r, _| {
+            hosts.add(&r);
+            collected.add(r);
+        },
+    );
     bar.finish();
     let run = smbsign::audit::html::RunSummary {
         files: outcome.files.len(),

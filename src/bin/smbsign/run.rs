@@ -13,11 +13,15 @@ use smbsign::capture::{self, CaptureError, ScanStats};
 use smbsign::correlate::Correlator;
 use smbsign::posture::ConnectionReport;
 use smbsign::scan::{Input, Scanner};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-/// Reports a worker may have ready before the main thread takes them.
-const CHANNEL_REPORTS: usize = 256;
+/// Reports a worker hands over at once (one wake-up of the main thread
+/// per batch, not per report)…
+const BATCH_REPORTS: usize = 64;
+/// …and batches it may have ready before the main thread takes them.
+const CHANNEL_BATCHES: usize = 8;
 
 /// How one capture went.
 pub struct FileOutcome {
@@ -36,7 +40,8 @@ pub struct RunOutcome {
 }
 
 enum Message {
-    Report(Box<ConnectionReport>),
+    /// Reports, each with its JSON when the run renders it in the workers.
+    Reports(Vec<(ConnectionReport, Option<Vec<u8>>)>),
     Done(Result<(ScanStats, Option<CaptureError>), CaptureError>),
 }
 
@@ -46,14 +51,25 @@ pub trait Progress: Sync {
     fn file_done(&self);
 }
 
-/// Scan `sources` with `jobs` workers; every report goes through one
+/// How a report becomes output bytes (`scan --json`), done on the worker
+/// that scanned it so that the main thread only writes.
+pub type Render = dyn Fn(&ConnectionReport) -> Vec<u8> + Sync;
+
+/// Where the reports go: each with its rendering when `render` was given
+/// and the correlator left the report as it was (a report it added a
+/// finding to comes without: render it again).
+pub type Sink<'a> = dyn FnMut(ConnectionReport, Option<Vec<u8>>) + 'a;
+
+/// Scan `sources`, `jobs` at a time; every report goes through one
 /// correlator (relays and MITM legs may be split over files) to `sink`.
+/// `-j 1` runs everything on this thread, one file after another.
 pub fn run(
     scanner: &Scanner,
     sources: &[Source],
     jobs: usize,
     progress: &dyn Progress,
-    sink: &mut dyn FnMut(ConnectionReport),
+    render: Option<&Render>,
+    sink: &mut Sink<'_>,
 ) -> RunOutcome {
     // Across files every report waits for a partner (up to MAX_HELD); in
     // one capture the legs end close together and a window is enough.
@@ -62,16 +78,37 @@ pub fn run(
     } else {
         Correlator::with_hold(smbsign::correlate::ONE_CAPTURE_HOLD)
     };
-    let jobs = jobs.clamp(1, sources.len().max(1));
     let mut outcome = RunOutcome {
         files: Vec::new(),
         read_error: false,
     };
+    if jobs <= 1 || sources.len() <= 1 {
+        for source in sources {
+            let result = scan_source(scanner, source, progress, |r| {
+                correlator.push(r, &mut |x| sink(x, None))
+            });
+            progress.file_done();
+            finish_file(&source.name(), result, &mut outcome);
+        }
+        correlator.finish(&mut |x| sink(x, None));
+        return outcome;
+    }
+    let jobs = jobs.min(sources.len());
+    // Renderings made by the workers, until their report leaves the
+    // correlator: keyed by the connection, with its findings' count then.
+    let mut rendered: Rendered = Rendered::default();
     let next = AtomicUsize::new(0);
     let (senders, receivers): (Vec<_>, Vec<_>) = sources
         .iter()
-        .map(|_| mpsc::sync_channel::<Message>(CHANNEL_REPORTS))
+        .map(|_| mpsc::sync_channel::<Message>(CHANNEL_BATCHES))
         .unzip();
+    let mut deliver = |r: ConnectionReport, rendered: &mut Rendered| {
+        let bytes = rendered
+            .remove(&ReportKey::of(&r))
+            .filter(|(n, _)| *n == r.findings.len())
+            .map(|(_, b)| b);
+        sink(r, bytes)
+    };
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (next, senders) = (&next, &senders);
@@ -83,34 +120,74 @@ pub fn run(
                     let Some(source) = sources.get(i) else {
                         return;
                     };
-                    scan_one(scanner, source, &senders[i], progress);
+                    let tx = &senders[i];
+                    let mut batch = Vec::with_capacity(BATCH_REPORTS);
+                    // The main thread stops listening only when it is gone.
+                    let result = scan_source(scanner, source, progress, |r| {
+                        let bytes = render.map(|f| f(&r));
+                        batch.push((r, bytes));
+                        if batch.len() >= BATCH_REPORTS {
+                            let full =
+                                std::mem::replace(&mut batch, Vec::with_capacity(BATCH_REPORTS));
+                            let _ = tx.send(Message::Reports(full));
+                        }
+                    });
+                    if !batch.is_empty() {
+                        let _ = tx.send(Message::Reports(batch));
+                    }
+                    let _ = tx.send(Message::Done(result));
                     progress.file_done();
                 }
             });
         }
         for (source, rx) in sources.iter().zip(receivers) {
-            let name = source.name();
             for m in rx {
                 match m {
-                    Message::Report(r) => correlator.push(*r, &mut |x| sink(x)),
+                    Message::Reports(batch) => {
+                        for (r, bytes) in batch {
+                            if let Some(b) = bytes {
+                                rendered.insert(ReportKey::of(&r), (r.findings.len(), b));
+                            }
+                            correlator.push(r, &mut |x| deliver(x, &mut rendered));
+                        }
+                    }
                     Message::Done(result) => {
-                        finish_file(&name, result, &mut outcome);
+                        finish_file(&source.name(), result, &mut outcome);
                         break;
                     }
                 }
             }
         }
     });
-    correlator.finish(&mut |x| sink(x));
+    correlator.finish(&mut |x| deliver(x, &mut rendered));
     outcome
 }
 
-fn scan_one(
+/// Renderings by connection, with the report's findings count then.
+type Rendered = HashMap<ReportKey, (usize, Vec<u8>), ahash::RandomState>;
+
+/// A connection of the run: its capture, endpoints and first frame.
+#[derive(PartialEq, Eq, Hash)]
+struct ReportKey(Option<String>, String, String, Option<u64>);
+
+impl ReportKey {
+    fn of(r: &ConnectionReport) -> Self {
+        ReportKey(
+            r.file.clone(),
+            r.client.clone(),
+            r.server.clone(),
+            r.first_frame,
+        )
+    }
+}
+
+/// Scan one capture, each report to `each` (standard input's named `-`).
+fn scan_source(
     scanner: &Scanner,
     source: &Source,
-    tx: &mpsc::SyncSender<Message>,
     progress: &dyn Progress,
-) {
+    mut each: impl FnMut(ConnectionReport),
+) -> Result<(ScanStats, Option<CaptureError>), CaptureError> {
     let mut last = 0u64;
     let tick = |n: u64| {
         if n - last > 1 << 20 {
@@ -123,14 +200,12 @@ fn scan_one(
         Source::Stdin => Input::Reader(Box::new(std::io::stdin())),
     };
     let stdin = matches!(source, Source::Stdin);
-    let result = scanner.scan_each(input, tick, |mut r| {
+    scanner.scan_each(input, tick, |mut r| {
         if stdin {
             r.file = Some("-".into());
         }
-        // The main thread stopped listening only when it is gone.
-        let _ = tx.send(Message::Report(Box::new(r)));
-    });
-    let _ = tx.send(Message::Done(result));
+        each(r)
+    })
 }
 
 fn finish_file(

@@ -49,7 +49,7 @@ pub fn scan(args: ScanArgs) -> i32 {
     let relay_list = args.input.relay_list.is_some();
     let mut table_reports: Vec<ConnectionReport> = Vec::new();
     let mut stream_error: Option<std::io::Error> = None;
-    let mut sink = |r: ConnectionReport| {
+    let mut sink = |r: ConnectionReport, rendered: Option<Vec<u8>>| {
         if matches_fail_on(&r, &args.fail_on) {
             fail = true;
         }
@@ -62,32 +62,54 @@ pub fn scan(args: ScanArgs) -> i32 {
         if !args.json {
             table_reports.push(r);
         } else if stream_error.is_none() {
-            let w = serde_json::to_writer(&mut out, &r)
-                .map_err(std::io::Error::other)
-                .and_then(|_| writeln!(out));
+            let w = match rendered.filter(|b| !b.is_empty()) {
+                Some(line) => out.write_all(&line),
+                None => serde_json::to_writer(&mut out, &r)
+                    .map_err(std::io::Error::other)
+                    .and_then(|_| writeln!(out)),
+            };
             if let Err(e) = w {
                 stream_error = Some(e);
             }
         }
     };
     let files = match (&args.decrypt_to, sources.as_slice()) {
-        (Some(copy), [Source::File(path)]) => match decrypt_to(&scanner, path, copy, &mut sink) {
-            Ok((stats, error)) => {
-                read_error |= error.is_some();
-                vec![FileOutcome {
-                    name: path.display().to_string(),
-                    stats,
-                    error,
-                }]
+        (Some(copy), [Source::File(path)]) => {
+            match decrypt_to(&scanner, path, copy, &mut |r| sink(r, None)) {
+                Ok((stats, error)) => {
+                    read_error |= error.is_some();
+                    vec![FileOutcome {
+                        name: path.display().to_string(),
+                        stats,
+                        error,
+                    }]
+                }
+                Err(e) => {
+                    eprintln!("smbsign: {}: {e}", path.display());
+                    return 2;
+                }
             }
-            Err(e) => {
-                eprintln!("smbsign: {}: {e}", path.display());
-                return 2;
-            }
-        },
+        }
         _ => {
             let bar = crate::run::Bar::new(&sources, args.input.quiet || args.input.no_progress);
-            let o = crate::run::run(&scanner, &sources, args.input.jobs(), &bar, &mut sink);
+            // JSON lines are rendered by the workers (the main thread only
+            // writes them), a table at the end.
+            let render = |r: &ConnectionReport| {
+                let mut line = serde_json::to_vec(r).unwrap_or_default();
+                if !line.is_empty() {
+                    line.push(b'\n');
+                }
+                line
+            };
+            let render: Option<&crate::run::Render> = if args.json { Some(&render) } else { None };
+            let o = crate::run::run(
+                &scanner,
+                &sources,
+                args.input.jobs(),
+                &bar,
+                render,
+                &mut sink,
+            );
             bar.finish();
             read_error |= o.read_error;
             o.files
