@@ -5,24 +5,12 @@
 
 mod common;
 
+use common::{json_lines, smbsign};
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn smbsign(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smbsign"))
-        .args(args)
-        .output()
-        .expect("run smbsign")
-}
-
-fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
+use std::process::{Command, Stdio};
 
 /// manifest case → (capture, the server signing the lab configured, as
 /// the lab recorded it when it made the capture).

@@ -7,23 +7,11 @@
 
 mod common;
 
+use common::{json_lines, smbsign};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn smbsign(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_smbsign"))
-        .args(args)
-        .output()
-        .expect("run smbsign")
-}
-
-fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 /// The browser: `chromium` (Debian), also known as chromium-browser.
 fn browser() -> Option<&'static str> {

@@ -132,3 +132,19 @@ pub fn replicated(path: &Path, copies: u32) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// Run the smbsign binary with `args`.
+pub fn smbsign(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_smbsign"))
+        .args(args)
+        .output()
+        .expect("run smbsign")
+}
+
+/// Each line of `out` as JSON.
+pub fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}

@@ -189,8 +189,7 @@ const CSV_HEADER: [&str; 20] = [
 ];
 
 fn server_row(h: &ServerHost) -> Vec<String> {
-    let t = &h.tallies;
-    vec![
+    let mut row = vec![
         "server".into(),
         h.address.clone(),
         listed(&h.names),
@@ -203,20 +202,27 @@ fn server_row(h: &ServerHost) -> Vec<String> {
         h.encryption.into(),
         h.ntlmv1.to_string(),
         listed(&h.clients),
-        t.connections.to_string(),
-        t.sessions.to_string(),
-        t.sessions_signed.to_string(),
-        t.sessions_unsigned.to_string(),
-        t.sessions_verified.to_string(),
-        t.sessions_forged.to_string(),
-        worst(&h.worst_finding),
-        String::new(),
+    ];
+    row.extend(tally_cells(&h.tallies));
+    row.extend([worst(&h.worst_finding), String::new()]);
+    row
+}
+
+/// The counters both kinds of row have, as the CSV's columns.
+fn tally_cells(t: &smbsign::audit::Tallies) -> [String; 6] {
+    [
+        t.connections,
+        t.sessions,
+        t.sessions_signed,
+        t.sessions_unsigned,
+        t.sessions_verified,
+        t.sessions_forged,
     ]
+    .map(|n| n.to_string())
 }
 
 fn client_row(h: &ClientHost) -> Vec<String> {
-    let t = &h.tallies;
-    vec![
+    let mut row = vec![
         "client".into(),
         h.address.clone(),
         String::new(),
@@ -229,15 +235,10 @@ fn client_row(h: &ClientHost) -> Vec<String> {
         String::new(),
         h.ntlmv1.to_string(),
         listed(&h.servers),
-        t.connections.to_string(),
-        t.sessions.to_string(),
-        t.sessions_signed.to_string(),
-        t.sessions_unsigned.to_string(),
-        t.sessions_verified.to_string(),
-        t.sessions_forged.to_string(),
-        worst(&h.worst_finding),
-        listed(&h.users),
-    ]
+    ];
+    row.extend(tally_cells(&h.tallies));
+    row.extend([worst(&h.worst_finding), listed(&h.users)]);
+    row
 }
 
 fn write_csv(out: &mut impl Write, hosts: &Hosts) -> std::io::Result<()> {
