@@ -36,6 +36,26 @@ impl OsReport {
     }
 }
 
+impl OsReport {
+    /// The server's system: the VERSION of its latest NTLM CHALLENGE.
+    pub fn of_server(c: &crate::conn::Connection) -> Option<Self> {
+        c.ntlm
+            .iter()
+            .rev()
+            .find_map(|l| l.challenge.as_ref()?.version)
+            .map(Self::of)
+    }
+
+    /// The client's system: the VERSION of its latest NTLM AUTHENTICATE.
+    pub fn of_client(c: &crate::conn::Connection) -> Option<Self> {
+        c.ntlm
+            .iter()
+            .rev()
+            .find_map(|l| l.auth.as_ref()?.version)
+            .map(Self::of)
+    }
+}
+
 /// Windows 11 24H2 and Windows Server 2025 share this build.
 pub const BUILD_24H2: u16 = 26100;
 

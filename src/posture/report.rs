@@ -572,18 +572,8 @@ impl ConnectionReport {
                 .collect(),
             decompression_failures: c.decompression.failures.clone(),
             server_names: server_names(c),
-            server_os: c
-                .ntlm
-                .iter()
-                .rev()
-                .find_map(|l| l.challenge.as_ref()?.version)
-                .map(super::os::OsReport::of),
-            client_os: c
-                .ntlm
-                .iter()
-                .rev()
-                .find_map(|l| l.auth.as_ref()?.version)
-                .map(super::os::OsReport::of),
+            server_os: super::os::OsReport::of_server(c),
+            client_os: super::os::OsReport::of_client(c),
             facts: LinkFacts::default(),
             client_ip: t.client_ip,
             server_ip: t.server_ip,

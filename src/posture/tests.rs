@@ -23,6 +23,26 @@ fn smb2(mode: u16) -> Connection {
     c
 }
 
+/// An NTLMv2 AUTHENTICATE from CORP\\alice at frame 6, without MIC,
+/// VERSION or AV pairs: each test changes what it looks at.
+fn alice_auth() -> crate::conn::NtlmAuth {
+    crate::conn::NtlmAuth {
+        frame: 6,
+        flags: 0,
+        user: "CORP\\alice".into(),
+        proof: vec![2; 16],
+        v2: true,
+        target_name: None,
+        av_flags: None,
+        mic: crate::conn::MicField::Absent,
+        version_present: false,
+        version: None,
+        responses: Default::default(),
+        anonymous: false,
+        has_user: true,
+    }
+}
+
 /// The finding with `code`, checked for the shape every finding has.
 fn finding(c: &Connection, code: FindingCode) -> Finding {
     let all = findings(c);
@@ -184,19 +204,9 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
             version: None,
         }),
         auth: Some(crate::conn::NtlmAuth {
-            frame: 6,
-            flags: 0,
-            user: "CORP\\alice".into(),
-            proof: vec![2; 16],
-            v2: true,
             target_name: Some("cifs/fs1.corp.example".into()),
             av_flags: Some(2),
-            mic: crate::conn::MicField::Absent,
-            version_present: false,
-            version: None,
-            responses: Default::default(),
-            anonymous: false,
-            has_user: true,
+            ..alice_auth()
         }),
         ..Default::default()
     });
@@ -244,18 +254,11 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
     c.ntlm.push(crate::conn::NtlmLogon {
         auth: Some(crate::conn::NtlmAuth {
             frame: 8,
-            flags: 0,
             user: "CORP\\bob".into(),
             proof: vec![3; 24],
             v2: false,
-            target_name: None,
-            av_flags: None,
-            mic: crate::conn::MicField::Absent,
-            version_present: false,
-            version: None,
             responses: crate::wire::ntlmssp::response_kinds(&[7; 24], &[3; 24]),
-            anonymous: false,
-            has_user: true,
+            ..alice_auth()
         }),
         ..Default::default()
     });
@@ -355,19 +358,10 @@ fn every_finding_code_fixes_only_the_misconfigured_side() {
     };
     c.ntlm.push(crate::conn::NtlmLogon {
         auth: Some(crate::conn::NtlmAuth {
-            frame: 6,
-            flags: 0,
-            user: "CORP\\alice".into(),
-            proof: vec![2; 16],
-            v2: true,
-            target_name: None,
-            av_flags: None,
             mic: crate::conn::MicField::Present,
             version_present: true,
             version: Some(v),
-            responses: Default::default(),
-            anonymous: false,
-            has_user: true,
+            ..alice_auth()
         }),
         ..Default::default()
     });

@@ -65,7 +65,7 @@ fn server_side(c: &Connection, f: &mut Vec<Finding>) {
         );
         return;
     }
-    let Some(os) = server_os(c).filter(OsReport::signs_by_default) else {
+    let Some(os) = OsReport::of_server(c).filter(OsReport::signs_by_default) else {
         return;
     };
     f.push(
@@ -128,14 +128,6 @@ fn client_side(c: &Connection, f: &mut Vec<Finding>) {
         .evidence("client SecurityMode", seen, "signing required (Windows 11 24H2 / Server 2025 default)".into())
         .fix(Side::Client, kb::require_signing_fix(Side::Client)),
     );
-}
-
-fn server_os(c: &Connection) -> Option<OsReport> {
-    c.ntlm
-        .iter()
-        .rev()
-        .find_map(|l| l.challenge.as_ref()?.version)
-        .map(OsReport::of)
 }
 
 #[cfg(test)]

@@ -7,20 +7,10 @@ use smbsign::audit::{ClientHost, Hosts, Listed, ServerHost};
 use std::io::Write;
 
 pub fn hosts(args: HostsArgs) -> i32 {
-    let Ok(p) = crate::run::prepare(&args.input) else {
+    let mut hosts = Hosts::new();
+    let Some((read_error, _)) = run_into(&args.input, &mut |r| hosts.add(&r)) else {
         return 2;
     };
-    let mut hosts = Hosts::new();
-    let bar = crate::run::Bar::new(&p.sources, args.input.quiet || args.input.no_progress);
-    let outcome = crate::run::run(
-        &p.scanner,
-        &p.sources,
-        args.input.jobs(),
-        &bar,
-        None,
-        &mut |r, _| hosts.add(&r),
-    );
-    bar.finish();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = if args.csv {
@@ -42,28 +32,38 @@ pub fn hosts(args: HostsArgs) -> i32 {
     {
         return 2;
     }
-    i32::from(p.read_error || outcome.read_error) * 2
+    i32::from(read_error) * 2
 }
 
-pub fn report(args: ReportArgs) -> i32 {
-    let Ok(p) = crate::run::prepare(&args.input) else {
-        return 2;
-    };
-    let mut hosts = Hosts::new();
-    let mut collected = smbsign::audit::html::Collected::default();
-    let bar = crate::run::Bar::new(&p.sources, args.input.quiet || args.input.no_progress);
+/// Run every input of `args` (progress bar included) into `sink`. None
+/// when nothing could run; else whether some input failed, and the run.
+fn run_into(
+    args: &crate::args::InputArgs,
+    sink: &mut dyn FnMut(smbsign::posture::ConnectionReport),
+) -> Option<(bool, crate::run::RunOutcome)> {
+    let p = crate::run::prepare(args).ok()?;
+    let bar = crate::run::Bar::new(&p.sources, args.quiet || args.no_progress);
     let outcome = crate::run::run(
         &p.scanner,
         &p.sources,
-        args.input.jobs(),
+        args.jobs(),
         &bar,
         None,
-        &mut |r, _| {
-            hosts.add(&r);
-            collected.add(r);
-        },
+        &mut |r, _| sink(r),
     );
     bar.finish();
+    Some((p.read_error || outcome.read_error, outcome))
+}
+
+pub fn report(args: ReportArgs) -> i32 {
+    let mut hosts = Hosts::new();
+    let mut collected = smbsign::audit::html::Collected::default();
+    let Some((read_error, outcome)) = run_into(&args.input, &mut |r| {
+        hosts.add(&r);
+        collected.add(r);
+    }) else {
+        return 2;
+    };
     let run = smbsign::audit::html::RunSummary {
         files: outcome.files.len(),
         frames: outcome.files.iter().map(|f| f.stats.frames).sum(),
@@ -79,7 +79,7 @@ pub fn report(args: ReportArgs) -> i32 {
     {
         return 2;
     }
-    i32::from(p.read_error || outcome.read_error) * 2
+    i32::from(read_error) * 2
 }
 
 /// `--relay-list`: the servers seen not requiring signing and never
