@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # Build the smbsign Wireshark plugin against the installed libwireshark-dev
-# (pkg-config wireshark) and install it:
+# (pkg-config wireshark: 4.0, 4.4 or 4.6) and install it into that
+# release's folder:
 #   bash plugin/build.sh            -> ~/.local/lib/wireshark/plugins/<major.minor>/epan/
+#                                      (as root: the global folder,
+#                                      $(pkg-config --variable=plugindir wireshark)/epan,
+#                                      since Wireshark run as root ignores the personal one)
 #   bash plugin/build.sh DEST_DIR   -> DEST_DIR/smbsign.so
 # Needs: apt-get install libwireshark-dev libglib2.0-dev tshark
-# Note: Wireshark ignores the personal plugin folder when run as root; run
-# tshark/Wireshark as your normal user (or install into the global folder,
-# $(pkg-config --variable=plugindir wireshark)/epan).
+# A build loads only in the release it was built for (a 4.0 build needs
+# libwireshark.so.16): build once per release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ws_version="$(pkg-config --modversion wireshark)"
 ws_mm="${ws_version%.*}"
-dest="${1:-$HOME/.local/lib/wireshark/plugins/$ws_mm/epan}"
+if [ -n "${1:-}" ]; then
+  dest="$1"
+elif [ "$(id -u)" = 0 ]; then
+  dest="$(pkg-config --variable=plugindir wireshark)/epan"
+else
+  dest="$HOME/.local/lib/wireshark/plugins/$ws_mm/epan"
+fi
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
 target="${CARGO_TARGET_DIR:-target}/release"
 # One build of the library; rustc also tells which system libraries the
 # static library needs.
 static_libs="$(cargo rustc --release --quiet --lib -- --print native-static-libs 2>&1 \
   | sed -n 's/.*native-static-libs: //p' | tail -n 1)"
-out="$target/plugin"
+out="$target/plugin/$ws_mm"
 mkdir -p "$out"
 # The static library is linked in whole-archive-free and its symbols kept
 # local: the plugin exports only plugin_version/plugin_want_*/plugin_register.

@@ -42,10 +42,33 @@
         SMBSIGN_VERSION_PATCH)
 #endif
 
+/* The Wireshark releases the source builds against (docs/wireshark.md):
+ * 4.0 (Debian 12), 4.4 (Debian 13) and 4.6. Each build loads only in the
+ * release it was built for (plugin_want_major/minor). */
+#define SMBSIGN_WS_AT_LEAST(major, minor)                                                          \
+    (WIRESHARK_VERSION_MAJOR > (major) ||                                                          \
+     (WIRESHARK_VERSION_MAJOR == (major) && WIRESHARK_VERSION_MINOR >= (minor)))
+
+#if SMBSIGN_WS_AT_LEAST(4, 4)
+#include <wsutil/plugins.h>
+/* tvb_get_guint8 is deprecated from 4.4 on. */
+#define smbsign_tvb_get_u8 tvb_get_uint8
+#else
+#define smbsign_tvb_get_u8 tvb_get_guint8
+#endif
+
 WS_DLL_PUBLIC_DEF const gchar plugin_version[] = VERSION;
 WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
 WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
 WS_DLL_PUBLIC void plugin_register(void);
+#if SMBSIGN_WS_AT_LEAST(4, 4)
+/* What kind of plugin this is (`tshark -G plugins` says "dissector"). */
+WS_DLL_PUBLIC uint32_t plugin_describe(void);
+uint32_t plugin_describe(void)
+{
+    return WS_PLUGIN_DESC_DISSECTOR;
+}
+#endif
 
 #define MAX_PDUS_PER_FRAME 64
 #define MAX_MSGS_PER_PDU 16
@@ -390,7 +413,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
 static guint pdu_length(tvbuff_t *ds, gint start, guint item_len, guint avail)
 {
     if (start >= 4 && tvb_captured_length_remaining(ds, start - 4) >= 4 &&
-        tvb_get_guint8(ds, start - 4) == 0) {
+        smbsign_tvb_get_u8(ds, start - 4) == 0) {
         guint len = tvb_get_ntoh24(ds, start - 3);
         if (len >= item_len)
             return len < avail ? len : avail;
@@ -749,8 +772,61 @@ static void proto_register_smbsign(void)
     register_postdissector(smbsign_handle);
 }
 
+/* SMB on other TCP ports (Windows 11 24H2 / Server 2025 allow alternative
+ * ports; labs use 4455 or 8445): Wireshark only dissects 139 and 445
+ * without "Decode As", so a TCP heuristic recognises an NBSS session
+ * message (type 0, 17- or 24-bit length) holding an SMB magic (0xFF, 0xFE,
+ * 0xFD or 0xFC then "SMB"), and hands the conversation to Wireshark's own
+ * NBSS dissector, whose SMB and SMB2 items smbsign then reads as on 445.
+ * Turned off like any heuristic (Analyze > Enabled Protocols, or
+ * `--disable-heuristic smbsign_nbss_tcp`). */
+static dissector_handle_t nbss_handle;
+
+#if SMBSIGN_WS_AT_LEAST(4, 4)
+typedef bool smbsign_heur_result;
+#else
+typedef gboolean smbsign_heur_result;
+#endif
+
+static smbsign_heur_result dissect_smb_other_port(tvbuff_t *tvb, packet_info *pinfo,
+                                                  proto_tree *tree, void *data)
+{
+    if (!nbss_handle || pinfo->srcport == 445 || pinfo->destport == 445 ||
+        pinfo->srcport == 139 || pinfo->destport == 139 ||
+        tvb_captured_length(tvb) < 8)
+        return FALSE;
+    if (smbsign_tvb_get_u8(tvb, 0) != 0)
+        return FALSE;
+    guint32 len = tvb_get_ntoh24(tvb, 1);
+    guint8 magic = smbsign_tvb_get_u8(tvb, 4);
+    if (len < 4 || (magic != 0xFF && magic != 0xFE && magic != 0xFD && magic != 0xFC) ||
+        tvb_memeql(tvb, 5, (const guint8 *)"SMB", 3) != 0)
+        return FALSE;
+    conversation_t *conv = find_or_create_conversation(pinfo);
+    if (conv)
+        conversation_set_dissector(conv, nbss_handle);
+    /* NBSS reads a direct-hosted (port 445) header, 24-bit length, only
+     * when the port it was matched on says so: the alternative ports are
+     * direct-hosted SMB too. */
+    guint32 match = pinfo->match_uint;
+    pinfo->match_uint = 445;
+    /* TCP's `data` (struct tcpinfo) goes along: NBSS needs it. */
+    call_dissector_with_data(nbss_handle, tvb, pinfo, tree, data);
+    pinfo->match_uint = match;
+    return TRUE;
+}
+
 static void proto_reg_handoff_smbsign(void)
 {
+    /* NBSS is not registered by name in every release: take the handle
+     * Wireshark gives port 445. */
+    nbss_handle = find_dissector("nbss");
+    if (!nbss_handle) {
+        dissector_table_t ports = find_dissector_table("tcp.port");
+        nbss_handle = ports ? dissector_get_uint_handle(ports, 445) : NULL;
+    }
+    heur_dissector_add("tcp", dissect_smb_other_port, "SMB on other TCP ports (smbsign)",
+                       "smbsign_nbss_tcp", proto_smbsign, HEURISTIC_ENABLE);
     proto_smb = proto_get_id_by_filter_name("smb");
     proto_smb2 = proto_get_id_by_filter_name("smb2");
     hf_tcp_fin = proto_registrar_get_id_byname("tcp.flags.fin");

@@ -122,7 +122,14 @@ fn plugin_is_listed_with_its_fields() {
     let e = env();
     let out = tshark(&e.home, &["-G", "plugins"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.lines().any(|l| l.starts_with("smbsign.so")), "{text}");
+    // name, version, type, path: the type is "dissector" (from 4.4 on
+    // only when the plugin says so through plugin_describe()).
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("smbsign.so"))
+        .unwrap_or_else(|| panic!("smbsign.so not listed:\n{text}"));
+    let columns: Vec<&str> = line.split('\t').map(str::trim).collect();
+    assert_eq!(columns.get(2), Some(&"dissector"), "{line}");
     let out = tshark(&e.home, &["-G", "fields"]);
     let text = String::from_utf8_lossy(&out.stdout);
     for f in [
@@ -1124,4 +1131,240 @@ fn relay_legs_link_to_each_other() {
         codes.contains(&"15"),
         "ntlm-target-mismatch there too: {text}"
     );
+}
+
+/// What the plugin shows on every frame of `file`: frame number and every
+/// smbsign field, all occurrences, in tshark's field output normalised for
+/// tshark's own format changes (4.4 prints booleans as True/False where 4.0
+/// prints 1/0, and doubles backslashes in strings).
+fn plugin_fields(home: &Path, file: &Path) -> String {
+    let file = readable(file);
+    let mut args = vec![
+        "-n",
+        "-r",
+        file.to_str().unwrap(),
+        "-Y",
+        "smb || smb2 || smbsign",
+    ];
+    args.extend_from_slice(&["-T", "fields", "-E", "occurrence=a", "-E", "separator=|"]);
+    // Frame number and what Wireshark's own dissectors decoded there
+    // (BASE_COLUMNS), then smbsign's fields.
+    let fields = [
+        "frame.number",
+        "smb.cmd",
+        "smb2.cmd",
+        "smbsign.server_signing",
+        "smbsign.client_signing",
+        "smbsign.server_security_mode",
+        "smbsign.client_security_mode",
+        "smbsign.dialect",
+        "smbsign.server_mode.required",
+        "smbsign.client_mode.required",
+        "smbsign.signing_algorithm",
+        "smbsign.signed",
+        "smbsign.signature_status",
+        "smbsign.session.guest",
+        "smbsign.session.anonymous",
+        "smbsign.finding",
+    ];
+    for f in fields {
+        args.extend_from_slice(&["-e", f]);
+    }
+    let out = tshark(home, &args);
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let norm = |v: &str| -> String {
+        v.split(',')
+            .map(|x| match x {
+                "True" => "1".to_string(),
+                "False" => "0".to_string(),
+                x => x.replace("\\\\", "\\"),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('|').map(norm).collect::<Vec<_>>().join("|") + "\n")
+        .collect()
+}
+
+/// The same plugin source on Wireshark 4.0, 4.4 and 4.6 shows the same
+/// thing on every lab and corpus capture. Each run writes its release's
+/// views to $SMBSIGN_PLUGIN_VIEWS/<major.minor>/ (default
+/// target/plugin-views); with SMBSIGN_PLUGIN_COMPARE set (the chroot runs
+/// of tests/wireshark/chroot.sh) it also compares them with every other
+/// release's views there, and at least one must be there.
+#[test]
+fn plugin_shows_the_same_on_every_wireshark_release() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let views = std::env::var_os("SMBSIGN_PLUGIN_VIEWS")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::repo().join("target/plugin-views"));
+    let mine = views.join(wireshark_release());
+    let _ = std::fs::remove_dir_all(&mine);
+    std::fs::create_dir_all(&mine).unwrap();
+    let mut files = common::lab_captures();
+    files.extend(common::corpus_captures());
+    // Named by the path under its root (the host and a chroot may reach
+    // the corpus by different paths).
+    let roots: Vec<PathBuf> = [Some(common::repo()), common::corpus_dir()]
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.canonicalize().ok())
+        .collect();
+    let mut names = Vec::new();
+    for file in &files {
+        let full = file.canonicalize().unwrap();
+        let relative = roots
+            .iter()
+            .find_map(|r| full.strip_prefix(r).ok())
+            .unwrap_or(&full);
+        let name = relative.display().to_string().replace(['/', '\\'], "_") + ".txt";
+        std::fs::write(mine.join(&name), plugin_fields(&e.home, file)).unwrap();
+        names.push(name);
+    }
+    if std::env::var_os("SMBSIGN_PLUGIN_COMPARE").is_none_or(|v| v.is_empty()) {
+        return;
+    }
+    let others: Vec<PathBuf> = std::fs::read_dir(&views)
+        .unwrap()
+        .filter_map(|d| Some(d.ok()?.path()))
+        .filter(|p| p.is_dir() && *p != mine)
+        .collect();
+    assert!(
+        !others.is_empty(),
+        "no other release's views in {} to compare with",
+        views.display()
+    );
+    // Frames where the releases' own SMB dissectors disagree (4.4 leaves
+    // some SMB2 frames of dcerpc_witness.pcapng undecoded that 4.0 and 4.6
+    // decode; 4.4 and 4.6 decode SMB1 frames 4.0 does not) are Wireshark's
+    // difference, not the plugin's: they, and the frames after them in
+    // the same capture, are counted, and must stay few.
+    let (mut compared, mut wireshark_differs) = (0usize, 0usize);
+    let mut problems = Vec::new();
+    for other in &others {
+        for name in &names {
+            let theirs =
+                rows_by_frame(&std::fs::read_to_string(other.join(name)).unwrap_or_default());
+            let ours = rows_by_frame(&std::fs::read_to_string(mine.join(name)).unwrap());
+            // From the first frame Wireshark decodes differently on, the
+            // plugin was fed different PDUs, so its state may differ too.
+            let mut diverged = false;
+            for frame in ours
+                .keys()
+                .chain(theirs.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                match (ours.get(frame), theirs.get(frame)) {
+                    (Some(a), Some(b)) if !diverged && a[..BASE_COLUMNS] == b[..BASE_COLUMNS] => {
+                        compared += 1;
+                        if a != b {
+                            problems.push(format!(
+                                "{name} frame {frame}: {} shows {}, {} shows {}",
+                                mine.display(),
+                                a.join("|"),
+                                other.display(),
+                                b.join("|")
+                            ));
+                        }
+                    }
+                    _ => {
+                        diverged = true;
+                        wireshark_differs += 1
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{compared} frames compared; {wireshark_differs} where Wireshark's own SMB dissection differs between releases"
+    );
+    assert!(compared > 1000, "only {compared} frames compared");
+    assert!(
+        wireshark_differs * 20 < compared,
+        "{wireshark_differs} frames decoded differently by Wireshark itself, of {compared}"
+    );
+    problems.truncate(20);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The columns of a view row that are Wireshark's own (smb.cmd, smb2.cmd).
+const BASE_COLUMNS: usize = 2;
+
+/// A view's rows by frame number: the other columns.
+fn rows_by_frame(view: &str) -> BTreeMap<u64, Vec<String>> {
+    view.lines()
+        .filter_map(|l| {
+            let mut c = l.split('|');
+            let frame = c.next()?.parse().ok()?;
+            Some((frame, c.map(str::to_owned).collect()))
+        })
+        .collect()
+}
+
+/// The major.minor of the Wireshark the plugin was built against.
+fn wireshark_release() -> String {
+    let ws = Command::new("pkg-config")
+        .args(["--modversion", "wireshark"])
+        .output()
+        .unwrap();
+    let ver = String::from_utf8_lossy(&ws.stdout).trim().to_string();
+    ver.rsplit_once('.')
+        .map_or(ver.clone(), |(mm, _)| mm.to_string())
+}
+
+/// SMB on another TCP port (the lab's smbd on 4455): the plugin's TCP
+/// heuristic recognises NBSS framing with an SMB magic, so every frame
+/// Wireshark decodes as SMB2 when told to (`-d tcp.port==4455,nbss`) is
+/// annotated with no "Decode As" at all, with the posture the lab set
+/// (`server signing = mandatory`); the heuristic can be turned off.
+#[test]
+fn smb_on_another_port_is_annotated_by_the_heuristic() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let file = readable(&common::repo().join("tests/captures/port4455.pcapng"));
+    let file = file.to_str().unwrap();
+    let frames_of = |extra: &[&str], filter: &str, field: &str| -> Vec<String> {
+        let mut args = vec!["-n", "-r", file];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-Y", filter, "-T", "fields", "-e", field]);
+        let out = tshark(&e.home, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let decoded = frames_of(&["-d", "tcp.port==4455,nbss"], "smb2", "frame.number");
+    assert!(decoded.len() > 10, "the capture holds SMB2 on 4455");
+    let annotated = frames_of(&[], "smbsign", "frame.number");
+    assert_eq!(annotated, decoded, "annotated frames vs SMB2 frames");
+    let required = frames_of(
+        &[],
+        "smb2.cmd == 0 && smb2.flags.response == 1",
+        "smbsign.server_signing",
+    );
+    assert_eq!(required, ["3"], "the negotiate response: required");
+    let off = frames_of(
+        &["--disable-heuristic", "smbsign_nbss_tcp"],
+        "smbsign",
+        "frame.number",
+    );
+    assert!(off.is_empty(), "heuristic off: {off:?}");
 }

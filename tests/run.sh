@@ -6,14 +6,16 @@
 # runtimes for the C API tests;
 # libclang for the bindgen round-trip; libwireshark-dev for the plugin;
 # chromium for the HTML report; samba, smbclient, tcpdump and iproute2 for
-# the live watch test in a network namespace), then runs formatting and lint checks
-# and the whole test suite, then runs each fuzz target briefly
+# the live watch test in a network namespace; mmdebstrap for the Wireshark
+# 4.4 and 4.6 chroots), then runs formatting and lint checks and the whole
+# test suite, then the plugin's tests again on Wireshark 4.4 (Debian
+# trixie) and 4.6 (sid) in chroots, then runs each fuzz target briefly
 # (SMBSIGN_FUZZ_SECONDS, default 10). The lab that made tests/captures
 # (tests/lab/lab.py) is not rerun: its captures are committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev chromium samba smbclient tcpdump iproute2)
+packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev chromium samba smbclient tcpdump iproute2 mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,5 +38,17 @@ echo "== cargo build (the C tests link target/debug/libsmbsign.so)"
 cargo build --workspace
 echo "== cargo test --workspace"
 cargo test --workspace --all-targets
+# The plugin on the other current Wireshark releases, each in a Debian
+# chroot (made once, kept in /var/cache/smbsign/chroots): the same test
+# binaries, the plugin built against that release, and its views compared
+# with 4.0's written by the run above (the slow mutation test runs on 4.0
+# only).
+for suite in trixie sid; do
+  echo "== the plugin on the Wireshark of Debian $suite, in a chroot"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo env CI="${CI:-}" SMBSIGN_PLUGIN_COMPARE=1 bash tests/wireshark/chroot.sh "$suite" \
+    --test plugin -- --skip mutated_captures
+done
 echo "== fuzzing, ${SMBSIGN_FUZZ_SECONDS:-10}s per target"
 bash fuzz/run.sh "${SMBSIGN_FUZZ_SECONDS:-10}"
