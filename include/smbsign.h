@@ -325,6 +325,19 @@ enum smbsign_peer_role
 typedef uint32_t smbsign_peer_role;
 #endif // __cplusplus
 
+// The side a fix is made on.
+enum smbsign_fix_side
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  SMBSIGN_FIX_CLIENT = 1,
+  SMBSIGN_FIX_SERVER = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t smbsign_fix_side;
+#endif // __cplusplus
+
 // Which direction a PDU travelled (pass as a plain integer).
 enum smbsign_direction
 #ifdef __cplusplus
@@ -552,6 +565,14 @@ typedef struct smbsign_finding_evidence {
   // What it was compared with.
   const char *expected;
 } smbsign_finding_evidence;
+
+// One fix of a finding (added after 0.3.0): the side, and the setting to
+// change there (Group Policy name, registry value and Samba option, as
+// one sentence). `setting` is owned by the `smbsign_connection`.
+typedef struct smbsign_finding_fix {
+  smbsign_fix_side side;
+  const char *setting;
+} smbsign_finding_fix;
 
 // Encryption and compression totals of one connection (added after 0.3.0). Plain
 // data.
@@ -850,6 +871,26 @@ smbsign_result smbsign_connection_get_finding_evidence(const struct smbsign_conn
                                                        size_t index,
                                                        size_t k,
                                                        struct smbsign_finding_evidence *out);
+
+// The number of fixes of finding `index` (0 for NULL, an index past the
+// end, or a finding no setting explains). Added after 0.3.0.
+// Thread-safety: a connection is immutable; any thread may read it.
+size_t smbsign_connection_finding_fix_count(const struct smbsign_connection *conn, size_t index);
+
+// Copy fix `k` of finding `index` into `*out` (its setting is owned by
+// `conn`). Returns SMBSIGN_OUT_OF_RANGE when either index is past its
+// end, SMBSIGN_NULL_PARAMETER for NULL. Added after 0.3.0.
+smbsign_result smbsign_connection_get_finding_fix(const struct smbsign_connection *conn,
+                                                  size_t index,
+                                                  size_t k,
+                                                  struct smbsign_finding_fix *out);
+
+// What finding `index` saw: its message without the "Fix: " part (the
+// fixes are listed by `smbsign_connection_get_finding_fix`), owned by
+// `conn`; NULL for NULL or an index past the end. Added after 0.3.0.
+// Thread-safety: a connection is immutable; any thread may read it.
+const char *smbsign_connection_finding_observation(const struct smbsign_connection *conn,
+                                                   size_t index);
 
 // The frame on the other leg of a relay that frame `frame` (an
 // AUTHENTICATE) belongs to: `*peer_frame` receives it. Returns SMBSIGN_OK,

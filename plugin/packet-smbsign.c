@@ -97,6 +97,10 @@ static int hf_session_id = -1;
 static int hf_session_guest = -1;
 static int hf_session_anonymous = -1;
 static int hf_finding = -1;
+static int hf_finding_text = -1;
+static int hf_finding_evidence = -1;
+static int hf_finding_fix = -1;
+static gint ett_finding = -1;
 static int hf_expected_signature = -1;
 static int hf_relay_peer_frame = -1;
 
@@ -151,6 +155,16 @@ static wmem_map_t *ended_conns;
 static wmem_map_t *named_conns;
 
 /* What one PDU looked like after it was fed (first pass), kept per frame. */
+/* A finding's text, apart: what was seen, the values compared ("field:
+ * seen X, expected Y") and the fixes ("client: setting"), each shown as
+ * its own child items, so none is cut by Wireshark's label limit. */
+struct finding_detail {
+    const gchar *observation;
+    guint n_evidence, n_fixes;
+    const gchar **evidence;
+    const gchar **fixes;
+};
+
 typedef struct {
     smbsign_pdu_annotation msg;
     /* Connection posture at that point. */
@@ -162,8 +176,8 @@ typedef struct {
     guint32 mac;
     gboolean server_enabled, server_required, client_enabled, client_required;
     gboolean session_known, session_guest, session_anonymous;
-    /* Finding messages (index = code - 1), for expert infos. */
-    gchar *finding_text[SMBSIGN_FINDING_COUNT];
+    /* What each finding showed (index = code - 1), for its child items. */
+    struct finding_detail *finding_detail[SMBSIGN_FINDING_COUNT];
     /* Not a PDU: the TCP FIN/RST that ended the connection. */
     gboolean is_end;
 } pdu_result_t;
@@ -241,6 +255,34 @@ static void name_endpoints(packet_info *pinfo, guint64 conn_id, guint32 directio
     wmem_map_insert(named_conns, key, key);
 }
 
+/* Finding `index` of `conn` as file-scoped texts (the snapshot goes away). */
+static struct finding_detail *finding_detail_of(const smbsign_connection *conn, size_t index)
+{
+    wmem_allocator_t *scope = wmem_file_scope();
+    struct finding_detail *d = wmem_new0(scope, struct finding_detail);
+    const char *observation = smbsign_connection_finding_observation(conn, index);
+    d->observation = wmem_strdup(scope, observation ? observation : "");
+    size_t n = smbsign_connection_finding_evidence_count(conn, index);
+    d->evidence = wmem_alloc0_array(scope, const gchar *, n ? n : 1);
+    for (size_t k = 0; k < n; k++) {
+        smbsign_finding_evidence e;
+        if (smbsign_connection_get_finding_evidence(conn, index, k, &e) == SMBSIGN_OK)
+            d->evidence[d->n_evidence++] =
+                wmem_strdup_printf(scope, "%s: seen %s, expected %s", e.field ? e.field : "",
+                                   e.seen ? e.seen : "", e.expected ? e.expected : "");
+    }
+    n = smbsign_connection_finding_fix_count(conn, index);
+    d->fixes = wmem_alloc0_array(scope, const gchar *, n ? n : 1);
+    for (size_t k = 0; k < n; k++) {
+        smbsign_finding_fix x;
+        if (smbsign_connection_get_finding_fix(conn, index, k, &x) == SMBSIGN_OK)
+            d->fixes[d->n_fixes++] = wmem_strdup_printf(
+                scope, "%s: %s", x.side == SMBSIGN_FIX_CLIENT ? "client" : "server",
+                x.setting ? x.setting : "");
+    }
+    return d;
+}
+
 static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, guint len,
                      wmem_array_t *out)
 {
@@ -284,8 +326,8 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
             if (smbsign_connection_get_finding(conn, f, &finding) == SMBSIGN_OK &&
                 finding.code >= 1 && finding.code <= SMBSIGN_FINDING_COUNT &&
                 (msgs[k].finding_mask & (1u << (finding.code - 1))) &&
-                !res.finding_text[finding.code - 1])
-                res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
+                !res.finding_detail[finding.code - 1])
+                res.finding_detail[finding.code - 1] = finding_detail_of(conn, f);
         }
         wmem_array_append_one(out, res);
     }
@@ -315,6 +357,41 @@ static void add_relay_peer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *st, co
                                (guint32)peer);
 }
 
+/* Longest text one item carries: Wireshark cuts labels at 240 bytes
+ * (ITEM_LABEL_LENGTH), field name included. */
+#define ITEM_TEXT_MAX 180
+
+/* `text` as one or more string items of `hf`, each within the label
+ * limit: cut at a space where there is one, never inside a UTF-8
+ * character; the later parts start with "…". */
+static void add_text_items(packet_info *pinfo, proto_tree *t, int hf, tvbuff_t *tvb, const char *text)
+{
+    size_t len = strlen(text), off = 0;
+    gboolean first = TRUE;
+    while (off < len) {
+        size_t n = len - off;
+        if (n > ITEM_TEXT_MAX) {
+            n = ITEM_TEXT_MAX;
+            size_t space = n;
+            while (space > ITEM_TEXT_MAX / 2 && text[off + space] != ' ')
+                space--;
+            if (text[off + space] == ' ')
+                n = space;
+            while (n > 1 && (text[off + n] & 0xC0) == 0x80)
+                n--;
+        }
+        gchar *part = wmem_strndup(pinfo->pool, text + off, n);
+        proto_item *it = first ? proto_tree_add_string(t, hf, tvb, 0, 0, part)
+                               : proto_tree_add_string_format_value(t, hf, tvb, 0, 0, part,
+                                                                    "\u2026%s", part);
+        proto_item_set_generated(it);
+        first = FALSE;
+        off += n;
+        while (off < len && text[off] == ' ')
+            off++;
+    }
+}
+
 /* The findings that concern this message (or this connection end). */
 static void add_findings(tvbuff_t *tvb, packet_info *pinfo, proto_tree *st, const pdu_result_t *res)
 {
@@ -324,10 +401,19 @@ static void add_findings(tvbuff_t *tvb, packet_info *pinfo, proto_tree *st, cons
             continue;
         proto_item *fi = proto_tree_add_uint(st, hf_finding, tvb, 0, 0, code);
         proto_item_set_generated(fi);
-        const char *text = res->finding_text[code - 1];
+        /* The expert info says what it is, short; the item's children say
+         * what was seen and what to change. */
         expert_add_info_format(pinfo, fi, &ei_finding[code - 1], "%s: %s",
-                               smbsign_finding_code_name(code),
-                               text ? text : smbsign_finding_code_summary(code));
+                               smbsign_finding_code_name(code), smbsign_finding_code_summary(code));
+        const struct finding_detail *d = res->finding_detail[code - 1];
+        if (!d)
+            continue;
+        proto_tree *ft = proto_item_add_subtree(fi, ett_finding);
+        add_text_items(pinfo, ft, hf_finding_text, tvb, d->observation);
+        for (guint k = 0; k < d->n_evidence; k++)
+            add_text_items(pinfo, ft, hf_finding_evidence, tvb, d->evidence[k]);
+        for (guint k = 0; k < d->n_fixes; k++)
+            add_text_items(pinfo, ft, hf_finding_fix, tvb, d->fixes[k]);
     }
 }
 
@@ -499,7 +585,7 @@ static void on_tcp_end(packet_info *pinfo, proto_tree *tree, wmem_array_t *out)
         res.is_end = TRUE;
         res.msg.finding_mask = 1u << (finding.code - 1);
         set_posture(&res, &posture);
-        res.finding_text[finding.code - 1] = wmem_strdup(wmem_file_scope(), finding.message);
+        res.finding_detail[finding.code - 1] = finding_detail_of(conn, f);
         wmem_array_append_one(out, res);
         break;
     }
@@ -704,12 +790,18 @@ static void proto_register_smbsign(void)
           NULL, 0x0, NULL, HFILL}},
         {&hf_finding, {"Finding", "smbsign.finding", FT_UINT32, BASE_DEC, VALS(finding_vals), 0x0,
           "smbsign finding code that applies to this message", HFILL}},
+        {&hf_finding_text, {"Seen", "smbsign.finding.text", FT_STRING, BASE_NONE, NULL, 0x0,
+          "What the finding saw (long texts continue in further items)", HFILL}},
+        {&hf_finding_evidence, {"Evidence", "smbsign.finding.evidence", FT_STRING, BASE_NONE, NULL,
+          0x0, "A value compared: what was seen, what it was compared with", HFILL}},
+        {&hf_finding_fix, {"Fix", "smbsign.finding.fix", FT_STRING, BASE_NONE, NULL, 0x0,
+          "The setting to change, per side: Group Policy, registry value, Samba option", HFILL}},
         {&hf_expected_signature, {"Expected signature", "smbsign.expected_signature", FT_BYTES, BASE_NONE,
           NULL, 0x0, "The signature a forged message should carry", HFILL}},
         {&hf_relay_peer_frame, {"Relay: other leg", "smbsign.relay.peer_frame", FT_FRAMENUM, BASE_NONE,
           NULL, 0x0, "The frame on the other connection that carries the same NTLM AUTHENTICATE", HFILL}},
     };
-    static gint *ett[] = {&ett_smbsign, &ett_server_mode, &ett_client_mode};
+    static gint *ett[] = {&ett_smbsign, &ett_server_mode, &ett_client_mode, &ett_finding};
     static ei_register_info ei[SMBSIGN_FINDING_COUNT];
     for (guint code = 1; code <= SMBSIGN_FINDING_COUNT; code++) {
         gchar *name = g_strdup_printf("smbsign.%s", smbsign_finding_code_name(code));

@@ -1368,3 +1368,84 @@ fn smb_on_another_port_is_annotated_by_the_heuristic() {
     );
     assert!(off.is_empty(), "heuristic off: {off:?}");
 }
+
+/// Finding texts are complete in the tree: no label reaches Wireshark's
+/// 240-byte limit, and each fix, put back together from its items (later
+/// parts start with "…"), is word for word the CLI's fix (`side:
+/// setting`) for a finding of the same code in the same capture. (The
+/// plugin shows the posture as it stood at each message, so a finding the
+/// final report no longer has is counted, not compared.)
+#[test]
+fn finding_fixes_are_whole_and_within_the_label_limit() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let (mut whole, mut mid_stream) = (0, 0);
+    for file in common::lab_captures() {
+        let out = common::smbsign(&["scan", "--json", file.to_str().unwrap()]);
+        let mut cli: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        for f in common::json_lines(&out.stdout)
+            .iter()
+            .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+        {
+            let fixes = cli
+                .entry(f["code"].as_str().unwrap().to_owned())
+                .or_default();
+            for x in f["fixes"].as_array().cloned().unwrap_or_default() {
+                fixes.insert(format!(
+                    "{}: {}",
+                    x["side"].as_str().unwrap(),
+                    x["setting"].as_str().unwrap()
+                ));
+            }
+        }
+        let copy = readable(&file);
+        let out = tshark(
+            &e.home,
+            &["-n", "-r", copy.to_str().unwrap(), "-V", "-O", "smbsign"],
+        );
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut fixes: Vec<(String, String)> = Vec::new();
+        let mut code = String::new();
+        for line in text.lines() {
+            let label = line.trim().trim_start_matches('[').trim_end_matches(']');
+            assert!(
+                label.len() < 240,
+                "{}: label of {} bytes: {label}",
+                file.display(),
+                label.len()
+            );
+            if let Some(f) = label.strip_prefix("Finding: ") {
+                code = f.split(' ').next().unwrap_or_default().to_owned();
+            } else if let Some(fix) = label.strip_prefix("Fix: ") {
+                match fix.strip_prefix('…') {
+                    Some(rest) => {
+                        let last = fixes.last_mut().expect("a continuation follows a fix");
+                        last.1.push(' ');
+                        last.1.push_str(rest);
+                    }
+                    None => fixes.push((code.clone(), fix.to_owned())),
+                }
+            }
+        }
+        for (code, fix) in fixes {
+            match cli.get(&code) {
+                Some(theirs) if !theirs.is_empty() => {
+                    assert!(
+                        theirs.contains(&fix),
+                        "{}: {code} fix not the CLI's:\n{fix}\nCLI: {theirs:#?}",
+                        file.display()
+                    );
+                    whole += 1;
+                }
+                _ => mid_stream += 1,
+            }
+        }
+    }
+    eprintln!(
+        "{whole} fixes compared with the CLI's, {mid_stream} of findings the final report no longer has"
+    );
+    assert!(whole >= 10, "only {whole} fixes compared over the lab");
+}

@@ -18,6 +18,8 @@ pub struct smbsign_connection {
     details: Vec<smbsign_session_detail>,
     pub(super) peers: Vec<super::evidence::smbsign_finding_peer>,
     pub(super) evidence: Vec<Vec<super::evidence::smbsign_finding_evidence>>,
+    pub(super) fixes: Vec<Vec<super::evidence::smbsign_finding_fix>>,
+    pub(super) observations: Vec<*const c_char>,
     pub(super) tunnel: super::tunnel::Tunnel,
 }
 
@@ -136,7 +138,7 @@ impl smbsign_connection {
                 }
             })
             .collect();
-        let (peers, evidence) = super::evidence::finding_links(&report.findings, &mut keep);
+        let links = super::evidence::finding_links(&report.findings, &mut keep);
         let tunnel = super::tunnel::Tunnel::of(&report, &mut keep);
         smbsign_connection {
             report,
@@ -145,8 +147,10 @@ impl smbsign_connection {
             findings,
             sessions,
             details,
-            peers,
-            evidence,
+            peers: links.peers,
+            evidence: links.evidence,
+            fixes: links.fixes,
+            observations: links.observations,
             tunnel,
         }
     }

@@ -203,7 +203,34 @@ mod tests {
                         SMBSIGN_OK
                     );
                     let f = f.assume_init();
+                    // The fixes one by one, and the message without them.
+                    let fixes = smbsign_connection_finding_fix_count(c, k);
+                    let mut x = smbsign_finding_fix {
+                        side: smbsign_fix_side::SMBSIGN_FIX_CLIENT,
+                        setting: std::ptr::null(),
+                    };
+                    for j in 0..fixes {
+                        assert_eq!(
+                            smbsign_connection_get_finding_fix(c, k, j, &mut x),
+                            SMBSIGN_OK
+                        );
+                        let setting = std::ffi::CStr::from_ptr(x.setting).to_str().unwrap();
+                        assert!(
+                            std::ffi::CStr::from_ptr(f.message)
+                                .to_str()
+                                .unwrap()
+                                .contains(setting)
+                        );
+                    }
+                    assert_eq!(
+                        smbsign_connection_get_finding_fix(c, k, fixes, &mut x),
+                        SMBSIGN_OUT_OF_RANGE
+                    );
+                    let seen = smbsign_connection_finding_observation(c, k);
+                    let seen = std::ffi::CStr::from_ptr(seen).to_str().unwrap();
+                    assert!(!seen.is_empty() && !seen.contains(" Fix: "), "{seen}");
                     if f.code == smbsign_finding_code::SMBSIGN_FINDING_NTLM_RELAY {
+                        assert!(fixes >= 1, "a relay names the setting that stops it");
                         let mut p = std::mem::zeroed::<smbsign_finding_peer>();
                         assert_eq!(
                             smbsign_connection_get_finding_peer(c, k, &mut p),

@@ -295,6 +295,15 @@ impl Finding {
         self
     }
 
+    /// What was seen: the message without its "Fix: " part (the fixes
+    /// are in `fixes`), for front ends that show them apart.
+    pub fn observation(&self) -> String {
+        match &self.remediation {
+            Some(r) => self.message.replacen(&format!(" Fix: {r}"), "", 1),
+            None => self.message.clone(),
+        }
+    }
+
     /// Render the fixes into `remediation` and the message, once.
     pub(crate) fn seal(mut self) -> Self {
         if self.fixes.is_empty() {

@@ -16,7 +16,8 @@ shift
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 base="${SMBSIGN_CHROOTS:-/var/cache/smbsign/chroots}"
 root="$base/$suite"
-packages=libwireshark-dev,tshark,gcc,pkg-config,libglib2.0-dev
+# libpcap-dev: should cargo relink the CLI inside, it links libpcap.
+packages=libwireshark-dev,tshark,gcc,pkg-config,libglib2.0-dev,libpcap-dev
 [ "$(id -u)" = 0 ] || { echo "chroot.sh: needs root (chroot and mount)" >&2; exit 2; }
 command -v mmdebstrap >/dev/null || {
   apt-get update -qq
@@ -49,7 +50,9 @@ remove_chroot() {
 
 mirror="$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)"
 mirror="${mirror:-http://deb.debian.org/debian}"
-if [ ! -f "$root/.smbsign-ready" ]; then
+# The stamp names the packages the chroot was made with: a new list
+# makes it again.
+if [ "$(cat "$root/.smbsign-ready" 2>/dev/null)" != "$packages" ]; then
   mkdir -p "$base"
   [ -e "$root" ] && remove_chroot "$root"
   [ -e "$root.tmp" ] && remove_chroot "$root.tmp"
@@ -58,7 +61,7 @@ if [ ! -f "$root/.smbsign-ready" ]; then
   [ "$suite" = sid ] && opts+=(--aptopt='Acquire::Check-Valid-Until "false"')
   echo "== making the $suite chroot in $root (mmdebstrap, $mirror)"
   mmdebstrap --quiet --variant=apt "${opts[@]}" --include="$packages" "$suite" "$root.tmp" "$mirror"
-  touch "$root.tmp/.smbsign-ready"
+  echo "$packages" > "$root.tmp/.smbsign-ready"
   mv "$root.tmp" "$root"
 fi
 echo "== Wireshark $(chroot "$root" pkg-config --modversion wireshark) in the $suite chroot"
