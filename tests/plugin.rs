@@ -57,16 +57,7 @@ fn env() -> &'static Env {
         let home = base.join("home");
         let bare_home = base.join("bare");
         std::fs::create_dir_all(&bare_home).unwrap();
-        let ws = Command::new("pkg-config")
-            .args(["--modversion", "wireshark"])
-            .output()
-            .unwrap();
-        assert!(
-            ws.status.success(),
-            "pkg-config wireshark: install libwireshark-dev"
-        );
-        let ver = String::from_utf8_lossy(&ws.stdout).trim().to_string();
-        let mm = ver.rsplit_once('.').unwrap().0.to_string();
+        let mm = wireshark_release();
         let dest = home.join(format!(".local/lib/wireshark/plugins/{mm}/epan"));
         let target = common::repo().join("target/plugin-build");
         let out = Command::new("bash")
@@ -1312,15 +1303,18 @@ fn rows_by_frame(view: &str) -> BTreeMap<u64, Vec<String>> {
         .collect()
 }
 
-/// The major.minor of the Wireshark the plugin was built against.
+/// The major.minor of the Wireshark the plugin is built against.
 fn wireshark_release() -> String {
     let ws = Command::new("pkg-config")
         .args(["--modversion", "wireshark"])
         .output()
         .unwrap();
+    assert!(
+        ws.status.success(),
+        "pkg-config wireshark: install libwireshark-dev"
+    );
     let ver = String::from_utf8_lossy(&ws.stdout).trim().to_string();
-    ver.rsplit_once('.')
-        .map_or(ver.clone(), |(mm, _)| mm.to_string())
+    ver.rsplit_once('.').unwrap().0.to_string()
 }
 
 /// SMB on another TCP port (the lab's smbd on 4455): the plugin's TCP
