@@ -9,13 +9,14 @@
 # the live watch test in a network namespace; mmdebstrap for the Wireshark
 # 4.4 and 4.6 chroots), then runs formatting and lint checks and the whole
 # test suite, then the plugin's tests again on Wireshark 4.4 (Debian
-# trixie) and 4.6 (sid) in chroots, then runs each fuzz target briefly
+# trixie) and 4.6 (sid) in chroots, then builds, installs, uses and
+# removes the Debian package (tests/deb.sh), then runs each fuzz target briefly
 # (SMBSIGN_FUZZ_SECONDS, default 10). The lab that made tests/captures
 # (tests/lab/lab.py) is not rerun: its captures are committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev chromium samba smbclient tcpdump iproute2 mmdebstrap)
+packages=(tshark libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev chromium samba smbclient tcpdump iproute2 mmdebstrap dpkg-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -43,12 +44,16 @@ cargo test --workspace --all-targets
 # binaries, the plugin built against that release, and its views compared
 # with 4.0's written by the run above (the slow mutation test runs on 4.0
 # only).
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
 for suite in trixie sid; do
   echo "== the plugin on the Wireshark of Debian $suite, in a chroot"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo env CI="${CI:-}" SMBSIGN_PLUGIN_COMPARE=1 bash tests/wireshark/chroot.sh "$suite" \
     --test plugin -- --skip mutated_captures
 done
+echo "== the Debian package: build, dpkg -i, use, dpkg -r (tests/deb.sh)"
+command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
+# The plugin tests' release build, reused.
+$sudo env CARGO_TARGET_DIR="$PWD/target/plugin-build" PATH="$PATH" bash tests/deb.sh
 echo "== fuzzing, ${SMBSIGN_FUZZ_SECONDS:-10}s per target"
 bash fuzz/run.sh "${SMBSIGN_FUZZ_SECONDS:-10}"

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod docs;
 mod explain;
 mod hosts;
 mod inputs;
@@ -72,6 +73,9 @@ pub enum Command {
     /// or list a Windows version's defaults (KB 887429).
     #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
+    /// Write the man pages and shell completions into DIR (for packages).
+    #[command(hide = true)]
+    GenerateDocs { dir: std::path::PathBuf },
 }
 
 const HOSTS_EXAMPLES: &str = "\
@@ -112,5 +116,6 @@ fn main() {
         #[cfg(feature = "live")]
         Command::Watch(args) => watch::watch(args),
         Command::Explain(args) => explain::explain(args),
+        Command::GenerateDocs { dir } => docs::generate(&dir),
     });
 }
