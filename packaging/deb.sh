@@ -12,38 +12,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-deb >/dev/null || cargo install --locked cargo-deb
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
-major="${version%%.*}"
 multiarch="$(gcc -print-multiarch)"
 ws_plugins="$(pkg-config --variable=plugindir wireshark)" # /usr/lib/<multiarch>/wireshark/plugins/X.Y
 # CARGO_TARGET_DIR is honoured (tests/run.sh reuses the plugin tests'
 # release build).
 out="${CARGO_TARGET_DIR:-target}/release"
-cargo build --release --quiet --lib --bin smbsign
 root=target/debian-root
 rm -rf "$root"
-lib="$root/usr/lib/$multiarch"
-install -d "$lib/pkgconfig" "$root/usr/include" "$root/usr/share/man/man1" \
-  "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" \
-  "$root/usr/share/fish/vendor_completions.d" "$root$ws_plugins/epan"
-install -d "$root/usr/bin"
-install -m 0755 "$out/smbsign" "$root/usr/bin/smbsign"
-install -m 0644 "$out/libsmbsign.so" "$lib/libsmbsign.so.$major"
-ln -s "libsmbsign.so.$major" "$lib/libsmbsign.so"
-install -m 0644 "$out/libsmbsign.a" "$lib/libsmbsign.a"
-install -m 0644 include/smbsign.h "$root/usr/include/smbsign.h"
-cat > "$lib/pkgconfig/smbsign.pc" <<PC
-prefix=/usr
-libdir=\${prefix}/lib/$multiarch
-includedir=\${prefix}/include
-
-Name: smbsign
-Description: SMB signing analysis for packet captures
-Version: $version
-Cflags: -I\${includedir}
-Libs: -L\${libdir} -lsmbsign
-Libs.private: -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-PC
+# The CLI, the libraries, the header and smbsign.pc: as tools/install.sh
+# installs them, staged under $root.
+DESTDIR="$root" LIBDIR="lib/$multiarch" bash tools/install.sh /usr >/dev/null
+install -d "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions" \
+  "$root/usr/share/zsh/vendor-completions" "$root/usr/share/fish/vendor_completions.d" \
+  "$root$ws_plugins/epan"
 docs=target/debian-docs
 rm -rf "$docs"
 "$out/smbsign" generate-docs "$docs"
