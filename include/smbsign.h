@@ -338,6 +338,24 @@ enum smbsign_fix_side
 typedef uint32_t smbsign_fix_side;
 #endif // __cplusplus
 
+// Where one setting of a fix is made (added after 0.3.0).
+enum smbsign_setting_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  SMBSIGN_SETTING_GROUP_POLICY = 1,
+  SMBSIGN_SETTING_REGISTRY = 2,
+  SMBSIGN_SETTING_SAMBA = 3,
+  SMBSIGN_SETTING_UPDATE = 4,
+  SMBSIGN_SETTING_POWERSHELL = 5,
+  SMBSIGN_SETTING_DIRECTORY = 6,
+  SMBSIGN_SETTING_NOTE = 7,
+};
+#ifndef __cplusplus
+typedef uint32_t smbsign_setting_kind;
+#endif // __cplusplus
+
 // Which direction a PDU travelled (pass as a plain integer).
 enum smbsign_direction
 #ifdef __cplusplus
@@ -573,6 +591,15 @@ typedef struct smbsign_finding_fix {
   smbsign_fix_side side;
   const char *setting;
 } smbsign_finding_fix;
+
+// One setting of a fix (added after 0.3.0): where it is made, the label
+// to show it under ("Group Policy", "registry", "Samba", …) and what to
+// set. Strings are owned by the `smbsign_connection`.
+typedef struct smbsign_fix_part {
+  smbsign_setting_kind kind;
+  const char *label;
+  const char *text;
+} smbsign_fix_part;
 
 // Encryption and compression totals of one connection (added after 0.3.0). Plain
 // data.
@@ -872,6 +899,13 @@ smbsign_result smbsign_connection_get_finding_evidence(const struct smbsign_conn
                                                        size_t k,
                                                        struct smbsign_finding_evidence *out);
 
+// What finding `index` saw: its message without the "Fix: " part (the
+// fixes are listed by `smbsign_connection_get_finding_fix`), owned by
+// `conn`; NULL for NULL or an index past the end. Added after 0.3.0.
+// Thread-safety: a connection is immutable; any thread may read it.
+const char *smbsign_connection_finding_observation(const struct smbsign_connection *conn,
+                                                   size_t index);
+
 // The number of fixes of finding `index` (0 for NULL, an index past the
 // end, or a finding no setting explains). Added after 0.3.0.
 // Thread-safety: a connection is immutable; any thread may read it.
@@ -885,12 +919,21 @@ smbsign_result smbsign_connection_get_finding_fix(const struct smbsign_connectio
                                                   size_t k,
                                                   struct smbsign_finding_fix *out);
 
-// What finding `index` saw: its message without the "Fix: " part (the
-// fixes are listed by `smbsign_connection_get_finding_fix`), owned by
-// `conn`; NULL for NULL or an index past the end. Added after 0.3.0.
-// Thread-safety: a connection is immutable; any thread may read it.
-const char *smbsign_connection_finding_observation(const struct smbsign_connection *conn,
-                                                   size_t index);
+// The number of settings of fix `k` of finding `index` (0 for NULL or an
+// index past its end). Added after 0.3.0. Thread-safety: a connection is
+// immutable; any thread may read it.
+size_t smbsign_connection_finding_fix_part_count(const struct smbsign_connection *conn,
+                                                 size_t index,
+                                                 size_t k);
+
+// Copy setting `j` of fix `k` of finding `index` into `*out` (strings
+// owned by `conn`). Returns SMBSIGN_OUT_OF_RANGE when an index is past
+// its end, SMBSIGN_NULL_PARAMETER for NULL. Added after 0.3.0.
+smbsign_result smbsign_connection_get_finding_fix_part(const struct smbsign_connection *conn,
+                                                       size_t index,
+                                                       size_t k,
+                                                       size_t j,
+                                                       struct smbsign_fix_part *out);
 
 // The frame on the other leg of a relay that frame `frame` (an
 // AUTHENTICATE) belongs to: `*peer_frame` receives it. Returns SMBSIGN_OK,

@@ -32,5 +32,5 @@ for page in "$docs"/*.1; do gzip -9n -c "$page" > "$root/usr/share/man/man1/$(ba
 install -m 0644 "$docs/smbsign.bash" "$root/usr/share/bash-completion/completions/smbsign"
 install -m 0644 "$docs/_smbsign" "$root/usr/share/zsh/vendor-completions/_smbsign"
 install -m 0644 "$docs/smbsign.fish" "$root/usr/share/fish/vendor_completions.d/smbsign.fish"
-bash plugin/build.sh "$root$ws_plugins/epan" >/dev/null
+bash plugin/build.sh "$root$ws_plugins/epan" "$root/usr/share/wireshark/profiles" >/dev/null
 cargo deb --no-build --no-strip --output target/debian/

@@ -7,6 +7,10 @@
 #                                      $(pkg-config --variable=plugindir wireshark)/epan,
 #                                      since Wireshark run as root ignores the personal one)
 #   bash plugin/build.sh DEST_DIR   -> DEST_DIR/smbsign.so
+# and the configuration profile plugin/profile/smbsign (columns, coloring
+# rules, filter buttons) into ~/.config/wireshark/profiles/smbsign (as
+# root: the global $(pkg-config --variable=prefix wireshark)/share/wireshark/profiles),
+# or PROFILE_DIR/smbsign with  bash plugin/build.sh DEST_DIR PROFILE_DIR
 # Needs: apt-get install libwireshark-dev libglib2.0-dev tshark
 # A build loads only in the release it was built for (a 4.0 build needs
 # libwireshark.so.16): build once per release.
@@ -20,6 +24,15 @@ elif [ "$(id -u)" = 0 ]; then
   dest="$(pkg-config --variable=plugindir wireshark)/epan"
 else
   dest="$HOME/.local/lib/wireshark/plugins/$ws_mm/epan"
+fi
+if [ -n "${2:-}" ]; then
+  profiles="$2"
+elif [ -n "${1:-}" ]; then
+  profiles="" # a plugin folder given alone: no profile
+elif [ "$(id -u)" = 0 ]; then
+  profiles="$(pkg-config --variable=prefix wireshark)/share/wireshark/profiles"
+else
+  profiles="${XDG_CONFIG_HOME:-$HOME/.config}/wireshark/profiles"
 fi
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
 target="${CARGO_TARGET_DIR:-target}/release"
@@ -40,3 +53,8 @@ cc -shared -fPIC -fvisibility=hidden -O2 -g -Wall -Wextra -Werror \
 install -d "$dest"
 install -m 0755 "$out/smbsign.so" "$dest/smbsign.so"
 echo "installed $dest/smbsign.so (Wireshark $ws_version plugin, smbsign $version)"
+if [ -n "$profiles" ]; then
+  install -d "$profiles/smbsign"
+  install -m 0644 plugin/profile/smbsign/* "$profiles/smbsign/"
+  echo "installed $profiles/smbsign (Wireshark profile: Edit > Configuration Profiles, or wireshark -C smbsign)"
+fi

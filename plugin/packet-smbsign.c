@@ -156,7 +156,8 @@ static wmem_map_t *named_conns;
 
 /* What one PDU looked like after it was fed (first pass), kept per frame. */
 /* A finding's text, apart: what was seen, the values compared ("field:
- * seen X, expected Y") and the fixes ("client: setting"), each shown as
+ * seen X, expected Y") and the fixes, one per side and setting ("client,
+ * Samba: …"), each shown as
  * its own child items, so none is cut by Wireshark's label limit. */
 struct finding_detail {
     const gchar *observation;
@@ -271,14 +272,24 @@ static struct finding_detail *finding_detail_of(const smbsign_connection *conn, 
                 wmem_strdup_printf(scope, "%s: seen %s, expected %s", e.field ? e.field : "",
                                    e.seen ? e.seen : "", e.expected ? e.expected : "");
     }
+    /* One item per side and setting: "server, Group Policy: …". */
     n = smbsign_connection_finding_fix_count(conn, index);
-    d->fixes = wmem_alloc0_array(scope, const gchar *, n ? n : 1);
+    size_t settings = 0;
+    for (size_t k = 0; k < n; k++)
+        settings += smbsign_connection_finding_fix_part_count(conn, index, k);
+    d->fixes = wmem_alloc0_array(scope, const gchar *, settings ? settings : 1);
     for (size_t k = 0; k < n; k++) {
         smbsign_finding_fix x;
-        if (smbsign_connection_get_finding_fix(conn, index, k, &x) == SMBSIGN_OK)
-            d->fixes[d->n_fixes++] = wmem_strdup_printf(
-                scope, "%s: %s", x.side == SMBSIGN_FIX_CLIENT ? "client" : "server",
-                x.setting ? x.setting : "");
+        if (smbsign_connection_get_finding_fix(conn, index, k, &x) != SMBSIGN_OK)
+            continue;
+        const char *side = x.side == SMBSIGN_FIX_CLIENT ? "client" : "server";
+        size_t parts = smbsign_connection_finding_fix_part_count(conn, index, k);
+        for (size_t j = 0; j < parts && d->n_fixes < settings; j++) {
+            smbsign_fix_part p;
+            if (smbsign_connection_get_finding_fix_part(conn, index, k, j, &p) == SMBSIGN_OK)
+                d->fixes[d->n_fixes++] = wmem_strdup_printf(
+                    scope, "%s, %s: %s", side, p.label ? p.label : "", p.text ? p.text : "");
+        }
     }
     return d;
 }

@@ -145,8 +145,8 @@ fn the_password_alone_verifies_through_the_kdc_exchange() {
             assert_eq!(
                 fixes,
                 vec![
-                    (Side::Client, kerberos_aes_fix(Side::Client)),
-                    (Side::Server, kerberos_aes_fix(Side::Server))
+                    (Side::Client, kerberos_aes_fix(Side::Client).to_string()),
+                    (Side::Server, kerberos_aes_fix(Side::Server).to_string())
                 ]
             );
             assert!(f.message.contains("LAB.EXAMPLE\\bob"), "{}", f.message);

@@ -63,6 +63,7 @@ fn env() -> &'static Env {
         let out = Command::new("bash")
             .arg(common::repo().join("plugin/build.sh"))
             .arg(&dest)
+            .arg(home.join(".config/wireshark/profiles"))
             .env("CARGO_TARGET_DIR", &target)
             .output()
             .unwrap();
@@ -1364,9 +1365,11 @@ fn smb_on_another_port_is_annotated_by_the_heuristic() {
 }
 
 /// Finding texts are complete in the tree: no label reaches Wireshark's
-/// 240-byte limit, and each fix, put back together from its items (later
-/// parts start with "…"), is word for word the CLI's fix (`side:
-/// setting`) for a finding of the same code in the same capture. (The
+/// 240-byte limit, and each fix item (one per side and setting), put back
+/// together when continued (later parts start with "…"), is word for word
+/// a setting of the CLI's fixes (`side, label: text`, the label as the
+/// fix's sentence shows it) for a finding of the same code in the same
+/// capture. (The
 /// plugin shows the posture as it stood at each message, so a finding the
 /// final report no longer has is counted, not compared.)
 #[test]
@@ -1386,12 +1389,19 @@ fn finding_fixes_are_whole_and_within_the_label_limit() {
             let fixes = cli
                 .entry(f["code"].as_str().unwrap().to_owned())
                 .or_default();
+            // One item per side and setting: "side, label: text", where
+            // "label: text" is how the setting's sentence shows that part.
             for x in f["fixes"].as_array().cloned().unwrap_or_default() {
-                fixes.insert(format!(
-                    "{}: {}",
-                    x["side"].as_str().unwrap(),
-                    x["setting"].as_str().unwrap()
-                ));
+                let setting = x["setting"].as_str().unwrap();
+                for part in x["parts"].as_array().expect("a fix lists its parts") {
+                    let text = part["text"].as_str().unwrap();
+                    let at = setting
+                        .find(&format!(": {text}"))
+                        .expect("each part is in the sentence");
+                    let label = setting[..at].rsplit("; ").next().unwrap();
+                    let label = label.rsplit(": ").next().unwrap();
+                    fixes.insert(format!("{}, {label}: {text}", x["side"].as_str().unwrap()));
+                }
             }
         }
         let copy = readable(&file);
@@ -1442,4 +1452,187 @@ fn finding_fixes_are_whole_and_within_the_label_limit() {
         "{whole} fixes compared with the CLI's, {mid_stream} of findings the final report no longer has"
     );
     assert!(whole >= 10, "only {whole} fixes compared over the lab");
+}
+
+/// Wireshark's expert dialog (and `-z expert`) groups by expert info and
+/// summary: each finding code has its own, worded as `code: summary`, so
+/// a group never gathers two codes (`closed-after-negotiate` once sat under
+/// another code's summary). Every code the CLI reports for a lab capture
+/// shows on a frame has its own group, at the CLI's severity.
+#[test]
+fn expert_groups_are_one_per_finding_code() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let mut groups = 0;
+    for file in common::lab_captures() {
+        let out = common::smbsign(&["scan", "--json", file.to_str().unwrap()]);
+        let mut cli = BTreeMap::new();
+        for f in common::json_lines(&out.stdout)
+            .iter()
+            .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+        {
+            // The plugin marks findings on the frames that show them; one
+            // the connection's end decides (no frame) has no frame to mark.
+            if f["frames"].as_array().is_none_or(|v| v.is_empty()) {
+                continue;
+            }
+            let code = f["code"].as_str().unwrap().to_owned();
+            cli.insert(code, f["severity"].as_str().unwrap().to_owned());
+        }
+        let copy = readable(&file);
+        let out = tshark(
+            &e.home,
+            &["-n", "-q", "-r", copy.to_str().unwrap(), "-z", "expert"],
+        );
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut level = "";
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for line in text.lines() {
+            if let Some((name, _)) = line.split_once(" (") {
+                if ["Errors", "Warns", "Notes", "Chats", "Comments"].contains(&name) {
+                    level = name;
+                }
+            }
+            let Some((_, summary)) = line.split_once("SMB Signing  ") else {
+                continue;
+            };
+            let (code, words) = summary
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("{}: not `code: summary`: {summary}", file.display()));
+            assert!(!words.is_empty() && !words.contains(": "), "{summary}");
+            seen.entry(code.to_owned())
+                .or_default()
+                .push(format!("{level} {words}"));
+        }
+        for (code, rows) in &seen {
+            assert_eq!(
+                rows.len(),
+                1,
+                "{}: {code} in groups {rows:?}",
+                file.display()
+            );
+            groups += 1;
+        }
+        for (code, severity) in &cli {
+            let rows = seen
+                .get(code)
+                .unwrap_or_else(|| panic!("{}: no expert group for {code}", file.display()));
+            let want = match severity.as_str() {
+                "error" => "Errors",
+                "warning" => "Warns",
+                _ => "Notes",
+            };
+            assert!(
+                rows[0].starts_with(want),
+                "{}: {code} ({severity}) under {rows:?}",
+                file.display()
+            );
+        }
+    }
+    assert!(groups >= 20, "only {groups} expert groups over the lab");
+}
+
+/// The profile the install command copies (plugin/profile/smbsign): every
+/// filter button and coloring rule compiles on this release, the Forged
+/// button selects the message whose byte was flipped (found by Wireshark's
+/// own SMB2 dissector), and its columns show the signing the lab set.
+#[test]
+fn the_profile_filters_compile_and_its_columns_show_signing() {
+    if !available() {
+        return;
+    }
+    let e = env();
+    let profile = e.home.join(".config/wireshark/profiles/smbsign");
+    let text = |name: &str| std::fs::read_to_string(profile.join(name)).unwrap();
+    let mut filters = Vec::new();
+    for line in text("dfilter_buttons")
+        .lines()
+        .filter(|l| l.starts_with('"'))
+    {
+        let fields: Vec<&str> = line.split("\",\"").collect();
+        assert_eq!(fields.len(), 4, "{line}");
+        filters.push((fields[1].to_owned(), fields[2].replace("\\x22", "\"")));
+    }
+    for line in text("colorfilters").lines().filter(|l| l.starts_with('@')) {
+        let fields: Vec<&str> = line.split('@').collect();
+        filters.push((fields[1].to_owned(), fields[2].to_owned()));
+    }
+    assert!(filters.len() >= 8, "{filters:?}");
+    let forged = tampered("smb311-gmac.pcap");
+    let select = |filter: &str, extra: &[&str]| {
+        let mut args = vec!["-C", "smbsign", "-n", "-r", forged.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend(["-Y", filter, "-T", "fields", "-e", "frame.number"]);
+        let out = tshark(&e.home, &args);
+        assert!(
+            out.status.success(),
+            "{filter}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    for (name, filter) in &filters {
+        eprintln!("{name}: {filter} ({} frames)", select(filter, &[]).len());
+    }
+    let (_, forged_filter) = filters
+        .iter()
+        .find(|(n, _)| n == "Forged")
+        .expect("a Forged button");
+    let password = ["-o", "smbsign.passwords:LAB\\smblab:Passw0rd!"];
+    let flipped = select("smb2 contains \"helLo from the smbsign lab\"", &[]);
+    assert_eq!(flipped.len(), 1, "{flipped:?}");
+    assert_eq!(select(forged_filter, &password), flipped);
+    assert!(
+        select(forged_filter, &[]).is_empty(),
+        "no password, nothing verified"
+    );
+    // Weak logons: none in an NTLMv2 lab logon, the guest logon of the
+    // lab's guest capture (its manifest: "map to guest").
+    let (_, weak) = filters
+        .iter()
+        .find(|(n, _)| n == "Weak logons")
+        .expect("a Weak logons button");
+    assert!(select(weak, &[]).is_empty(), "{weak}");
+    let guest = readable(&common::repo().join("tests/captures/smb311-guest.pcap"));
+    let out = tshark(
+        &e.home,
+        &[
+            "-C",
+            "smbsign",
+            "-n",
+            "-r",
+            guest.to_str().unwrap(),
+            "-Y",
+            weak,
+        ],
+    );
+    assert!(
+        !out.stdout.is_empty(),
+        "{weak} selects no frame of smb311-guest.pcap"
+    );
+    // The columns: the port-4455 lab server is "server signing = mandatory".
+    let copy = readable(&common::repo().join("tests/captures/port4455.pcapng"));
+    let out = tshark(
+        &e.home,
+        &[
+            "-C",
+            "smbsign",
+            "-n",
+            "-r",
+            copy.to_str().unwrap(),
+            "-Y",
+            "smb2.cmd == 0 && smb2.flags.response == 1",
+        ],
+    );
+    let rows = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !rows.trim().is_empty() && rows.lines().all(|l| l.contains(" required ")),
+        "{rows}"
+    );
 }

@@ -125,11 +125,7 @@ fn relay(v: &Leg, vl: &LegLogon, r: &Leg, rl: &LegLogon, known: bool) -> (Findin
             .evidence("server", this_leg.server.clone(), peer.server.clone())
             .fix(
                 Side::Server,
-                format!(
-                    "on the target {}: {}",
-                    r.server,
-                    kb::require_signing_fix(Side::Server)
-                ),
+                kb::require_signing_fix(Side::Server).on(format!("the target {}", r.server)),
             );
         if let (Some(p), Some(q)) = (this.proof(), peer_logon.proof()) {
             f = f.evidence("nt_proof_str", fingerprint(p), fingerprint(q));

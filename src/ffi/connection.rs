@@ -18,7 +18,8 @@ pub struct smbsign_connection {
     details: Vec<smbsign_session_detail>,
     pub(super) peers: Vec<super::evidence::smbsign_finding_peer>,
     pub(super) evidence: Vec<Vec<super::evidence::smbsign_finding_evidence>>,
-    pub(super) fixes: Vec<Vec<super::evidence::smbsign_finding_fix>>,
+    pub(super) fixes: Vec<Vec<super::fixes::smbsign_finding_fix>>,
+    pub(super) fix_parts: Vec<Vec<Vec<super::fixes::smbsign_fix_part>>>,
     pub(super) observations: Vec<*const c_char>,
     pub(super) tunnel: super::tunnel::Tunnel,
 }
@@ -150,6 +151,7 @@ impl smbsign_connection {
             peers: links.peers,
             evidence: links.evidence,
             fixes: links.fixes,
+            fix_parts: links.fix_parts,
             observations: links.observations,
             tunnel,
         }

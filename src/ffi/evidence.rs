@@ -54,29 +54,12 @@ pub struct smbsign_finding_evidence {
     pub expected: *const c_char,
 }
 
-/// The side a fix is made on.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum smbsign_fix_side {
-    SMBSIGN_FIX_CLIENT = 1,
-    SMBSIGN_FIX_SERVER = 2,
-}
-
-/// One fix of a finding (added after 0.3.0): the side, and the setting to
-/// change there (Group Policy name, registry value and Samba option, as
-/// one sentence). `setting` is owned by the `smbsign_connection`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct smbsign_finding_fix {
-    pub side: smbsign_fix_side,
-    pub setting: *const c_char,
-}
-
 /// What a connection snapshot keeps per finding beyond `smbsign_finding`.
 pub(super) struct Links {
     pub peers: Vec<smbsign_finding_peer>,
     pub evidence: Vec<Vec<smbsign_finding_evidence>>,
-    pub fixes: Vec<Vec<smbsign_finding_fix>>,
+    pub fixes: Vec<Vec<super::fixes::smbsign_finding_fix>>,
+    pub fix_parts: Vec<Vec<Vec<super::fixes::smbsign_fix_part>>>,
     /// The message without its fixes.
     pub observations: Vec<*const c_char>,
 }
@@ -136,26 +119,13 @@ pub(super) fn finding_links(
                 .collect()
         })
         .collect();
-    let fixes = findings
-        .iter()
-        .map(|f| {
-            f.fixes
-                .iter()
-                .map(|x| smbsign_finding_fix {
-                    side: match x.side {
-                        crate::posture::kb::Side::Client => smbsign_fix_side::SMBSIGN_FIX_CLIENT,
-                        crate::posture::kb::Side::Server => smbsign_fix_side::SMBSIGN_FIX_SERVER,
-                    },
-                    setting: keep(&x.setting),
-                })
-                .collect()
-        })
-        .collect();
+    let (fixes, fix_parts) = super::fixes::finding_fixes(findings, keep);
     let observations = findings.iter().map(|f| keep(&f.observation())).collect();
     Links {
         peers,
         evidence,
         fixes,
+        fix_parts,
         observations,
     }
 }
@@ -204,40 +174,6 @@ pub unsafe extern "C" fn smbsign_connection_get_finding_evidence(
     boundary(SMBSIGN_PANIC, || unsafe {
         super::connection::copy_item(conn, k, out, |c| {
             c.evidence.get(index).map_or(&[][..], Vec::as_slice)
-        })
-    })
-}
-
-/// The number of fixes of finding `index` (0 for NULL, an index past the
-/// end, or a finding no setting explains). Added after 0.3.0.
-/// Thread-safety: a connection is immutable; any thread may read it.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn smbsign_connection_finding_fix_count(
-    conn: *const smbsign_connection,
-    index: usize,
-) -> usize {
-    boundary(0, || {
-        // SAFETY: NULL or a live smbsign_connection (caller's promise).
-        unsafe { conn.as_ref() }
-            .and_then(|c| c.fixes.get(index))
-            .map_or(0, Vec::len)
-    })
-}
-
-/// Copy fix `k` of finding `index` into `*out` (its setting is owned by
-/// `conn`). Returns SMBSIGN_OUT_OF_RANGE when either index is past its
-/// end, SMBSIGN_NULL_PARAMETER for NULL. Added after 0.3.0.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn smbsign_connection_get_finding_fix(
-    conn: *const smbsign_connection,
-    index: usize,
-    k: usize,
-    out: *mut smbsign_finding_fix,
-) -> smbsign_result {
-    // SAFETY: the pointers are checked there.
-    boundary(SMBSIGN_PANIC, || unsafe {
-        super::connection::copy_item(conn, k, out, |c| {
-            c.fixes.get(index).map_or(&[][..], Vec::as_slice)
         })
     })
 }

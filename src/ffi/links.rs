@@ -221,6 +221,27 @@ mod tests {
                                 .unwrap()
                                 .contains(setting)
                         );
+                        // Each setting is in the sentence, under its label.
+                        let parts = smbsign_connection_finding_fix_part_count(c, k, j);
+                        assert!(parts >= 2, "{setting}");
+                        let mut p = smbsign_fix_part {
+                            kind: smbsign_setting_kind::SMBSIGN_SETTING_NOTE,
+                            label: std::ptr::null(),
+                            text: std::ptr::null(),
+                        };
+                        for i in 0..parts {
+                            assert_eq!(
+                                smbsign_connection_get_finding_fix_part(c, k, j, i, &mut p),
+                                SMBSIGN_OK
+                            );
+                            let label = std::ffi::CStr::from_ptr(p.label).to_str().unwrap();
+                            let text = std::ffi::CStr::from_ptr(p.text).to_str().unwrap();
+                            assert!(setting.contains(&format!("{label}: {text}")), "{setting}");
+                        }
+                        assert_eq!(
+                            smbsign_connection_get_finding_fix_part(c, k, j, parts, &mut p),
+                            SMBSIGN_OUT_OF_RANGE
+                        );
                     }
                     assert_eq!(
                         smbsign_connection_get_finding_fix(c, k, fixes, &mut x),

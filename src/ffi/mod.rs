@@ -18,6 +18,8 @@
 //! - `options.rs`: secrets and limits for scans and analyzers;
 //! - `analyzer.rs`: PDU-by-PDU analysis for hosts that parse captures;
 //! - `connection.rs`: immutable connection snapshots;
+//! - `evidence.rs`: a finding's compared values and other connection;
+//! - `fixes.rs`: a finding's fixes, per side and per setting;
 //! - `scan.rs`: file, memory and descriptor scans.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
@@ -27,6 +29,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 mod analyzer;
 mod connection;
 mod evidence;
+mod fixes;
 mod links;
 mod names;
 mod options;
@@ -37,6 +40,7 @@ mod types;
 pub use analyzer::*;
 pub use connection::*;
 pub use evidence::*;
+pub use fixes::*;
 pub use links::smbsign_analyzer_relay_peer;
 pub use names::*;
 pub use options::*;

@@ -1,7 +1,7 @@
 //! Findings: stable codes, severities, the evidence message, and one fix
 //! per side that is actually misconfigured.
 
-use super::kb::{self, Side};
+use super::kb::{self, Setting, SettingPart, Side};
 use serde::Serialize;
 
 /// How bad a finding is.
@@ -205,8 +205,15 @@ impl Serialize for FindingCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fix {
     pub side: Side,
-    /// Group Policy name, registry value and Samba option.
+    /// Group Policy name, registry value and Samba option, as one text
+    /// made from `parts`.
     pub setting: String,
+    /// The host the fix is for, when not the connection's own side (the
+    /// target of a relay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The same settings one by one, each with where it is set.
+    pub parts: Vec<SettingPart>,
 }
 
 /// One finding on a connection.
@@ -283,9 +290,14 @@ impl Finding {
     }
 
     /// Add the fix for `side`; a second fix for the same side is ignored.
-    pub(crate) fn fix(mut self, side: Side, setting: String) -> Self {
+    pub(crate) fn fix(mut self, side: Side, setting: Setting) -> Self {
         if !self.fixes.iter().any(|f| f.side == side) {
-            self.fixes.push(Fix { side, setting });
+            self.fixes.push(Fix {
+                side,
+                setting: setting.to_string(),
+                scope: setting.scope,
+                parts: setting.parts,
+            });
         }
         self
     }

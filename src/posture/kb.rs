@@ -9,6 +9,12 @@
 use crate::wire::SigningSetting;
 use serde::Serialize;
 
+pub use super::fixes::{
+    Setting, SettingKind, SettingPart, disable_smb1_fix, enable_signing_fix, kerberos_aes_fix,
+    lm_compat_fix, mic_removal_fix, negotiate_integrity_fix, reject_unencrypted_fix,
+    require_signing_fix, target_name_fix,
+};
+
 /// Which service a setting belongs to: the Workstation service (client,
 /// outgoing connections) or the Server service (incoming).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -330,32 +336,6 @@ pub fn predict(protocol: Protocol, client: SigningSetting, server: SigningSettin
     }
 }
 
-/// What to change so that `side` requires signing (the fix for relay
-/// exposure), in the article's terms plus Samba's.
-pub fn require_signing_fix(side: Side) -> String {
-    signing_fix(side, Knob::Require)
-}
-
-/// What to change so that `side` enables signing.
-pub fn enable_signing_fix(side: Side) -> String {
-    signing_fix(side, Knob::Enable)
-}
-
-fn signing_fix(side: Side, knob: Knob) -> String {
-    let p = policy(side, knob);
-    let samba = match (side, knob) {
-        (Side::Server, Knob::Require) => "server signing = mandatory",
-        (Side::Server, Knob::Enable) => "server signing = auto",
-        (Side::Client, Knob::Require) => "client signing = required",
-        (Side::Client, Knob::Enable) => "client signing = desired",
-    };
-    format!(
-        "enable Group Policy \"{}\" (Windows 2000: \"{}\"), which sets {}\\{} = 1 (REG_DWORD); \
-         on Samba set \"{samba}\"",
-        p.policy_xp_2003, p.policy_2000, p.registry_key, p.value_name
-    )
-}
-
 /// The README's KB tables, rendered from the data above.
 pub fn render_markdown() -> String {
     let yn = |v: Option<bool>| match v {
@@ -445,113 +425,6 @@ pub fn render_markdown() -> String {
     s
 }
 
-/// The fix for a removed or invalid NTLM MIC (CVE-2019-1040 and the partial
-/// removal CVE-2025-54918): patch, then require what makes a relayed logon
-/// useless.
-pub fn mic_removal_fix() -> String {
-    format!(
-        "install the Windows updates for CVE-2019-1040 (June 2019) and CVE-2025-54918 \
-         (September 2025), which reject an AUTHENTICATE whose MIC was removed; {}; and require \
-         Extended Protection for Authentication where it applies (LDAP: Group Policy \"Domain \
-         controller: LDAP server channel binding token requirements\" = Always, registry \
-         HKLM\\System\\CurrentControlSet\\Services\\NTDS\\Parameters\\LdapEnforceChannelBinding \
-         = 2); Samba's smbd checks the MIC itself and needs \"server signing = mandatory\"",
-        require_signing_fix(Side::Server)
-    )
-}
-
-/// The fix for NTLMv1, LM and clear-text logons: the LAN Manager
-/// authentication level, on the side that sent (client) or accepted
-/// (server) the weak response.
-pub fn lm_compat_fix(side: Side) -> String {
-    let samba = match side {
-        Side::Client => {
-            "on Samba set \"client ntlmv2 auth = yes\", \"client lanman auth = no\" and \
-             \"client plaintext auth = no\""
-        }
-        Side::Server => {
-            "on Samba set \"ntlm auth = ntlmv2-only\" (the default since 4.5) and \"lanman \
-             auth = no\""
-        }
-    };
-    format!(
-        "set Group Policy \"Network security: LAN Manager authentication level\" to \"Send \
-         NTLMv2 response only. Refuse LM & NTLM\", which sets \
-         HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\LmCompatibilityLevel = 5 \
-         (REG_DWORD; 0-1 send LM and NTLM, 2 send NTLM only, 3 send NTLMv2 only, 4 also refuse \
-         LM, 5 also refuse NTLM; the refusals apply where the account is checked, the domain \
-         controller or the server); {samba}"
-    )
-}
-
-/// The fix for Kerberos with RC4-HMAC: AES only, on the client and on the
-/// accounts the KDC issues tickets for.
-pub fn kerberos_aes_fix(side: Side) -> String {
-    let samba = match side {
-        Side::Client => "on Samba set \"kerberos encryption types = strong\"",
-        Side::Server => {
-            "on the service account set msDS-SupportedEncryptionTypes = 0x18 (AES128, \
-             AES256); on a Samba KDC set \"kerberos encryption types = strong\""
-        }
-    };
-    format!(
-        "set Group Policy \"Network security: Configure encryption types allowed for \
-         Kerberos\" to AES128_HMAC_SHA1 and AES256_HMAC_SHA1 only, which sets \
-         HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System\\Kerberos\\\
-         Parameters\\SupportedEncryptionTypes = 0x18 (REG_DWORD); {samba}"
-    )
-}
-
-/// The fix for requests sent in clear on an encrypting session: the
-/// server refuses them.
-pub fn reject_unencrypted_fix() -> String {
-    "refuse unencrypted access: PowerShell Set-SmbServerConfiguration \
-     -RejectUnencryptedAccess $true, which sets HKLM\\SYSTEM\\CurrentControlSet\\Services\\\
-     LanmanServer\\Parameters\\RejectUnencryptedAccess = 1 (REG_DWORD; the default); on Samba \
-     \"server smb encrypt = required\" (or \"smb encrypt = required\" on the share)"
-        .into()
-}
-
-/// The fix for a logon meant for another server: SPN target name validation.
-pub fn target_name_fix() -> String {
-    "enable Group Policy \"Microsoft network server: Server SPN target name validation \
-     level\" (Accept if provided by client, or Required from client), which sets \
-     HKLM\\System\\CurrentControlSet\\Services\\LanmanServer\\Parameters\\\
-     SmbServerNameHardeningLevel = 1 or 2 (REG_DWORD); Samba has no such check: require \
-     signing (\"server signing = mandatory\") so that a relayed logon cannot be used"
-        .into()
-}
-
-/// The fix for an SMB1 downgrade: no SMB1 on either side.
-pub fn disable_smb1_fix(side: Side) -> String {
-    match side {
-        Side::Server => "disable SMB1 on the server: Group Policy \"Configure SMBv1 server\" \
-             (MS Security Guide) = Disabled, which sets HKLM\\SYSTEM\\CurrentControlSet\\\
-             Services\\LanmanServer\\Parameters\\SMB1 = 0 (REG_DWORD); on Samba set \
-             \"server min protocol = SMB2_02\""
-            .into(),
-        Side::Client => "disable SMB1 on the client: Group Policy \"Configure SMBv1 client \
-             driver\" (MS Security Guide) = Disable driver, which sets HKLM\\SYSTEM\\\
-             CurrentControlSet\\Services\\mrxsmb10\\Start = 4 (REG_DWORD); on Samba set \
-             \"client min protocol = SMB2_02\""
-            .into(),
-    }
-}
-
-/// The fix for a negotiate altered in flight: SMB 3.1.1's preauth
-/// integrity and signing on both sides make the change fatal.
-pub fn negotiate_integrity_fix(side: Side) -> String {
-    let min = match side {
-        Side::Server => "server min protocol = SMB3_11",
-        Side::Client => "client min protocol = SMB3_11",
-    };
-    format!(
-        "{}; where every peer supports it, allow only SMB 3.1.1, whose pre-authentication \
-         integrity hash makes an altered NEGOTIATE fail the logon (Samba: \"{min}\")",
-        require_signing_fix(side)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,6 +489,7 @@ mod tests {
         );
         assert!(
             require_signing_fix(Side::Server)
+                .to_string()
                 .contains("LanManServer\\Parameters\\RequireSecuritySignature = 1")
         );
     }

@@ -14,12 +14,15 @@
 //! - `report.rs`: the report of a connection and its JSON;
 //! - `modes.rs`: the KB's reading of SecurityMode values;
 //! - `kb.rs`: the article's configuration knowledge as data;
+//! - `fixes.rs`: the fixes findings propose, as typed parts (Group Policy,
+//!   registry, Samba, …) and the sentence made of them;
 //! - `os.rs`: the systems an NTLMSSP VERSION names and today's defaults.
 #![forbid(unsafe_code)]
 
 mod attacks;
 mod encryption;
 mod finding;
+mod fixes;
 pub mod kb;
 mod modes;
 pub mod os;
@@ -44,9 +47,10 @@ pub use rules::{findings, findings_at, findings_between, sort_findings};
 use crate::conn::{Connection, MessageAnnotation};
 use crate::wire::nbss::SmbFamily;
 
-/// Attack findings (MIC removal, target name, validate-negotiate, 3.1.1
-/// preauth) whose evidence is in frame `frame`, for tools that annotate
-/// PDUs: checked only when the frame holds an AUTHENTICATE, a VALIDATE
+/// Findings whose evidence is in frame `frame` (MIC removal, target name,
+/// validate-negotiate, 3.1.1 preauth, NTLMv1, LM and clear-text logons,
+/// Kerberos RC4, …), for tools that annotate PDUs: checked only when the
+/// frame holds an AUTHENTICATE (or a pre-NTLMSSP logon), a VALIDATE
 /// message or a session's final SESSION_SETUP response.
 pub fn frame_attack_findings(
     c: &Connection,
@@ -58,6 +62,7 @@ pub fn frame_attack_findings(
         .ntlm
         .iter()
         .any(|l| l.auth.as_ref().is_some_and(|a| a.frame == frame))
+        || c.legacy.iter().any(|l| l.frame == frame)
         || v.request.as_ref().is_some_and(|q| q.frame == frame)
         || v.response.as_ref().is_some_and(|r| r.frame == frame)
         || c.sessions
@@ -68,15 +73,7 @@ pub fn frame_attack_findings(
     }
     findings_at(c, server)
         .into_iter()
-        .filter(|f| {
-            matches!(
-                f.code,
-                FindingCode::NtlmTargetMismatch
-                    | FindingCode::NtlmMicRemoved
-                    | FindingCode::NtlmMicInvalid
-                    | FindingCode::NegotiateTampered
-            ) && f.frames.contains(&frame)
-        })
+        .filter(|f| f.frames.contains(&frame))
         .map(|f| f.code)
         .collect()
 }

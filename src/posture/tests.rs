@@ -75,12 +75,16 @@ fn finding(c: &Connection, code: FindingCode) -> Finding {
 #[test]
 fn every_finding_code_fixes_only_the_misconfigured_side() {
     let mut tested = Vec::new();
-    let mut check = |c: &Connection, code: FindingCode, want: &[(Side, String)]| {
+    let mut check = |c: &Connection, code: FindingCode, want: &[(Side, kb::Setting)]| {
         let f = finding(c, code);
-        let got: Vec<(Side, String)> = f
+        let got: Vec<(Side, String, Vec<kb::SettingPart>)> = f
             .fixes
             .iter()
-            .map(|x| (x.side, x.setting.clone()))
+            .map(|x| (x.side, x.setting.clone(), x.parts.clone()))
+            .collect();
+        let want: Vec<(Side, String, Vec<kb::SettingPart>)> = want
+            .iter()
+            .map(|(side, s)| (*side, s.to_string(), s.parts.clone()))
             .collect();
         assert_eq!(got, want, "{code:?}: {}", f.message);
         tested.push(code);
