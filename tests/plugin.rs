@@ -1491,10 +1491,10 @@ fn expert_groups_are_one_per_finding_code() {
         let mut level = "";
         let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for line in text.lines() {
-            if let Some((name, _)) = line.split_once(" (") {
-                if ["Errors", "Warns", "Notes", "Chats", "Comments"].contains(&name) {
-                    level = name;
-                }
+            if let Some((name, _)) = line.split_once(" (")
+                && ["Errors", "Warns", "Notes", "Chats", "Comments"].contains(&name)
+            {
+                level = name;
             }
             let Some((_, summary)) = line.split_once("SMB Signing  ") else {
                 continue;
