@@ -42,6 +42,11 @@ printf '%s\n' "$line" | grep -Pq "\tdissector\t/usr/lib/[^\t]*/wireshark/plugins
   fail "the plugin is not listed from the global $ws_mm folder"
 annotated="$(tshark -n -r "$capture" -Y smbsign 2>/dev/null | wc -l)"
 [ "$annotated" -gt 10 ] || fail "the installed plugin annotated $annotated frames"
+[ -f /usr/share/wireshark/profiles/smbsign/dfilter_buttons ] || fail "the profile is not in the global profiles folder"
+# The global profile's columns: the negotiate response shows the server's "required".
+row="$(tshark -C smbsign -n -r "$capture" -Y 'smb2.cmd == 0 && smb2.flags.response == 1' 2>/dev/null | head -n 1)"
+printf '%s\n' "$row" | grep -q ' required ' || fail "tshark -C smbsign (the installed profile): '$row'"
+echo "installed profile: $row"
 
 cc -O2 -o "$tmp/smbsign-report" examples/c/smbsign-report.c $(pkg-config --cflags --libs smbsign)
 "$tmp/smbsign-report" "$capture" > "$tmp/report.txt"

@@ -3,6 +3,8 @@
 # chroot of the suite that ships it:
 #   sudo bash tests/wireshark/chroot.sh trixie [CARGO TEST ARGS...]   (4.4)
 #   sudo bash tests/wireshark/chroot.sh sid    [CARGO TEST ARGS...]   (4.6)
+# or, with SMBSIGN_CHROOT_RUN='COMMAND', that command in the repository
+# instead of cargo test (benches/plugin-releases.sh).
 # The chroot is made once with mmdebstrap, from the mirror apt already
 # uses, and kept in $SMBSIGN_CHROOTS (default /var/cache/smbsign/chroots),
 # outside the clone. The host's toolchain (~/.cargo, ~/.rustup) and this
@@ -89,7 +91,8 @@ chroot "$root" /usr/bin/env -i \
   HOME="$HOME" CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" \
   CI="${CI:-}" SMBSIGN_PLUGIN_VIEWS="${SMBSIGN_PLUGIN_VIEWS:-}" \
   SMBSIGN_PLUGIN_COMPARE="${SMBSIGN_PLUGIN_COMPARE:-}" SMBSIGN_CORPUS="$corpus" TERM=dumb \
-  bash -c 'cd "$0" && cargo test --offline "$@"' "$repo" "$@"
+  SMBSIGN_CHROOT_RUN="${SMBSIGN_CHROOT_RUN:-}" \
+  bash -c 'cd "$0" && if [ -n "$SMBSIGN_CHROOT_RUN" ]; then eval "$SMBSIGN_CHROOT_RUN"; else cargo test --offline "$@"; fi' "$repo" "$@"
 status=$?
 # The tests' scratch folders (copies of captures, plugin homes).
 rm -rf --one-file-system "$root"/tmp/smbsign-plugin-*
