@@ -446,3 +446,35 @@ mod tests {
         assert_eq!(v, ["10.0.0.9", "10.0.0.10", "fe80::1", "name"]);
     }
 }
+
+#[derive(Serialize)]
+struct Tagged<'a, T> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    host: &'a T,
+}
+
+impl Hosts {
+    /// `smbsign hosts --json`: one JSON line per server, then per client,
+    /// most exposed first, each tagged `"type": "server"` or `"client"`.
+    pub fn write_json_lines(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        for h in self.servers() {
+            let tagged = Tagged {
+                kind: "server",
+                host: h,
+            };
+            serde_json::to_writer(&mut *out, &tagged)?;
+            writeln!(out)?;
+        }
+        for h in self.clients() {
+            let tagged = Tagged {
+                kind: "client",
+                host: h,
+            };
+            serde_json::to_writer(&mut *out, &tagged)?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}

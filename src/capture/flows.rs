@@ -283,7 +283,7 @@ impl<T> FlowStates<T> for Table<'_, T> {
 }
 
 /// Counters over the whole capture.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ScanStats {
     pub frames: u64,
     pub bytes: u64,

@@ -4,12 +4,16 @@
 //! SMB2 MACs on a second thread) and returns one typed report per
 //! connection. `scan_each` streams the reports as connections end, and
 //! `engine` gives the frame-by-frame machinery for callers that hold
-//! packets themselves.
+//! packets themselves. `inputs` names captures (files, directories walked,
+//! standard input) and `many` reads many of them, `jobs` at a time, through
+//! one correlator.
 #![forbid(unsafe_code)]
 
 mod analysis;
 pub mod decrypt_to;
+pub mod inputs;
 mod macs;
+pub mod many;
 
 pub use analysis::{PduEvent, PduHook};
 

@@ -14,10 +14,12 @@ mod kerberos_fast;
 pub mod keytab;
 pub mod mac;
 pub mod ntlm;
+mod secrets;
 pub mod state;
 
 pub use batch::{MacBatch, MacJob};
 pub use ntlm::UserHashes;
+pub use secrets::Secrets;
 pub use state::{KeyState, Signing, TransformVerdict, Verdict};
 
 use std::collections::HashMap;

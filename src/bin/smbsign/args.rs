@@ -191,35 +191,14 @@ impl SecretArgs {
         &self,
         sources: &[crate::inputs::Source],
     ) -> Result<Option<std::sync::Arc<smbsign::verify::Credentials>>, String> {
-        let mut c = smbsign::verify::Credentials::default();
-        for p in &self.password {
-            c.add_password(p).map_err(|e| e.to_string())?;
-        }
-        for h in &self.nt_hash {
-            c.add_nt_hash(h).map_err(|e| e.to_string())?;
-        }
-        for k in &self.session_key {
-            c.add_session_key(k).map_err(|e| e.to_string())?;
-        }
-        for path in &self.keytab {
-            c.add_keytab_file(path).map_err(|e| e.to_string())?;
-        }
-        if let Some(path) = &self.credentials {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            c.add_file_text(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        // A scan learns the tickets of the KDC exchanges it reads; across
-        // files the exchange may come in a later file, so every file is
-        // read for them first (standard input cannot be read twice).
-        if sources.len() > 1 && c.learns_from_kdc() {
-            for path in sources.iter().filter_map(crate::inputs::Source::path) {
-                // A file that cannot be read is reported by the scan.
-                let _ = smbsign::scan::learn_kdc(&c, path);
-            }
-        }
-        Ok((!c.is_empty()).then(|| std::sync::Arc::new(c)))
+        let secrets = smbsign::verify::Secrets {
+            passwords: self.password.clone(),
+            nt_hashes: self.nt_hash.clone(),
+            session_keys: self.session_key.clone(),
+            keytabs: self.keytab.clone(),
+            credentials_file: self.credentials.clone(),
+        };
+        smbsign::scan::many::run_credentials(&secrets, sources)
     }
 }
 

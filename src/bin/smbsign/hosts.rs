@@ -102,42 +102,10 @@ pub fn write_relay_list(hosts: &Hosts, path: &std::path::Path) -> Result<(), ()>
 /// The host rows: JSON lines or the aligned table.
 pub fn write_summary(out: &mut impl Write, hosts: &Hosts, json: bool) -> std::io::Result<()> {
     if json {
-        write_json(out, hosts)
+        hosts.write_json_lines(out)
     } else {
         write_table(out, hosts)
     }
-}
-
-#[derive(serde::Serialize)]
-struct Tagged<'a, T> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    host: &'a T,
-}
-
-fn write_json(out: &mut impl Write, hosts: &Hosts) -> std::io::Result<()> {
-    for h in hosts.servers() {
-        serde_json::to_writer(
-            &mut *out,
-            &Tagged {
-                kind: "server",
-                host: h,
-            },
-        )?;
-        writeln!(out)?;
-    }
-    for h in hosts.clients() {
-        serde_json::to_writer(
-            &mut *out,
-            &Tagged {
-                kind: "client",
-                host: h,
-            },
-        )?;
-        writeln!(out)?;
-    }
-    Ok(())
 }
 
 fn listed(l: &Listed) -> String {

@@ -7,7 +7,7 @@ mod args;
 mod docs;
 mod explain;
 mod hosts;
-mod inputs;
+use smbsign::scan::inputs;
 mod run;
 mod scan;
 #[cfg(feature = "live")]

@@ -1,29 +1,15 @@
-//! Reading every capture of a run, `-j N` at a time, and handing their
-//! reports on in input order: file after file, each file's reports as its
-//! scan gives them, through one correlator for the whole run. Whatever N
-//! is, the sink sees the same reports in the same order as with `-j 1`.
-//!
-//! Each file is scanned on a worker thread; its reports come back through
-//! a bounded channel of its own, which the main thread drains in input
-//! order. A worker that runs ahead waits on its full channel, so memory
-//! stays bounded by the channel sizes, not by the files.
+//! A run of the CLI over its inputs: the secrets read, the captures
+//! named (`smbsign::scan::inputs`), the progress bar, and what each
+//! capture's failure or limits say on stderr. The reading itself is
+//! `smbsign::scan::many`.
 
 use crate::inputs::Source;
 use smbsign::capture::{self, CaptureError, ScanStats};
-use smbsign::correlate::Correlator;
-use smbsign::posture::ConnectionReport;
-use smbsign::scan::{Input, Scanner};
-use std::collections::HashMap;
+use smbsign::scan::Scanner;
+pub use smbsign::scan::many::{Progress, Render, Sink};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
-/// Reports a worker hands over at once (one wake-up of the main thread
-/// per batch, not per report)…
-const BATCH_REPORTS: usize = 64;
-/// …and batches it may have ready before the main thread takes them.
-const CHANNEL_BATCHES: usize = 8;
-
-/// How one capture went.
+/// How one capture that could be read went.
 pub struct FileOutcome {
     pub name: String,
     pub stats: ScanStats,
@@ -39,30 +25,9 @@ pub struct RunOutcome {
     pub read_error: bool,
 }
 
-enum Message {
-    /// Reports, each with its JSON when the run renders it in the workers.
-    Reports(Vec<(ConnectionReport, Option<Vec<u8>>)>),
-    Done(Result<(ScanStats, Option<CaptureError>), CaptureError>),
-}
-
-/// Where progress goes (bytes read across the run, files done).
-pub trait Progress: Sync {
-    fn bytes(&self, n: u64);
-    fn file_done(&self);
-}
-
-/// How a report becomes output bytes (`scan --json`), done on the worker
-/// that scanned it so that the main thread only writes.
-pub type Render = dyn Fn(&ConnectionReport) -> Vec<u8> + Sync;
-
-/// Where the reports go: each with its rendering when `render` was given
-/// and the correlator left the report as it was (a report it added a
-/// finding to comes without: render it again).
-pub type Sink<'a> = dyn FnMut(ConnectionReport, Option<Vec<u8>>) + 'a;
-
-/// Scan `sources`, `jobs` at a time; every report goes through one
-/// correlator (relays and MITM legs may be split over files) to `sink`.
-/// `-j 1` runs everything on this thread, one file after another.
+/// Scan `sources`, `jobs` at a time (`smbsign::scan::many::run`), then say
+/// on stderr, in input order, which could not be read, which stopped
+/// early and which reached a limit.
 pub fn run(
     scanner: &Scanner,
     sources: &[Source],
@@ -71,166 +36,32 @@ pub fn run(
     render: Option<&Render>,
     sink: &mut Sink<'_>,
 ) -> RunOutcome {
-    // Across files every report waits for a partner (up to MAX_HELD); in
-    // one capture the legs end close together and a window is enough.
-    let mut correlator = if sources.len() > 1 {
-        Correlator::new()
-    } else {
-        Correlator::with_hold(smbsign::correlate::ONE_CAPTURE_HOLD)
-    };
+    let done = smbsign::scan::many::run(scanner, sources, jobs, progress, render, sink);
     let mut outcome = RunOutcome {
         files: Vec::new(),
         read_error: false,
     };
-    if jobs <= 1 || sources.len() <= 1 {
-        for source in sources {
-            let result = scan_source(scanner, source, progress, |r| {
-                correlator.push(r, &mut |x| sink(x, None))
-            });
-            progress.file_done();
-            finish_file(&source.name(), result, &mut outcome);
-        }
-        correlator.finish(&mut |x| sink(x, None));
-        return outcome;
-    }
-    let jobs = jobs.min(sources.len());
-    // Renderings made by the workers, until their report leaves the
-    // correlator: keyed by the connection, with its findings' count then.
-    let mut rendered: Rendered = Rendered::default();
-    let next = AtomicUsize::new(0);
-    let (senders, receivers): (Vec<_>, Vec<_>) = sources
-        .iter()
-        .map(|_| mpsc::sync_channel::<Message>(CHANNEL_BATCHES))
-        .unzip();
-    let mut deliver = |r: ConnectionReport, rendered: &mut Rendered| {
-        let bytes = rendered
-            .remove(&ReportKey::of(&r))
-            .filter(|(n, _)| *n == r.findings.len())
-            .map(|(_, b)| b);
-        sink(r, bytes)
-    };
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            let (next, senders) = (&next, &senders);
-            scope.spawn(move || {
-                // Files are taken in input order, so the earliest file not
-                // yet drained always has a worker: no wait can deadlock.
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(source) = sources.get(i) else {
-                        return;
-                    };
-                    let tx = &senders[i];
-                    let mut batch = Vec::with_capacity(BATCH_REPORTS);
-                    // The main thread stops listening only when it is gone.
-                    let result = scan_source(scanner, source, progress, |r| {
-                        let bytes = render.map(|f| f(&r));
-                        batch.push((r, bytes));
-                        if batch.len() >= BATCH_REPORTS {
-                            let full =
-                                std::mem::replace(&mut batch, Vec::with_capacity(BATCH_REPORTS));
-                            let _ = tx.send(Message::Reports(full));
-                        }
-                    });
-                    if !batch.is_empty() {
-                        let _ = tx.send(Message::Reports(batch));
-                    }
-                    let _ = tx.send(Message::Done(result));
-                    progress.file_done();
-                }
-            });
-        }
-        for (source, rx) in sources.iter().zip(receivers) {
-            for m in rx {
-                match m {
-                    Message::Reports(batch) => {
-                        for (r, bytes) in batch {
-                            if let Some(b) = bytes {
-                                rendered.insert(ReportKey::of(&r), (r.findings.len(), b));
-                            }
-                            correlator.push(r, &mut |x| deliver(x, &mut rendered));
-                        }
-                    }
-                    Message::Done(result) => {
-                        finish_file(&source.name(), result, &mut outcome);
-                        break;
-                    }
-                }
+    for f in done.files {
+        let (stats, error) = match f.result {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("smbsign: {}: {e}", f.name);
+                outcome.read_error = true;
+                continue;
             }
-        }
-    });
-    correlator.finish(&mut |x| deliver(x, &mut rendered));
-    outcome
-}
-
-/// Renderings by connection, with the report's findings count then.
-type Rendered = HashMap<ReportKey, (usize, Vec<u8>), ahash::RandomState>;
-
-/// A connection of the run: its capture, endpoints and first frame.
-#[derive(PartialEq, Eq, Hash)]
-struct ReportKey(Option<String>, String, String, Option<u64>);
-
-impl ReportKey {
-    fn of(r: &ConnectionReport) -> Self {
-        ReportKey(
-            r.file.clone(),
-            r.client.clone(),
-            r.server.clone(),
-            r.first_frame,
-        )
-    }
-}
-
-/// Scan one capture, each report to `each` (standard input's named `-`).
-fn scan_source(
-    scanner: &Scanner,
-    source: &Source,
-    progress: &dyn Progress,
-    mut each: impl FnMut(ConnectionReport),
-) -> Result<(ScanStats, Option<CaptureError>), CaptureError> {
-    let mut last = 0u64;
-    let tick = |n: u64| {
-        if n - last > 1 << 20 {
-            progress.bytes(n - last);
-            last = n;
-        }
-    };
-    let input = match source {
-        Source::File(p) => Input::Path(p),
-        Source::Stdin => Input::Reader(Box::new(std::io::stdin())),
-    };
-    let stdin = matches!(source, Source::Stdin);
-    scanner.scan_each(input, tick, |mut r| {
-        if stdin {
-            r.file = Some("-".into());
-        }
-        each(r)
-    })
-}
-
-fn finish_file(
-    name: &str,
-    result: Result<(ScanStats, Option<CaptureError>), CaptureError>,
-    outcome: &mut RunOutcome,
-) {
-    let (stats, error) = match result {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("smbsign: {name}: {e}");
+        };
+        if let Some(e) = &error {
+            eprintln!("smbsign: {}: {e}", f.name);
             outcome.read_error = true;
-            return;
         }
-    };
-    if let Some(e) = &error {
-        eprintln!("smbsign: {name}: {e}");
-        outcome.read_error = true;
+        warn_limits(&f.name, &stats);
+        outcome.files.push(FileOutcome {
+            name: f.name,
+            stats,
+            error,
+        });
     }
-    warn_limits(name, &stats);
-    outcome.files.push(FileOutcome {
-        name: name.to_owned(),
-        stats,
-        error,
-    });
+    outcome
 }
 
 fn warn_limits(name: &str, stats: &ScanStats) {

@@ -1,7 +1,8 @@
 //! What the command line names, as captures to read: files as given, `-`
 //! for standard input, directories walked recursively (in name order, so
 //! every run lists them the same way) keeping the files whose magic says
-//! capture.
+//! capture. Shared by the CLI and the Python package.
+#![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,12 @@ use std::path::{Path, PathBuf};
 pub enum Source {
     Stdin,
     File(PathBuf),
+    /// A capture already in memory (the Python package's bytes), named
+    /// as its reports will call it.
+    Bytes {
+        name: String,
+        data: std::sync::Arc<[u8]>,
+    },
 }
 
 impl Source {
@@ -19,19 +26,23 @@ impl Source {
         match self {
             Source::Stdin => "-".into(),
             Source::File(p) => p.display().to_string(),
+            Source::Bytes { name, .. } => name.clone(),
         }
     }
 
     pub fn path(&self) -> Option<&Path> {
         match self {
             Source::File(p) => Some(p),
-            Source::Stdin => None,
+            Source::Stdin | Source::Bytes { .. } => None,
         }
     }
 
     /// Its size in bytes, when it has one (for the progress bar).
     pub fn size(&self) -> Option<u64> {
-        std::fs::metadata(self.path()?).ok().map(|m| m.len())
+        match self {
+            Source::Bytes { data, .. } => Some(data.len() as u64),
+            _ => std::fs::metadata(self.path()?).ok().map(|m| m.len()),
+        }
     }
 }
 
@@ -85,6 +96,6 @@ pub fn expand(names: &[PathBuf]) -> Expanded {
 
 fn looks_like_capture(path: &Path) -> bool {
     std::fs::File::open(path)
-        .map(|f| smbsign::capture::is_capture(std::io::Read::take(f, 1 << 16)))
+        .map(|f| crate::capture::is_capture(std::io::Read::take(f, 1 << 16)))
         .unwrap_or(false)
 }
