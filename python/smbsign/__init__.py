@@ -157,6 +157,19 @@ class ScanResult:
         return [FileResult(f) for f in self._d["files"] if f.get("error")]
 
     @property
+    def link_keys(self) -> List[List[str]]:
+        """Per connection (in the order of `connections`), the keys
+        correlation links it by: each named NTLM logon's proof and server
+        challenge ("proof:HEX", "challenge:HEX"). Two connections in
+        different captures that share a key may be legs of one relay: scan
+        those captures together (`scan_many`) to judge them. Only scans of
+        bytes carry them (empty lists otherwise)."""
+        keys = self._d.get("link_keys")
+        if keys is None:
+            return [[] for _ in self._d["connections"]]
+        return [list(k) for k in keys]
+
+    @property
     def skipped(self) -> int:
         """Files in the directories given that are not captures."""
         return int(self._d.get("skipped", 0))
@@ -297,14 +310,24 @@ def scan_many(
     found across files; `hosts` and `relay_targets` merge every file.
     Connections come in the CLI's order whatever `jobs` is.
 
+    `paths` may instead be `(name, bytes)` pairs: captures in memory,
+    scanned together the same way (the Spark example rescans the captures
+    a join paired).
+
     A file that cannot be read does not stop the others: it is listed in
     `result.errors` (as the CLI reports it on stderr). Secrets as for
     `scan`.
     """
-    items = [os.fspath(p) for p in paths]
+    items = list(paths)
+    in_memory = [i for i in items if isinstance(i, tuple)]
+    if in_memory and len(in_memory) != len(items):
+        raise TypeError("paths: all paths, or all (name, bytes) pairs")
     if jobs is None:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if jobs < 1:
         raise ValueError("jobs: at least 1")
     secrets = _secrets(password, nt_hash, session_key, keytab, credentials)
-    return _native_call(_native.scan_paths, items, int(jobs), secrets)
+    if in_memory:
+        pairs = [(str(name), bytes(data)) for name, data in in_memory]
+        return _native_call(_native.scan_bytes_many, pairs, int(jobs), secrets)
+    return _native_call(_native.scan_paths, [os.fspath(p) for p in items], int(jobs), secrets)

@@ -2,7 +2,7 @@
 `smbsign scan --json` and `smbsign hosts --json`."""
 
 import os
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 __version__: str
 
@@ -155,6 +155,8 @@ class ScanResult:
     @property
     def errors(self) -> List[FileResult]: ...
     @property
+    def link_keys(self) -> List[List[str]]: ...
+    @property
     def skipped(self) -> int: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def __iter__(self) -> Iterator[Connection]: ...
@@ -186,7 +188,7 @@ def scan(
     name: Optional[str] = ...,
 ) -> ScanResult: ...
 def scan_many(
-    paths: Iterable[PathLike],
+    paths: Iterable[Union[PathLike, Tuple[str, bytes]]],
     jobs: Optional[int] = ...,
     password: Secrets = ...,
     nt_hash: Secrets = ...,

@@ -73,34 +73,30 @@ fn file_json(
 /// One run's result as JSON: every connection's report (the CLI's JSON
 /// lines, in the CLI's order), every input's outcome, and the hosts.
 fn run_json(scanner: &Scanner, sources: &[Source], jobs: usize) -> String {
-    let mut lines: Vec<u8> = Vec::new();
-    let mut hosts = Hosts::new();
-    let mut connections = 0usize;
-    let render = |r: &ConnectionReport| serde_json::to_vec(r).unwrap_or_default();
-    let mut sink = |r: ConnectionReport, rendered: Option<Vec<u8>>| {
-        hosts.add(&r);
-        let line = rendered
-            .filter(|b| !b.is_empty())
-            .unwrap_or_else(|| serde_json::to_vec(&r).unwrap_or_default());
-        if connections > 0 {
-            lines.push(b',');
-        }
-        lines.extend_from_slice(&line);
-        connections += 1;
-    };
-    let outcome = run(
-        scanner,
-        sources,
-        jobs,
-        &NoProgress,
-        Some(&render),
-        &mut sink,
-    );
-    let files: Vec<serde_json::Value> = outcome
+    let mut reports = Vec::new();
+    let outcome = run(scanner, sources, jobs, &NoProgress, None, &mut |r, _| {
+        reports.push(r)
+    });
+    let files = outcome
         .files
         .iter()
         .map(|f| file_json(&f.name, &f.result))
         .collect();
+    reports_json(reports, files)
+}
+
+/// The JSON of a run's reports (in the order given), its inputs'
+/// outcomes, and the hosts and relay targets over the reports.
+fn reports_json(reports: Vec<ConnectionReport>, files: Vec<serde_json::Value>) -> String {
+    let mut hosts = Hosts::new();
+    let mut lines: Vec<u8> = Vec::new();
+    for (k, r) in reports.iter().enumerate() {
+        hosts.add(r);
+        if k > 0 {
+            lines.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut lines, r);
+    }
     let (targets, conflicting) = hosts.relay_targets();
     let address = |v: Vec<&smbsign::audit::ServerHost>| -> Vec<String> {
         v.into_iter().map(|h| h.address.clone()).collect()
@@ -108,7 +104,8 @@ fn run_json(scanner: &Scanner, sources: &[Source], jobs: usize) -> String {
     let relay = serde_json::json!({
         "relay_targets": address(targets),
         "relay_conflicting": address(conflicting),
-    });
+    })
+    .to_string();
     let mut host_lines = Vec::new();
     let _ = hosts.write_json_lines(&mut host_lines);
     let host_lines = String::from_utf8_lossy(&host_lines);
@@ -118,7 +115,7 @@ fn run_json(scanner: &Scanner, sources: &[Source], jobs: usize) -> String {
         String::from_utf8_lossy(&lines),
         serde_json::Value::Array(files),
         hosts.join(","),
-        &relay.to_string()[1..relay.to_string().len() - 1]
+        &relay[1..relay.len() - 1]
     )
 }
 
@@ -174,6 +171,9 @@ fn scan_paths(
 }
 
 /// Scan one capture held in memory (`name` is what its reports call it).
+/// Besides the run's JSON, `"link_keys"` lists per connection (in the
+/// order of `"connections"`) the keys correlation links it by, for a join
+/// across captures (`smbsign.link_keys`, the Spark example).
 #[pyfunction]
 #[pyo3(signature = (data, name, secrets))]
 fn scan_bytes(
@@ -184,12 +184,76 @@ fn scan_bytes(
 ) -> PyResult<String> {
     py.detach(|| {
         guarded(|| {
+            let name = name.unwrap_or_else(|| "<bytes>".into());
             let sources = [Source::Bytes {
-                name: name.unwrap_or_else(|| "<bytes>".into()),
+                name: name.clone(),
                 data: data.into(),
             }];
             let scanner = scanner(secrets, &sources)?;
-            Ok(run_json(&scanner, &sources, 1))
+            Ok(one_capture_json(&scanner, &sources[0], &name))
+        })
+    })
+}
+
+/// One capture, scanned and correlated as `many::run` does for one
+/// source, with each report's link keys taken before correlation moves
+/// its facts out.
+fn one_capture_json(scanner: &Scanner, source: &Source, name: &str) -> String {
+    use smbsign::correlate::{Correlator, ONE_CAPTURE_HOLD, link_keys};
+    type Key = (String, String, Option<u64>);
+    let mut keys: std::collections::HashMap<Key, Vec<String>> = Default::default();
+    let mut correlator = Correlator::with_hold(ONE_CAPTURE_HOLD);
+    let mut reports = Vec::new();
+    let Source::Bytes { data, .. } = source else {
+        return run_json(scanner, std::slice::from_ref(source), 1);
+    };
+    let result = scanner.scan_each(
+        &data[..],
+        |_| {},
+        |mut r| {
+            r.file = Some(name.to_owned());
+            let k = link_keys(&r);
+            if !k.is_empty() {
+                keys.insert((r.client.clone(), r.server.clone(), r.first_frame), k);
+            }
+            correlator.push(r, &mut |x| reports.push(x));
+        },
+    );
+    correlator.finish(&mut |x| reports.push(x));
+    let link_keys: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            keys.remove(&(r.client.clone(), r.server.clone(), r.first_frame))
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut body = reports_json(reports, vec![file_json(name, &result)]);
+    body.pop();
+    format!("{body},\"link_keys\":{}}}", serde_json::json!(link_keys))
+}
+
+/// Scan captures held in memory, `(name, data)` each, together: one
+/// correlator over them all, as the CLI over files (relays whose legs are
+/// in different captures are found).
+#[pyfunction]
+#[pyo3(signature = (items, jobs, secrets))]
+fn scan_bytes_many(
+    py: Python<'_>,
+    items: Vec<(String, Vec<u8>)>,
+    jobs: usize,
+    secrets: PySecrets,
+) -> PyResult<String> {
+    py.detach(|| {
+        guarded(|| {
+            let sources: Vec<Source> = items
+                .into_iter()
+                .map(|(name, data)| Source::Bytes {
+                    name,
+                    data: data.into(),
+                })
+                .collect();
+            let scanner = scanner(secrets, &sources)?;
+            Ok(run_json(&scanner, &sources, jobs.max(1)))
         })
     })
 }
@@ -204,6 +268,7 @@ fn version() -> &'static str {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_paths, m)?)?;
     m.add_function(wrap_pyfunction!(scan_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_bytes_many, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())
 }

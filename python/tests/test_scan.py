@@ -43,8 +43,12 @@ def lab_captures():
     return captures_under(LAB)
 
 
+def corpus_dir():
+    return pathlib.Path(os.environ.get("SMBSIGN_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
+
+
 def corpus_captures():
-    folder = pathlib.Path(os.environ.get("SMBSIGN_CORPUS", REPO.parent / "shared" / "corpus"))
+    folder = corpus_dir()
     if not folder.is_dir():
         if os.environ.get("CI") not in (None, "", "false"):
             pytest.fail(f"the corpus is required under CI: {folder} is missing")

@@ -172,3 +172,26 @@ pub fn smb2_strings(offer: &ClientOffer) -> Vec<&str> {
         .filter(|d| d.starts_with("SMB 2."))
         .collect()
 }
+
+/// The keys correlation links connections by (each named NTLM logon's
+/// proof and server challenge, as `Leg::of` keeps and `Correlator` indexes
+/// them), as text, for a report not yet correlated: a join on
+/// them across many captures (the Spark example) finds the connections
+/// that may be legs of one relay, to judge together.
+pub fn link_keys(r: &ConnectionReport) -> Vec<String> {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut keys = Vec::new();
+    let named = r.facts.ntlm.iter();
+    for l in named.filter(|l| !l.auth.as_ref().is_some_and(|a| a.anonymous)) {
+        let logon = LegLogon::of(l, None);
+        if let Some(p) = logon.proof() {
+            keys.push(format!("proof:{}", hex(p)));
+        }
+        if let Some(c) = logon.challenge() {
+            keys.push(format!("challenge:{}", hex(&c)));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}

@@ -14,7 +14,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use legs::{Leg, LegId};
+pub use legs::{Leg, LegId, link_keys};
 
 use crate::posture::ConnectionReport;
 use std::collections::{HashMap, HashSet, VecDeque};
