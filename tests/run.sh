@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(tshark wireshark-qt xvfb xdotool imagemagick tesseract-ocr tesseract-ocr-eng fonts-dejavu-core libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev chromium samba smbclient tcpdump iproute2 mmdebstrap dpkg-dev)
+packages=(openjdk-17-jre-headless python3-venv tshark wireshark-qt xvfb xdotool imagemagick tesseract-ocr tesseract-ocr-eng fonts-dejavu-core libwireshark-dev libglib2.0-dev libpcap-dev pkg-config valgrind libasan8 libubsan1 libclang-dev chromium samba smbclient tcpdump iproute2 mmdebstrap dpkg-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -51,6 +51,8 @@ for suite in trixie sid; do
   $sudo env CI="${CI:-}" SMBSIGN_PLUGIN_COMPARE=1 bash tests/wireshark/chroot.sh "$suite" \
     --test plugin -- --skip mutated_captures
 done
+echo "== the Python package: wheel (maturin), pytest against the CLI, the Spark example in local[2]"
+bash tests/python.sh
 echo "== the Debian package: build, dpkg -i, use, dpkg -r (tests/deb.sh)"
 command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
 # The plugin tests' release build, reused.
