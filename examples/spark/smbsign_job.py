@@ -155,7 +155,7 @@ def run(spark, inputs, output, passwords):
     merge = F.udf(merge_findings, "string")
     connections_json = everything.groupBy("key").agg(
         merge(F.transform(F.array_sort(F.collect_list(F.struct("source", "connection"))), lambda s: s["connection"])).alias("connection")
-    ).select("connection")
+    ).select("connection").cache()  # read by two tables
 
     def rows_of(table):
         def to_rows(batches):
@@ -223,6 +223,10 @@ def main():
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1")
         .getOrCreate()
     )
+    # The joins and groupings shuffle little (keys, one row per connection):
+    # a few partitions per core, not Spark's default 200 tasks of Python.
+    if "spark.sql.shuffle.partitions" not in spark.sparkContext.getConf().toDebugString():
+        spark.conf.set("spark.sql.shuffle.partitions", str(2 * spark.sparkContext.defaultParallelism))
     run(spark, args.input, args.output, args.password)
     spark.stop()
 
