@@ -2,7 +2,10 @@
 # The plugin's cost on this machine's Wireshark release: tshark with the
 # plugin against tshark without it, on the same capture, runs alternating
 # so a slow spell of the machine hits both; best of each.
-#   bash benches/plugin.sh INPUT.pcap [REPS]
+#   bash benches/plugin.sh INPUT.pcap [REPS [SMALL.pcap]]
+# With SMALL.pcap and valgrind installed, also the instructions each run
+# executes on SMALL.pcap (callgrind: the same count whatever else the
+# machine does), the plugin's cost without the noise of two shared cores.
 # Runs on the host and, through benches/plugin-releases.sh, in the
 # Debian chroots of tests/wireshark/chroot.sh (only bash, coreutils and
 # awk needed there).
@@ -39,5 +42,17 @@ for _ in $(seq "$reps"); do
   if [ -z "$without" ] || [ "$a" -lt "$without" ]; then without=$a; fi
   if [ -z "$with" ] || [ "$b" -lt "$with" ]; then with=$b; fi
 done
-awk -v r="$release" -v a="$without" -v b="$with" -v mb="$(stat -c %s "$input")" 'BEGIN {
-  printf "| %s | %.1f | %.3f | %.3f | %.3fx |\n", r, mb / 1e6, a / 1e9, b / 1e9, b / a }'
+small="${3:-}"
+ia="" ib=""
+if [ -n "$small" ] && command -v valgrind >/dev/null; then
+  count() { # count HOME -> instructions tshark executes on SMALL
+    as_user "$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      tshark -n -r "$small" -T fields -e smb2.sec_mode -e smb2.flags.signature 2>&1 >/dev/null |
+      sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+  }
+  ia=$(count "$bare")
+  ib=$(count "$home")
+fi
+awk -v r="$release" -v a="$without" -v b="$with" -v mb="$(stat -c %s "$input")" -v ia="$ia" -v ib="$ib" 'BEGIN {
+  instr = (ia != "" && ib != "") ? sprintf("%.3fx", ib / ia) : "n/a"
+  printf "| %s | %.1f | %.3f | %.3f | %.3fx | %s |\n", r, mb / 1e6, a / 1e9, b / 1e9, b / a, instr }'

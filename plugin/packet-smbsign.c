@@ -349,12 +349,18 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
  * dissection time, not cached: after the first pass the analyzer knows
  * both legs, so the earlier (victim's) frame links too under -2 and in
  * the GUI. */
+/* A SESSION_SETUP request (SMB2) or SESSION_SETUP_ANDX request (SMB1):
+ * where a relay's other leg is shown. */
+static gboolean is_setup_request(const smbsign_pdu_annotation *m)
+{
+    return !m->is_response && ((m->protocol == SMBSIGN_PROTOCOL_SMB2 && m->command == 0x0001) ||
+                               (m->protocol == SMBSIGN_PROTOCOL_SMB1 && m->command == 0x73));
+}
+
 static void add_relay_peer(tvbuff_t *tvb, packet_info *pinfo, proto_tree *st, const pdu_result_t *res)
 {
     const smbsign_pdu_annotation *m = &res->msg;
-    gboolean setup_request = !m->is_response &&
-                             ((m->protocol == SMBSIGN_PROTOCOL_SMB2 && m->command == 0x0001) ||
-                              (m->protocol == SMBSIGN_PROTOCOL_SMB1 && m->command == 0x73));
+    gboolean setup_request = is_setup_request(m);
     guint64 peer = 0;
     if (!setup_request || smbsign_analyzer_relay_peer(analyzer, pinfo->num, &peer) != SMBSIGN_OK ||
         peer > G_MAXUINT32)
@@ -439,9 +445,39 @@ static void add_mode(proto_tree *st, tvbuff_t *tvb, int hf, gint ett, int hf_ena
     proto_item_set_generated(proto_tree_add_boolean(mt, hf_required, tvb, 0, 0, required));
 }
 
+/* Whether the PDU carries expert infos (a finding, a forged signature, a
+ * relay's other leg on a SESSION_SETUP request): those are added even when
+ * nothing asks for the tree (tshark -z expert, the GUI's expert dialog). */
+static gboolean has_expert_infos(const pdu_result_t *res)
+{
+    const smbsign_pdu_annotation *m = &res->msg;
+    return m->finding_mask || m->verdict == SMBSIGN_VERDICT_FORGED || is_setup_request(m) ||
+           res->is_end;
+}
+
+/* Whether anything wants smbsign's items: a visible tree (-V, the GUI's
+ * details), or an smbsign field primed by a filter, a column, a coloring
+ * rule or -e (priming a field marks its protocol too). Not
+ * proto_field_is_referenced(tree, proto_smbsign): with real protocol
+ * items (tshark -T fields), it says yes for every protocol. */
+static gboolean tree_wanted(proto_tree *tree)
+{
+    if (!tree)
+        return FALSE;
+    if (PTREE_DATA(tree)->visible)
+        return TRUE;
+    header_field_info *h = proto_registrar_get_nth(proto_smbsign);
+    return h && h->ref_type != HF_REF_TYPE_NONE;
+}
+
 static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pdu_result_t *res)
 {
     const smbsign_pdu_annotation *m = &res->msg;
+    /* Nothing shows the tree and no smbsign field is asked for (a filter,
+     * a column, -e): building the items of an ordinary PDU would be work
+     * thrown away, on most frames of a capture. */
+    if (!tree_wanted(tree) && !has_expert_infos(res))
+        return;
     proto_item *ti = proto_tree_add_item(tree, proto_smbsign, tvb, 0, 0, ENC_NA);
     proto_item_append_text(ti, ", %s",
                            res->is_end ? "connection ended"

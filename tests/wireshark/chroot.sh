@@ -19,7 +19,8 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 base="${SMBSIGN_CHROOTS:-/var/cache/smbsign/chroots}"
 root="$base/$suite"
 # libpcap-dev: should cargo relink the CLI inside, it links libpcap.
-packages=libwireshark-dev,tshark,gcc,pkg-config,libglib2.0-dev,libpcap-dev
+# valgrind: benches/plugin.sh counts instructions there.
+packages=libwireshark-dev,tshark,gcc,pkg-config,libglib2.0-dev,libpcap-dev,valgrind
 [ "$(id -u)" = 0 ] || { echo "chroot.sh: needs root (chroot and mount)" >&2; exit 2; }
 command -v mmdebstrap >/dev/null || {
   apt-get update -qq
