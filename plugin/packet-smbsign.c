@@ -71,13 +71,21 @@ uint32_t plugin_describe(void)
 #endif
 
 #define MAX_PDUS_PER_FRAME 64
+/* The smallest SMB header (SMB1's); an NBSS length below it is not one. */
+#define SMB1_HEADER_LEN 32
 #define MAX_MSGS_PER_PDU 16
 
 static int proto_smbsign = -1;
-static int proto_smb = -1;
-static int proto_smb2 = -1;
-static int hf_tcp_fin = -1;
-static int hf_tcp_reset = -1;
+/* What the postdissector asks Wireshark for: the first field of each SMB1
+ * and SMB2 header (where a PDU starts, in which data source) and TCP's
+ * flags. Fields, not the smb/smb2 protocol items: a wanted protocol item
+ * is built for real, labels and all, on every PDU. */
+static int hf_smb_server_component = -1;
+static int hf_smb2_protocol_id = -1;
+static int hf_tcp_flags = -1;
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
 
 static int hf_server_signing = -1;
 static int hf_client_signing = -1;
@@ -166,9 +174,9 @@ struct finding_detail {
     const gchar **fixes;
 };
 
+/* A connection's posture at some point, as shown; shared by the PDUs it
+ * held for (it changes a few times per connection, not per PDU). */
 typedef struct {
-    smbsign_pdu_annotation msg;
-    /* Connection posture at that point. */
     smbsign_signing server_signing, client_signing;
     gboolean has_server_mode, has_client_mode;
     guint16 server_mode, client_mode;
@@ -176,9 +184,17 @@ typedef struct {
     guint16 dialect_code;
     guint32 mac;
     gboolean server_enabled, server_required, client_enabled, client_required;
+} posture_view_t;
+
+typedef struct {
+    smbsign_pdu_annotation msg;
+    /* Connection posture at that point. */
+    const posture_view_t *posture;
     gboolean session_known, session_guest, session_anonymous;
-    /* What each finding showed (index = code - 1), for its child items. */
-    struct finding_detail *finding_detail[SMBSIGN_FINDING_COUNT];
+    /* What each finding showed (index = code - 1), for its child items:
+     * NULL when the message has no finding (most), else
+     * SMBSIGN_FINDING_COUNT entries. */
+    struct finding_detail **finding_detail;
     /* Not a PDU: the TCP FIN/RST that ended the connection. */
     gboolean is_end;
 } pdu_result_t;
@@ -187,6 +203,32 @@ typedef struct {
     guint count;
     pdu_result_t *pdus;
 } frame_result_t;
+
+/* A frame's results while it is dissected the first time; room for one
+ * more PDU's messages past the PDU limit, and the connection's end. */
+typedef struct {
+    guint count;
+    pdu_result_t pdus[MAX_PDUS_PER_FRAME + MAX_MSGS_PER_PDU + 1];
+} frame_builder_t;
+
+static void builder_add(frame_builder_t *b, const pdu_result_t *res)
+{
+    if (b->count < G_N_ELEMENTS(b->pdus))
+        b->pdus[b->count++] = *res;
+}
+
+static void set_finding_detail(pdu_result_t *res, guint32 code, struct finding_detail *d)
+{
+    if (!res->finding_detail)
+        res->finding_detail = wmem_alloc0(wmem_file_scope(),
+                                          SMBSIGN_FINDING_COUNT * sizeof(struct finding_detail *));
+    res->finding_detail[code - 1] = d;
+}
+
+static const struct finding_detail *finding_detail(const pdu_result_t *res, guint32 code)
+{
+    return res->finding_detail ? res->finding_detail[code - 1] : NULL;
+}
 
 /* The verdict shown: without a key a signed message reads no-key. */
 static guint32 signature_status(const smbsign_pdu_annotation *m)
@@ -212,21 +254,39 @@ static const char *kb_reading(const smbsign_pdu_annotation *m)
 }
 
 /* The connection posture a result shows. */
-static void set_posture(pdu_result_t *res, const smbsign_posture *posture)
+/* The shown posture for `posture`, shared with the PDUs before it on the
+ * same connection while it did not change (a small cache by connection
+ * id; a miss only costs a copy). */
+#define POSTURE_CACHE_SLOTS 64
+typedef struct {
+    guint64 conn_id;
+    const posture_view_t *view;
+} posture_cache_entry;
+static posture_cache_entry posture_cache[POSTURE_CACHE_SLOTS];
+
+static const posture_view_t *posture_view(guint64 conn_id, const smbsign_posture *posture)
 {
-    res->server_signing = posture->server_signing;
-    res->client_signing = posture->client_signing;
-    res->has_server_mode = posture->has_server_security_mode;
-    res->server_mode = posture->server_security_mode;
-    res->has_client_mode = posture->has_client_security_mode;
-    res->client_mode = posture->client_security_mode;
-    g_strlcpy(res->dialect, posture->dialect, sizeof res->dialect);
-    res->dialect_code = posture->dialect_code;
-    res->mac = posture->signing_mac;
-    res->server_enabled = posture->server_signing_enabled;
-    res->server_required = posture->server_signing_required;
-    res->client_enabled = posture->client_signing_enabled;
-    res->client_required = posture->client_signing_required;
+    posture_view_t v;
+    memset(&v, 0, sizeof v); /* padding too: views are compared whole */
+    v.server_signing = posture->server_signing;
+    v.client_signing = posture->client_signing;
+    v.has_server_mode = posture->has_server_security_mode;
+    v.server_mode = posture->server_security_mode;
+    v.has_client_mode = posture->has_client_security_mode;
+    v.client_mode = posture->client_security_mode;
+    g_strlcpy(v.dialect, posture->dialect, sizeof v.dialect);
+    v.dialect_code = posture->dialect_code;
+    v.mac = posture->signing_mac;
+    v.server_enabled = posture->server_signing_enabled;
+    v.server_required = posture->server_signing_required;
+    v.client_enabled = posture->client_signing_enabled;
+    v.client_required = posture->client_signing_required;
+    posture_cache_entry *e = &posture_cache[conn_id % POSTURE_CACHE_SLOTS];
+    if (e->view && e->conn_id == conn_id && memcmp(e->view, &v, sizeof v) == 0)
+        return e->view;
+    e->conn_id = conn_id;
+    e->view = (const posture_view_t *)wmem_memdup(wmem_file_scope(), &v, sizeof v);
+    return e->view;
 }
 
 /* Feed one PDU (first pass) and record the result. */
@@ -295,7 +355,7 @@ static struct finding_detail *finding_detail_of(const smbsign_connection *conn, 
 }
 
 static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, guint len,
-                     wmem_array_t *out)
+                     frame_builder_t *out)
 {
     smbsign_pdu_annotation msgs[MAX_MSGS_PER_PDU];
     size_t n = 0;
@@ -322,7 +382,7 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
         pdu_result_t res;
         memset(&res, 0, sizeof res);
         res.msg = msgs[k];
-        set_posture(&res, &posture);
+        res.posture = posture_view(conn_id, &posture);
         res.session_known = msgs[k].session_known;
         res.session_guest = msgs[k].session_guest;
         res.session_anonymous = msgs[k].session_anonymous;
@@ -337,10 +397,10 @@ static void feed_pdu(packet_info *pinfo, guint64 conn_id, const guint8 *data, gu
             if (smbsign_connection_get_finding(conn, f, &finding) == SMBSIGN_OK &&
                 finding.code >= 1 && finding.code <= SMBSIGN_FINDING_COUNT &&
                 (msgs[k].finding_mask & (1u << (finding.code - 1))) &&
-                !res.finding_detail[finding.code - 1])
-                res.finding_detail[finding.code - 1] = finding_detail_of(conn, f);
+                !finding_detail(&res, finding.code))
+                set_finding_detail(&res, finding.code, finding_detail_of(conn, f));
         }
-        wmem_array_append_one(out, res);
+        builder_add(out, &res);
     }
     smbsign_connection_free(conn);
 }
@@ -422,7 +482,7 @@ static void add_findings(tvbuff_t *tvb, packet_info *pinfo, proto_tree *st, cons
          * what was seen and what to change. */
         expert_add_info_format(pinfo, fi, &ei_finding[code - 1], "%s: %s",
                                smbsign_finding_code_name(code), smbsign_finding_code_summary(code));
-        const struct finding_detail *d = res->finding_detail[code - 1];
+        const struct finding_detail *d = finding_detail(res, code);
         if (!d)
             continue;
         proto_tree *ft = proto_item_add_subtree(fi, ett_finding);
@@ -473,6 +533,7 @@ static gboolean tree_wanted(proto_tree *tree)
 static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const pdu_result_t *res)
 {
     const smbsign_pdu_annotation *m = &res->msg;
+    const posture_view_t *p = res->posture;
     /* Nothing shows the tree and no smbsign field is asked for (a filter,
      * a column, -e): building the items of an ordinary PDU would be work
      * thrown away, on most frames of a capture. */
@@ -483,30 +544,30 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
                            res->is_end ? "connection ended"
                                        : smbsign_verdict_name(signature_status(m)));
     proto_tree *st = proto_item_add_subtree(ti, ett_smbsign);
-    if (res->server_signing != SMBSIGN_SIGNING_UNKNOWN)
+    if (p->server_signing != SMBSIGN_SIGNING_UNKNOWN)
         proto_item_set_generated(
-            proto_tree_add_uint(st, hf_server_signing, tvb, 0, 0, res->server_signing));
-    if (res->client_signing != SMBSIGN_SIGNING_UNKNOWN)
+            proto_tree_add_uint(st, hf_server_signing, tvb, 0, 0, p->server_signing));
+    if (p->client_signing != SMBSIGN_SIGNING_UNKNOWN)
         proto_item_set_generated(
-            proto_tree_add_uint(st, hf_client_signing, tvb, 0, 0, res->client_signing));
-    if (res->has_server_mode)
+            proto_tree_add_uint(st, hf_client_signing, tvb, 0, 0, p->client_signing));
+    if (p->has_server_mode)
         add_mode(st, tvb, hf_server_security_mode, ett_server_mode, hf_server_mode_enabled,
-                 hf_server_mode_required, res->server_mode, res->server_enabled,
-                 res->server_required);
-    if (res->has_client_mode)
+                 hf_server_mode_required, p->server_mode, p->server_enabled,
+                 p->server_required);
+    if (p->has_client_mode)
         add_mode(st, tvb, hf_client_security_mode, ett_client_mode, hf_client_mode_enabled,
-                 hf_client_mode_required, res->client_mode, res->client_enabled,
-                 res->client_required);
+                 hf_client_mode_required, p->client_mode, p->client_enabled,
+                 p->client_required);
     if (m->has_security_mode && m->is_response)
         proto_item_set_generated(
             proto_tree_add_string(st, hf_security_mode_reading, tvb, 0, 0, kb_reading(m)));
-    if (res->dialect_code)
+    if (p->dialect_code)
         proto_item_set_generated(
-            proto_tree_add_uint(st, hf_dialect, tvb, 0, 0, res->dialect_code));
-    if (res->dialect[0])
-        proto_item_set_generated(proto_tree_add_string(st, hf_dialect_name, tvb, 0, 0, res->dialect));
-    if (res->mac)
-        proto_item_set_generated(proto_tree_add_uint(st, hf_signing_algorithm, tvb, 0, 0, res->mac));
+            proto_tree_add_uint(st, hf_dialect, tvb, 0, 0, p->dialect_code));
+    if (p->dialect[0])
+        proto_item_set_generated(proto_tree_add_string(st, hf_dialect_name, tvb, 0, 0, p->dialect));
+    if (p->mac)
+        proto_item_set_generated(proto_tree_add_uint(st, hf_signing_algorithm, tvb, 0, 0, p->mac));
     if (res->is_end) {
         add_findings(tvb, pinfo, st, res);
         return;
@@ -541,37 +602,39 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
 }
 
 /* Where the PDU that starts at `start` ends: the NBSS session-message
- * header in front of it says (24-bit length), when there is one; a
- * decrypted PDU has none, and its item's own length is all there is. */
-static guint pdu_length(tvbuff_t *ds, gint start, guint item_len, guint avail)
+ * header in front of it says (24-bit length), when there is one that
+ * covers at least an SMB1 header; a decrypted PDU has none, and the rest
+ * of its data source is the PDU (a compound's later parts are skipped by
+ * the caller). */
+static guint pdu_length(tvbuff_t *ds, gint start, guint avail)
 {
     if (start >= 4 && tvb_captured_length_remaining(ds, start - 4) >= 4 &&
         smbsign_tvb_get_u8(ds, start - 4) == 0) {
         guint len = tvb_get_ntoh24(ds, start - 3);
-        if (len >= item_len)
+        if (len >= SMB1_HEADER_LEN)
             return len < avail ? len : avail;
     }
-    return item_len < avail ? item_len : avail;
+    return avail;
 }
 
-/* Feed each PDU the items of `proto_id` cover, once: an item that starts
+/* Feed each PDU whose header field `hf` Wireshark decoded, once: a header
  * inside the PDU fed before it (a later part of a compound) is that PDU. */
-static void collect(packet_info *pinfo, proto_tree *tree, int proto_id, guint64 conn_id,
-                    wmem_array_t *out)
+static void collect(packet_info *pinfo, proto_tree *tree, int hf, guint64 conn_id,
+                    frame_builder_t *out)
 {
-    GPtrArray *items = proto_get_finfo_ptr_array(tree, proto_id);
+    GPtrArray *items = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
     if (!items)
         return;
     tvbuff_t *last_ds = NULL;
     gint last_end = 0;
-    for (guint i = 0; i < items->len && wmem_array_get_count(out) < MAX_PDUS_PER_FRAME; i++) {
+    for (guint i = 0; i < items->len && out->count < MAX_PDUS_PER_FRAME; i++) {
         field_info *fi = (field_info *)g_ptr_array_index(items, i);
-        if (!fi || !fi->ds_tvb || fi->length <= 0 || fi->start < 0)
+        if (!fi || !fi->ds_tvb || fi->start < 0)
             continue;
         if (fi->ds_tvb == last_ds && fi->start < last_end)
             continue;
         guint avail = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
-        guint len = pdu_length(fi->ds_tvb, fi->start, (guint)fi->length, avail);
+        guint len = pdu_length(fi->ds_tvb, fi->start, avail);
         if (len < 4)
             continue;
         last_ds = fi->ds_tvb;
@@ -581,26 +644,118 @@ static void collect(packet_info *pinfo, proto_tree *tree, int proto_id, guint64 
     }
 }
 
-/* True when the frame's (last) TCP header has `hf` set. */
-static gboolean tcp_flag(proto_tree *tree, int hf)
+/* The flags of the frame's (last) TCP header, 0 when it has none. */
+static guint32 tcp_flags(proto_tree *tree)
 {
-    GPtrArray *items = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
+    GPtrArray *items = hf_tcp_flags > 0 ? proto_get_finfo_ptr_array(tree, hf_tcp_flags) : NULL;
     if (!items || items->len == 0)
-        return FALSE;
+        return 0;
     field_info *fi = (field_info *)g_ptr_array_index(items, items->len - 1);
+    if (!fi)
+        return 0;
 #if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
-    return fi && fvalue_get_uinteger64(fi->value) != 0;
+    return (guint32)fvalue_get_uinteger(fi->value);
 #else
-    return fi && fvalue_get_uinteger64(&fi->value) != 0;
+    return (guint32)fvalue_get_uinteger(&fi->value);
 #endif
+}
+
+/* The conversation of a TCP frame, remembered per 4-tuple (either
+ * direction) for the first pass: Wireshark's lookup costs more than the
+ * rest of the plugin's work on a PDU. A tuple is forgotten on its SYN, FIN
+ * or RST, where TCP may start a new conversation on the same ports, and
+ * tuples keyed on more than addresses and ports (a dissector's own
+ * conversation elements, 4.4's deinterlacing by interface or VLAN) are
+ * never cached. */
+#define CONN_CACHE_SLOTS 256
+typedef struct {
+    gboolean used;
+    guint64 conn_id;
+    guint32 port_a, port_b;
+    int type_a, type_b;
+    guint8 len_a, len_b;
+    guint8 addr_a[16], addr_b[16];
+} conn_cache_entry;
+static conn_cache_entry conn_cache[CONN_CACHE_SLOTS];
+
+static gboolean cacheable(const packet_info *pinfo)
+{
+    if (pinfo->ptype != PT_TCP || pinfo->use_conv_addr_port_endpoints || pinfo->conv_elements ||
+        pinfo->src.len > 16 || pinfo->dst.len > 16 || !pinfo->src.data || !pinfo->dst.data)
+        return FALSE;
+#if SMBSIGN_WS_AT_LEAST(4, 4)
+    if (prefs.conversation_deinterlacing_key)
+        return FALSE;
+#endif
+    return TRUE;
+}
+
+/* The slot of the frame's tuple: the same for both directions. */
+static conn_cache_entry *conn_slot(const packet_info *pinfo)
+{
+    guint32 h = (pinfo->srcport ^ pinfo->destport) * 2654435761u;
+    const guint8 *s = (const guint8 *)pinfo->src.data, *d = (const guint8 *)pinfo->dst.data;
+    for (int k = 0; k < pinfo->src.len; k++)
+        h += s[k];
+    for (int k = 0; k < pinfo->dst.len; k++)
+        h += d[k];
+    return &conn_cache[(h ^ (h >> 16)) % CONN_CACHE_SLOTS];
+}
+
+static gboolean is_side(const address *a, guint32 port, int type, guint8 len, const guint8 *data,
+                        guint32 cached_port)
+{
+    return port == cached_port && a->type == type && a->len == len && memcmp(a->data, data, len) == 0;
+}
+
+static gboolean same_tuple(const conn_cache_entry *e, const packet_info *pinfo)
+{
+    return e->used &&
+           ((is_side(&pinfo->src, pinfo->srcport, e->type_a, e->len_a, e->addr_a, e->port_a) &&
+             is_side(&pinfo->dst, pinfo->destport, e->type_b, e->len_b, e->addr_b, e->port_b)) ||
+            (is_side(&pinfo->src, pinfo->srcport, e->type_b, e->len_b, e->addr_b, e->port_b) &&
+             is_side(&pinfo->dst, pinfo->destport, e->type_a, e->len_a, e->addr_a, e->port_a)));
+}
+
+static void conn_cache_forget(const packet_info *pinfo)
+{
+    if (cacheable(pinfo)) {
+        conn_cache_entry *e = conn_slot(pinfo);
+        if (same_tuple(e, pinfo))
+            e->used = FALSE;
+    }
+}
+
+/* The analyzer's connection id for the frame: its conversation's index. */
+static guint64 conn_id_of(packet_info *pinfo)
+{
+    gboolean cache = cacheable(pinfo);
+    conn_cache_entry *e = cache ? conn_slot(pinfo) : NULL;
+    if (e && same_tuple(e, pinfo))
+        return e->conn_id;
+    conversation_t *conv = find_or_create_conversation(pinfo);
+    guint64 conn_id = conv ? conv->conv_index : 0;
+    if (e && conv) {
+        e->used = TRUE;
+        e->conn_id = conn_id;
+        e->port_a = pinfo->srcport;
+        e->port_b = pinfo->destport;
+        e->type_a = pinfo->src.type;
+        e->type_b = pinfo->dst.type;
+        e->len_a = (guint8)pinfo->src.len;
+        e->len_b = (guint8)pinfo->dst.len;
+        memcpy(e->addr_a, pinfo->src.data, (size_t)pinfo->src.len);
+        memcpy(e->addr_b, pinfo->dst.data, (size_t)pinfo->dst.len);
+    }
+    return conn_id;
 }
 
 /* A TCP FIN or RST on a connection the analyzer was fed: tell it the
  * connection ended (once), so the KB's "closed right after NEGOTIATE"
  * scenario is judged, and show that finding on this frame. */
-static void on_tcp_end(packet_info *pinfo, proto_tree *tree, wmem_array_t *out)
+static void on_tcp_end(packet_info *pinfo, guint32 flags, frame_builder_t *out)
 {
-    if (!tcp_flag(tree, hf_tcp_fin) && !tcp_flag(tree, hf_tcp_reset))
+    if (!(flags & (TCP_FIN | TCP_RST)))
         return;
     conversation_t *conv = find_conversation_pinfo(pinfo, 0);
     if (!conv)
@@ -631,13 +786,16 @@ static void on_tcp_end(packet_info *pinfo, proto_tree *tree, wmem_array_t *out)
         memset(&res, 0, sizeof res);
         res.is_end = TRUE;
         res.msg.finding_mask = 1u << (finding.code - 1);
-        set_posture(&res, &posture);
-        res.finding_detail[finding.code - 1] = finding_detail_of(conn, f);
-        wmem_array_append_one(out, res);
+        res.posture = posture_view(conn_id, &posture);
+        set_finding_detail(&res, finding.code, finding_detail_of(conn, f));
+        builder_add(out, &res);
         break;
     }
     smbsign_connection_free(conn);
 }
+
+/* Dissection runs on one thread: one builder serves every frame. */
+static frame_builder_t builder;
 
 static int dissect_smbsign(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
@@ -645,23 +803,28 @@ static int dissect_smbsign(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         return 0;
     frame_result_t *fr = (frame_result_t *)p_get_proto_data(wmem_file_scope(), pinfo, proto_smbsign, 0);
     if (!fr && !PINFO_FD_VISITED(pinfo)) {
-        gboolean smb = proto_is_frame_protocol(pinfo->layers, "smb") ||
-                       proto_is_frame_protocol(pinfo->layers, "smb2");
-        wmem_array_t *results = wmem_array_new(pinfo->pool, sizeof(pdu_result_t));
+        GPtrArray *smb1 = proto_get_finfo_ptr_array(tree, hf_smb_server_component);
+        GPtrArray *smb2 = proto_get_finfo_ptr_array(tree, hf_smb2_protocol_id);
+        gboolean smb = (smb1 && smb1->len) || (smb2 && smb2->len);
+        guint32 flags = tcp_flags(tree);
+        if (flags & (TCP_SYN | TCP_FIN | TCP_RST))
+            conn_cache_forget(pinfo);
+        if (!smb && !(flags & (TCP_FIN | TCP_RST)))
+            return 0;
+        frame_builder_t *results = &builder;
+        results->count = 0;
         if (smb) {
-            conversation_t *conv = find_or_create_conversation(pinfo);
-            guint64 conn_id = conv ? conv->conv_index : 0;
-            collect(pinfo, tree, proto_smb, conn_id, results);
-            collect(pinfo, tree, proto_smb2, conn_id, results);
+            guint64 conn_id = conn_id_of(pinfo);
+            collect(pinfo, tree, hf_smb_server_component, conn_id, results);
+            collect(pinfo, tree, hf_smb2_protocol_id, conn_id, results);
         }
-        if (proto_is_frame_protocol(pinfo->layers, "tcp"))
-            on_tcp_end(pinfo, tree, results);
-        if (!smb && wmem_array_get_count(results) == 0)
+        on_tcp_end(pinfo, flags, results);
+        if (!smb && results->count == 0)
             return 0;
         fr = wmem_new0(wmem_file_scope(), frame_result_t);
-        fr->count = wmem_array_get_count(results);
+        fr->count = results->count;
         if (fr->count)
-            fr->pdus = (pdu_result_t *)wmem_memdup(wmem_file_scope(), wmem_array_get_raw(results),
+            fr->pdus = (pdu_result_t *)wmem_memdup(wmem_file_scope(), results->pdus,
                                                    fr->count * sizeof(pdu_result_t));
         p_add_proto_data(wmem_file_scope(), pinfo, proto_smbsign, 0, fr);
     }
@@ -692,6 +855,8 @@ static void add_entries(const char *kind, const char *list)
 
 static void smbsign_init(void)
 {
+    memset(conn_cache, 0, sizeof conn_cache);
+    memset(posture_cache, 0, sizeof posture_cache);
     smbsign_analyzer_free(analyzer);
     analyzer = smbsign_analyzer_new();
     if (!analyzer)
@@ -966,12 +1131,11 @@ static void proto_reg_handoff_smbsign(void)
     }
     heur_dissector_add("tcp", dissect_smb_other_port, "SMB on other TCP ports (smbsign)",
                        "smbsign_nbss_tcp", proto_smbsign, HEURISTIC_ENABLE);
-    proto_smb = proto_get_id_by_filter_name("smb");
-    proto_smb2 = proto_get_id_by_filter_name("smb2");
-    hf_tcp_fin = proto_registrar_get_id_byname("tcp.flags.fin");
-    hf_tcp_reset = proto_registrar_get_id_byname("tcp.flags.reset");
+    hf_smb_server_component = proto_registrar_get_id_byname("smb.server_component");
+    hf_smb2_protocol_id = proto_registrar_get_id_byname("smb2.protocol_id");
+    hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
     GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
-    int ids[] = {proto_smb, proto_smb2, hf_tcp_fin, hf_tcp_reset};
+    int ids[] = {hf_smb_server_component, hf_smb2_protocol_id, hf_tcp_flags};
     for (guint k = 0; k < G_N_ELEMENTS(ids); k++)
         if (ids[k] > 0)
             g_array_append_val(wanted, ids[k]);
