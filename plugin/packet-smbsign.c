@@ -77,12 +77,17 @@ uint32_t plugin_describe(void)
 
 static int proto_smbsign = -1;
 /* What the postdissector asks Wireshark for: the first field of each SMB1
- * and SMB2 header (where a PDU starts, in which data source) and TCP's
- * flags. Fields, not the smb/smb2 protocol items: a wanted protocol item
- * is built for real, labels and all, on every PDU. */
+ * and SMB2 header (where a PDU starts, in which data source), and TCP's
+ * connection expert infos (SYN, SYN+ACK, FIN, RST). A wanted item is
+ * built for real wherever it occurs: header fields, not the smb/smb2
+ * protocol items (whose labels are formatted), and the expert infos, which
+ * occur on those few segments only, not tcp.flags, which is on every one. */
 static int hf_smb_server_component = -1;
 static int hf_smb2_protocol_id = -1;
-static int hf_tcp_flags = -1;
+static int hf_tcp_syn = -1;
+static int hf_tcp_synack = -1;
+static int hf_tcp_fin = -1;
+static int hf_tcp_rst = -1;
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -644,33 +649,30 @@ static void collect(packet_info *pinfo, proto_tree *tree, int hf, guint64 conn_i
     }
 }
 
-/* The flags of the frame's (last) TCP header, 0 when it has none. */
+static gboolean has_item(proto_tree *tree, int hf)
+{
+    GPtrArray *items = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
+    return items && items->len > 0;
+}
+
+/* The frame's SYN, FIN and RST, as TCP_* bits, from TCP's expert infos. */
 static guint32 tcp_flags(proto_tree *tree)
 {
-    GPtrArray *items = hf_tcp_flags > 0 ? proto_get_finfo_ptr_array(tree, hf_tcp_flags) : NULL;
-    if (!items || items->len == 0)
-        return 0;
-    field_info *fi = (field_info *)g_ptr_array_index(items, items->len - 1);
-    if (!fi)
-        return 0;
-#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
-    return (guint32)fvalue_get_uinteger(fi->value);
-#else
-    return (guint32)fvalue_get_uinteger(&fi->value);
-#endif
+    return (has_item(tree, hf_tcp_syn) || has_item(tree, hf_tcp_synack) ? TCP_SYN : 0) |
+           (has_item(tree, hf_tcp_fin) ? TCP_FIN : 0) | (has_item(tree, hf_tcp_rst) ? TCP_RST : 0);
 }
 
 /* The conversation of a TCP frame, remembered per 4-tuple (either
  * direction) for the first pass: Wireshark's lookup costs more than the
- * rest of the plugin's work on a PDU. A tuple is forgotten on its SYN, FIN
- * or RST, where TCP may start a new conversation on the same ports, and
- * tuples keyed on more than addresses and ports (a dissector's own
- * conversation elements, 4.4's deinterlacing by interface or VLAN) are
- * never cached. */
+ * rest of the plugin's work on a PDU. A remembered conversation is used
+ * only while it is the newest of its key (nothing follows it on its hash
+ * chain: TCP starts a new one when the ports are reused), and is
+ * forgotten on a SYN, FIN or RST; tuples keyed on more than addresses and ports
+ * (a dissector's own conversation elements, 4.4's deinterlacing by
+ * interface or VLAN) are never cached. */
 #define CONN_CACHE_SLOTS 256
 typedef struct {
-    gboolean used;
-    guint64 conn_id;
+    conversation_t *conv;
     guint32 port_a, port_b;
     int type_a, type_b;
     guint8 len_a, len_b;
@@ -710,7 +712,7 @@ static gboolean is_side(const address *a, guint32 port, int type, guint8 len, co
 
 static gboolean same_tuple(const conn_cache_entry *e, const packet_info *pinfo)
 {
-    return e->used &&
+    return e->conv && !e->conv->next &&
            ((is_side(&pinfo->src, pinfo->srcport, e->type_a, e->len_a, e->addr_a, e->port_a) &&
              is_side(&pinfo->dst, pinfo->destport, e->type_b, e->len_b, e->addr_b, e->port_b)) ||
             (is_side(&pinfo->src, pinfo->srcport, e->type_b, e->len_b, e->addr_b, e->port_b) &&
@@ -722,7 +724,7 @@ static void conn_cache_forget(const packet_info *pinfo)
     if (cacheable(pinfo)) {
         conn_cache_entry *e = conn_slot(pinfo);
         if (same_tuple(e, pinfo))
-            e->used = FALSE;
+            e->conv = NULL;
     }
 }
 
@@ -732,12 +734,11 @@ static guint64 conn_id_of(packet_info *pinfo)
     gboolean cache = cacheable(pinfo);
     conn_cache_entry *e = cache ? conn_slot(pinfo) : NULL;
     if (e && same_tuple(e, pinfo))
-        return e->conn_id;
+        return e->conv->conv_index;
     conversation_t *conv = find_or_create_conversation(pinfo);
     guint64 conn_id = conv ? conv->conv_index : 0;
     if (e && conv) {
-        e->used = TRUE;
-        e->conn_id = conn_id;
+        e->conv = conv;
         e->port_a = pinfo->srcport;
         e->port_b = pinfo->destport;
         e->type_a = pinfo->src.type;
@@ -1133,9 +1134,13 @@ static void proto_reg_handoff_smbsign(void)
                        "smbsign_nbss_tcp", proto_smbsign, HEURISTIC_ENABLE);
     hf_smb_server_component = proto_registrar_get_id_byname("smb.server_component");
     hf_smb2_protocol_id = proto_registrar_get_id_byname("smb2.protocol_id");
-    hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
+    hf_tcp_syn = proto_registrar_get_id_byname("tcp.connection.syn");
+    hf_tcp_synack = proto_registrar_get_id_byname("tcp.connection.synack");
+    hf_tcp_fin = proto_registrar_get_id_byname("tcp.connection.fin");
+    hf_tcp_rst = proto_registrar_get_id_byname("tcp.connection.rst");
     GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
-    int ids[] = {hf_smb_server_component, hf_smb2_protocol_id, hf_tcp_flags};
+    int ids[] = {hf_smb_server_component, hf_smb2_protocol_id, hf_tcp_syn,
+                 hf_tcp_synack,           hf_tcp_fin,          hf_tcp_rst};
     for (guint k = 0; k < G_N_ELEMENTS(ids); k++)
         if (ids[k] > 0)
             g_array_append_val(wanted, ids[k]);
