@@ -4,12 +4,12 @@
  * message's signing status and the findings that concern it, using
  * libsmbsign through include/smbsign.h only (linked statically).
  *
- * It asks for the smb and smb2 protocol items and the TCP FIN/RST flags
- * (set_postdissector_wanted_hfids) and reads each PDU's bytes from the
- * item's data source, so PDUs reassembled across TCP segments, and
- * decrypted ones, are seen. Where a PDU ends it reads from the NBSS header
- * before it, not from Wireshark's item lengths, so a compound is fed once
- * however Wireshark laid out its items. State is fed on the first pass only
+ * It asks for the first field of every SMB1 and SMB2 header and TCP's
+ * connection expert infos (set_postdissector_wanted_hfids) and reads each
+ * PDU's bytes from that field's data source, so PDUs reassembled across
+ * TCP segments, and decrypted ones, are seen. Where a PDU ends it reads
+ * from the NBSS header before it, not from Wireshark's item lengths, so a
+ * compound is fed once however Wireshark laid out its items. State is fed on the first pass only
  * and cached per frame, so re-dissection (GUI, -2) gives the same answers
  * as one pass. Every name it shows comes from the library's tables.
  *
@@ -140,6 +140,15 @@ static const char *pref_nt_hashes = "";
 static const char *pref_session_keys = "";
 static const char *pref_credentials_file = "";
 static const char *pref_keytab = "";
+/* Preference booleans and heuristic results: gboolean before 4.4, bool since. */
+#if SMBSIGN_WS_AT_LEAST(4, 4)
+typedef bool smbsign_bool;
+#else
+typedef gboolean smbsign_bool;
+#endif
+typedef smbsign_bool smbsign_heur_result;
+/* Look for SMB on TCP ports other than 139 and 445 (the heuristic below). */
+static smbsign_bool pref_other_ports = TRUE;
 
 /* The same secrets as tables (Wireshark's smb2_seskey_list form): session
  * id -> key, and user -> password. */
@@ -1041,6 +1050,11 @@ static void proto_register_smbsign(void)
     uat_t *keys = uat_new("smbsign session keys", sizeof(key_uat_t), "smbsign_session_keys", TRUE,
                           &key_uat, &n_key_uat, UAT_AFFECTS_DISSECTION, NULL, key_uat_copy, NULL,
                           key_uat_free, NULL, NULL, key_fields);
+    prefs_register_bool_preference(prefs, "other_ports", "Find SMB on other TCP ports",
+                                   "Recognise SMB on TCP ports other than 139 and 445 (NBSS framing "
+                                   "and an SMB header; Windows 11 24H2 and Server 2025 allow "
+                                   "alternative ports) and decode it as on 445",
+                                   &pref_other_ports);
     prefs_register_uat_preference(prefs, "session_key_table", "Session keys",
         "Session id -> session key (Kerberos sessions, or any session whose key is known)", keys);
     static uat_field_t password_fields[] = {
@@ -1083,20 +1097,16 @@ static void proto_register_smbsign(void)
  * message (type 0, 17- or 24-bit length) holding an SMB magic (0xFF, 0xFE,
  * 0xFD or 0xFC then "SMB"), and hands the conversation to Wireshark's own
  * NBSS dissector, whose SMB and SMB2 items smbsign then reads as on 445.
- * Turned off like any heuristic (Analyze > Enabled Protocols, or
+ * Turned off with the preference smbsign.other_ports (Protocol
+ * Preferences), or like any heuristic (Analyze > Enabled Protocols, or
  * `--disable-heuristic smbsign_nbss_tcp`). */
 static dissector_handle_t nbss_handle;
 
-#if SMBSIGN_WS_AT_LEAST(4, 4)
-typedef bool smbsign_heur_result;
-#else
-typedef gboolean smbsign_heur_result;
-#endif
 
 static smbsign_heur_result dissect_smb_other_port(tvbuff_t *tvb, packet_info *pinfo,
                                                   proto_tree *tree, void *data)
 {
-    if (!nbss_handle || pinfo->srcport == 445 || pinfo->destport == 445 ||
+    if (!pref_other_ports || !nbss_handle || pinfo->srcport == 445 || pinfo->destport == 445 ||
         pinfo->srcport == 139 || pinfo->destport == 139 ||
         tvb_captured_length(tvb) < 8)
         return FALSE;

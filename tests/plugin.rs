@@ -1362,6 +1362,12 @@ fn smb_on_another_port_is_annotated_by_the_heuristic() {
         "frame.number",
     );
     assert!(off.is_empty(), "heuristic off: {off:?}");
+    let pref_off = frames_of(
+        &["-o", "smbsign.other_ports:FALSE"],
+        "smbsign",
+        "frame.number",
+    );
+    assert!(pref_off.is_empty(), "preference off: {pref_off:?}");
 }
 
 /// Finding texts are complete in the tree: no label reaches Wireshark's
