@@ -9,9 +9,10 @@
  * PDU's bytes from that field's data source, so PDUs reassembled across
  * TCP segments, and decrypted ones, are seen. Where a PDU ends it reads
  * from the NBSS header before it, not from Wireshark's item lengths, so a
- * compound is fed once however Wireshark laid out its items. State is fed on the first pass only
- * and cached per frame, so re-dissection (GUI, -2) gives the same answers
- * as one pass. Every name it shows comes from the library's tables.
+ * compound is fed once however Wireshark laid out its items. State is
+ * fed on the first pass only and cached per frame, so re-dissection (GUI,
+ * -2) gives the same answers as one pass. Every name it shows comes from
+ * the library's tables.
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
