@@ -632,12 +632,11 @@ static guint pdu_length(tvbuff_t *ds, gint start, guint avail)
     return avail;
 }
 
-/* Feed each PDU whose header field `hf` Wireshark decoded, once: a header
- * inside the PDU fed before it (a later part of a compound) is that PDU. */
-static void collect(packet_info *pinfo, proto_tree *tree, int hf, guint64 conn_id,
-                    frame_builder_t *out)
+/* Feed each PDU whose header field Wireshark decoded (`items`), once: a
+ * header inside the PDU fed before it (a later part of a compound) is that
+ * PDU. */
+static void collect(packet_info *pinfo, GPtrArray *items, guint64 conn_id, frame_builder_t *out)
 {
-    GPtrArray *items = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
     if (!items)
         return;
     tvbuff_t *last_ds = NULL;
@@ -659,9 +658,16 @@ static void collect(packet_info *pinfo, proto_tree *tree, int hf, guint64 conn_i
     }
 }
 
+/* The items of a wanted field in this frame; NULL for a field this
+ * Wireshark does not have. */
+static GPtrArray *finfo_array(proto_tree *tree, int hf)
+{
+    return hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
+}
+
 static gboolean has_item(proto_tree *tree, int hf)
 {
-    GPtrArray *items = hf > 0 ? proto_get_finfo_ptr_array(tree, hf) : NULL;
+    GPtrArray *items = finfo_array(tree, hf);
     return items && items->len > 0;
 }
 
@@ -677,8 +683,8 @@ static guint32 tcp_flags(proto_tree *tree)
  * rest of the plugin's work on a PDU. A remembered conversation is used
  * only while it is the newest of its key (nothing follows it on its hash
  * chain: TCP starts a new one when the ports are reused), and is
- * forgotten on a SYN, FIN or RST; tuples keyed on more than addresses and ports
- * (a dissector's own conversation elements, 4.4's deinterlacing by
+ * forgotten on a SYN, FIN or RST; tuples keyed on more than addresses and
+ * ports (a dissector's own conversation elements, 4.4's deinterlacing by
  * interface or VLAN) are never cached. */
 #define CONN_CACHE_SLOTS 256
 typedef struct {
@@ -741,8 +747,7 @@ static void conn_cache_forget(const packet_info *pinfo)
 /* The analyzer's connection id for the frame: its conversation's index. */
 static guint64 conn_id_of(packet_info *pinfo)
 {
-    gboolean cache = cacheable(pinfo);
-    conn_cache_entry *e = cache ? conn_slot(pinfo) : NULL;
+    conn_cache_entry *e = cacheable(pinfo) ? conn_slot(pinfo) : NULL;
     if (e && same_tuple(e, pinfo))
         return e->conv->conv_index;
     conversation_t *conv = find_or_create_conversation(pinfo);
@@ -814,8 +819,8 @@ static int dissect_smbsign(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         return 0;
     frame_result_t *fr = (frame_result_t *)p_get_proto_data(wmem_file_scope(), pinfo, proto_smbsign, 0);
     if (!fr && !PINFO_FD_VISITED(pinfo)) {
-        GPtrArray *smb1 = proto_get_finfo_ptr_array(tree, hf_smb_server_component);
-        GPtrArray *smb2 = proto_get_finfo_ptr_array(tree, hf_smb2_protocol_id);
+        GPtrArray *smb1 = finfo_array(tree, hf_smb_server_component);
+        GPtrArray *smb2 = finfo_array(tree, hf_smb2_protocol_id);
         gboolean smb = (smb1 && smb1->len) || (smb2 && smb2->len);
         guint32 flags = tcp_flags(tree);
         if (flags & (TCP_SYN | TCP_FIN | TCP_RST))
@@ -826,8 +831,8 @@ static int dissect_smbsign(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         results->count = 0;
         if (smb) {
             guint64 conn_id = conn_id_of(pinfo);
-            collect(pinfo, tree, hf_smb_server_component, conn_id, results);
-            collect(pinfo, tree, hf_smb2_protocol_id, conn_id, results);
+            collect(pinfo, smb1, conn_id, results);
+            collect(pinfo, smb2, conn_id, results);
         }
         on_tcp_end(pinfo, flags, results);
         if (!smb && results->count == 0)
